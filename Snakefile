@@ -1,0 +1,23 @@
+# opioidsocial: per-participant preprocessing -> study models -> meta-analysis -> report.
+# Thin on purpose: logic lives in src/opioidsocial, rules in workflow/rules.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+
+
+rule all:
+    input:
+        lambda wildcards: all_targets(),
+    default_target: True
+
+
+include: "workflow/rules/emg.smk"
+include: "workflow/rules/models.smk"
+include: "workflow/rules/pet.smk"
+include: "workflow/rules/meta.smk"
