@@ -1,0 +1,42 @@
+"""Logging for the workflow's scripts: every job writes its own log file.
+
+A script wraps its work in ``with job_log(snakemake):``; messages and any
+traceback go to ``snakemake.log[0]``, the error is re-raised so Snakemake marks
+the job failed, and the log says which study, participant and file failed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from pathlib import Path
+
+log = logging.getLogger("opioidsocial")
+
+
+@contextlib.contextmanager
+def job_log(smk):
+    """Send this job's log records (and warnings) to its log file."""
+    path = Path(smk.log[0]) if len(smk.log) else None
+    handler: logging.Handler
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, mode="w", encoding="utf-8")
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    logging.captureWarnings(True)
+    wildcards = dict(smk.wildcards.items()) if hasattr(smk.wildcards, "items") else {}
+    log.info("rule %s %s", smk.rule, " ".join(f"{k}={v}" for k, v in sorted(wildcards.items())))
+    try:
+        yield log
+    except Exception:
+        log.exception("failed: rule %s %s; inputs: %s", smk.rule, wildcards, list(map(str, smk.input)))
+        raise
+    finally:
+        root.removeHandler(handler)
+        handler.close()

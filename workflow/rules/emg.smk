@@ -1,0 +1,48 @@
+# Facial EMG: one preprocessing job per participant (fan-out), then one study table.
+
+
+def emg_recording(wildcards):
+    """The participant's BIDS-EMG files, named from the sheets (never globbed)."""
+    from opioidsocial.io.bids import emg_files
+
+    return emg_files(study_row(wildcards.study), wildcards.participant)
+
+
+TARGETS.extend(f"{RESULTS}/{s}/emg_trials.parquet" for s in studies(modality="emg", input="bids"))
+
+
+rule emg_preprocess:
+    input:
+        unpack(emg_recording),
+    output:
+        bins=f"{RESULTS}/{{study}}/emg/{{participant}}.parquet",
+        qc=f"{RESULTS}/{{study}}/qc/{{participant}}.json",
+    log:
+        f"{RESULTS}/logs/emg_preprocess/{{study}}/{{participant}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/emg_preprocess/{{study}}/{{participant}}.tsv"
+    params:
+        emg=config["emg"],
+        on_bad_data=config["on_bad_data"],
+        study=lambda wildcards: study_row(wildcards.study).to_dict(),
+    resources:
+        mem_mb=2000,
+        runtime=15,
+    script:
+        "../../scripts/emg_preprocess.py"
+
+
+rule emg_study_table:
+    input:
+        bins=lambda wc: expand(f"{RESULTS}/{wc.study}/emg/{{p}}.parquet", p=participants(wc.study)),
+        qc=lambda wc: expand(f"{RESULTS}/{wc.study}/qc/{{p}}.json", p=participants(wc.study)),
+    output:
+        table=f"{RESULTS}/{{study}}/emg_trials.parquet",
+        exclusions=f"{RESULTS}/{{study}}/exclusions.tsv",
+    log:
+        f"{RESULTS}/logs/emg_study_table/{{study}}.log",
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    script:
+        "../../scripts/emg_study_table.py"

@@ -1,0 +1,1 @@
+# meta stage: rules are added by the issue that builds it.

@@ -1,0 +1,1 @@
+# models stage: rules are added by the issue that builds it.

@@ -1,0 +1,1 @@
+# pet stage: rules are added by the issue that builds it.
