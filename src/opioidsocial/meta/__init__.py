@@ -1,0 +1,1 @@
+"""Meta-analysis: effect sizes (escalc), pooling, meta-regression, multilevel models, plots."""

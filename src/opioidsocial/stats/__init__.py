@@ -1,0 +1,1 @@
+"""Statistical models shared by the stages (linear mixed models)."""
