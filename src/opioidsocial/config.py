@@ -109,6 +109,20 @@ def validate_config(config: dict, schema_path: str | Path, *, source: str = "con
     return data
 
 
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
+
+
+def validate_section(section: dict, schema_name: str, *, source: str) -> dict:
+    """Validate one config section against its schema in workflow/schemas/config/.
+
+    For callers outside Snakemake (the CLI, tests, benchmarks) that hold a section only.
+    """
+    path = SCHEMA_DIR / "config" / schema_name
+    if not path.is_file():
+        raise ConfigError(f"schema {path} not found: run from a source checkout of opioidsocial (pip install -e .)")
+    return validate_config(section, path, source=source)
+
+
 def config_hash(config: dict) -> str:
     """A short stable hash of a config: recorded in outputs instead of a timestamp."""
     text = json.dumps(config, sort_keys=True, default=str)

@@ -1,11 +1,11 @@
 # The one place that reads and validates the config and the sheets, and the
 # input functions every other rule file uses. Participants come from each study's
 # participants.tsv, never from globbing the disk.
+from functools import cache
 from pathlib import Path
 
-import pandas as pd
-
-from opioidsocial.config import validate_config
+from opioidsocial.config import config_hash, validate_config
+from opioidsocial.provenance import versions
 from opioidsocial.sheets import load_studies, load_participants
 
 SCHEMAS = Path(workflow.basedir) / "workflow" / "schemas"
@@ -36,13 +36,25 @@ def study_row(study):
     return STUDIES.loc[study]
 
 
+@cache
+def participants_table(study):
+    return load_participants(STUDIES.loc[study], schemas=SCHEMAS).set_index("participant", drop=False)
+
+
 def participants(study):
     """Participant labels (without 'sub-') from the study's participants.tsv."""
-    return load_participants(STUDIES.loc[study], schemas=SCHEMAS)["participant"].tolist()
+    return participants_table(study).index.tolist()
 
 
-def participants_sheet(wildcards):
-    return str(Path(STUDIES.loc[wildcards.study, "path"]) / "participants.tsv")
+def participant_info(study, participant):
+    """The participant's row of participants.tsv, as a dict."""
+    return participants_table(study).loc[participant].to_dict()
+
+
+def provenance(section):
+    """Recorded in every output's metadata instead of a timestamp: package and
+    library versions and the hash of the config section that produced it."""
+    return {**versions(), "config_section": section, "config_hash": config_hash(config[section])}
 
 
 def effects_files():

@@ -24,7 +24,8 @@ rule emg_preprocess:
     params:
         emg=config["emg"],
         on_bad_data=config["on_bad_data"],
-        study=lambda wildcards: study_row(wildcards.study).to_dict(),
+        arm=lambda wildcards: participant_info(wildcards.study, wildcards.participant)["arm"],
+        provenance=provenance("emg"),
     resources:
         mem_mb=2000,
         runtime=15,
@@ -41,6 +42,8 @@ rule emg_study_table:
         exclusions=f"{RESULTS}/{{study}}/exclusions.tsv",
     log:
         f"{RESULTS}/logs/emg_study_table/{{study}}.log",
+    params:
+        provenance=provenance("emg"),
     resources:
         mem_mb=4000,
         runtime=10,

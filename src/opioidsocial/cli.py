@@ -1,0 +1,86 @@
+"""Command line: ``opioidsocial simulate`` writes the demo's simulated datasets.
+
+    opioidsocial simulate --config config/config.yaml [--study ID ...]
+
+Every study of the study sheet that has an entry under ``simulate.emg``,
+``simulate.pet`` or ``simulate.summary`` is written to its ``path``. A folder is
+only replaced if the simulator wrote it (it holds ``truth.json``), so a lab's real
+data can never be overwritten by the demo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import shutil
+import sys
+from pathlib import Path
+
+import yaml
+
+from opioidsocial.config import SCHEMA_DIR, ConfigError, validate_config
+from opioidsocial.sheets import load_studies
+from opioidsocial.simulate import study_seed
+
+log = logging.getLogger("opioidsocial.simulate")
+
+SIMULATORS = {"emg": "opioidsocial.simulate.emg", "pet": "opioidsocial.simulate.pet", "summary": "opioidsocial.simulate.summary"}
+
+
+def _clear(target: Path) -> None:
+    if not target.exists():
+        return
+    marker = target / "truth.json" if target.is_dir() else target.with_name("truth.json")
+    if not marker.exists():
+        raise ConfigError(f"{target} exists and was not written by the simulator (no truth.json); refusing to overwrite it")
+    if target.is_dir():
+        shutil.rmtree(target)
+    else:
+        target.unlink()
+        marker.unlink()
+
+
+def simulate(config_path: str, only: list[str] | None = None) -> list[str]:
+    with open(config_path, encoding="utf-8") as fh:
+        raw = yaml.safe_load(fh) or {}
+    config = validate_config(raw, SCHEMA_DIR / "config.schema.yaml", source=config_path)
+    sheet = load_studies(config["studies"], schemas=SCHEMA_DIR)
+    master = config["simulate"]["seed"]
+    done = []
+    for kind, module in SIMULATORS.items():
+        for study, params in sorted(config["simulate"][kind].items()):
+            if only and study not in only:
+                continue
+            if study not in sheet.index:
+                raise ConfigError(f"{config_path}: simulate.{kind}.{study} names a study that is not in {config['studies']}; add its row there")
+            row = sheet.loc[study].to_dict()
+            _clear(Path(row["path"]))
+            log.info("simulating %s study '%s' into %s", kind, study, row["path"])
+            importlib.import_module(module).simulate_study(study=study, row=row, params=params, seed=study_seed(master, study))
+            done.append(study)
+    unknown = sorted(set(only or []) - set(done))
+    if unknown:
+        raise ConfigError(f"{config_path}: no simulate entry for {unknown}")
+    return done
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="opioidsocial", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sim = sub.add_parser("simulate", help="write the simulated demo datasets")
+    sim.add_argument("--config", default="config/config.yaml", help="workflow config (default: %(default)s)")
+    sim.add_argument("--study", action="append", help="only this study (repeatable)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        done = simulate(args.config, args.study)
+    except (ConfigError, OSError) as err:
+        print(f"opioidsocial: error: {err}", file=sys.stderr)
+        return 2
+    print(f"simulated {len(done)} studies: {', '.join(done)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
