@@ -111,7 +111,8 @@ def write_emg_recording(
     elif fmt == "brainvision":
         import pybv
 
-        pybv.write_brainvision(data=signals, sfreq=sfreq, ch_names=names, fname_base=stem.name, folder_out=str(stem.parent),
+        # pybv takes volts and stores them in the requested unit
+        pybv.write_brainvision(data=signals * 1e-6, sfreq=sfreq, ch_names=names, fname_base=f"{stem.name}_emg", folder_out=str(stem.parent),
                                overwrite=True, unit="µV", fmt="binary_float32", resolution=0.01)
     else:
         raise BidsError(f"unknown raw format '{fmt}'; use bdf, edf or brainvision")

@@ -1,0 +1,58 @@
+import pytest
+import yaml
+
+from opioidsocial.config import SCHEMA_DIR, ConfigError, validate_config
+from opioidsocial.emg.preprocess import check_windows
+from opioidsocial.sheets import load_participants, load_studies
+from tests.conftest import REPO
+
+
+def test_demo_config_is_valid_and_defaults_are_filled():
+    config = validate_config(yaml.safe_load((REPO / "config/config.yaml").read_text()), SCHEMA_DIR / "config.schema.yaml")
+    assert config["emg"]["highpass_hz"] == 20.0
+    assert config["emg"]["filter_order"] == 4  # a default the demo does not set
+    assert config["simulate"]["emg"]["korb2023"]["sfreq"] == 2048
+
+
+def test_misspelt_key_gets_the_closest_valid_one():
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) 'lowpas_hz' \(did you mean 'lowpass_hz'\?\) in 'emg'"):
+        validate_config({"emg": {"lowpas_hz": 400}}, SCHEMA_DIR / "config.schema.yaml")
+
+
+def test_wrong_type_is_named_with_its_path():
+    with pytest.raises(ConfigError, match=r"'emg.bin_s' = 'wide' is invalid"):
+        validate_config({"emg": {"bin_s": "wide"}}, SCHEMA_DIR / "config.schema.yaml")
+
+
+def test_baseline_after_response_window_is_an_error(emg_cfg):
+    with pytest.raises(ConfigError, match="must end before"):
+        check_windows({**emg_cfg, "baseline_s": [0.0, 1.0], "response_s": [0.5, 3.0]})
+
+
+def _sheet(tmp_path, body):
+    (tmp_path / "participants.tsv").write_text(body)
+    return {"study": "s", "path": str(tmp_path)}
+
+
+def test_duplicate_participant_is_an_error(tmp_path):
+    row = _sheet(tmp_path, "participant_id\tarm\nsub-01\tplacebo\nsub-01\tnaltrexone\n")
+    with pytest.raises(ConfigError, match=r"duplicate participant_id \['sub-01'\]"):
+        load_participants(row, schemas=SCHEMA_DIR)
+
+
+def test_participant_ids_must_be_bids_labels(tmp_path):
+    row = _sheet(tmp_path, "participant_id\tarm\nsub-0_1\tplacebo\n")
+    with pytest.raises(ConfigError, match="line 2.*participant_id"):
+        load_participants(row, schemas=SCHEMA_DIR)
+
+
+def test_labels_keep_leading_zeros(tmp_path):
+    row = _sheet(tmp_path, "participant_id\tarm\tage\nsub-007\tplacebo\t31\n")
+    sheet = load_participants(row, schemas=SCHEMA_DIR)
+    assert sheet["participant"].tolist() == ["007"] and sheet["age"].tolist() == [31]
+
+
+def test_study_sheet_of_the_demo_loads():
+    sheet = load_studies(REPO / "config/studies.tsv", schemas=SCHEMA_DIR)
+    assert {"naltrexone2016", "korb2023", "morphine2022"} <= set(sheet.index)
+    assert sheet.loc["naltrexone2016", "direction"] == -1

@@ -1,0 +1,29 @@
+import numpy as np
+
+from opioidsocial.emg import artefacts
+
+
+def test_movement_bursts_are_caught_and_strong_genuine_responses_spared():
+    rng = np.random.default_rng(0)
+    peaks = rng.normal(8.0, 0.3, (40, 2))
+    peaks[5, 0] = 12.0  # a strong genuine response: 1.5x the median, many robust SDs
+    peaks[17, 1] = 60.0  # a movement burst: 7.5x
+    hit = artefacts.outlying_level(peaks, z=3.5, min_ratio=3.0)
+    assert hit[17, 1]
+    assert hit.sum() == 1
+
+
+def test_clipping_needs_a_run_at_the_extreme():
+    rng = np.random.default_rng(1)
+    raw = rng.normal(0, 5, (6, 2, 2000))
+    raw[2, 1, 500:520] = raw[2, 1].max() + 50  # saturated at a rail
+    raw[4, 0, 900:903] = raw[4, 0].max() + 50  # three equal samples: shorter than the run
+    out = artefacts.clipped(raw, run=5)
+    assert out[2, 1]
+    assert out.sum() == 1
+
+
+def test_flat_channel():
+    rng = np.random.default_rng(2)
+    filtered = np.vstack([rng.normal(0, 3, 5000), rng.normal(0, 0.05, 5000)])
+    assert artefacts.flat(filtered, flat_uv=0.2).tolist() == [False, True]

@@ -1,0 +1,50 @@
+import numpy as np
+import pytest
+
+from opioidsocial.emg import envelope, epochs
+
+SFREQ = 1000.0
+
+
+def test_epoch_is_aligned_to_the_event_sample():
+    data = np.zeros((2, 20_000))
+    event_samples = np.array([3000, 7777, 15001])
+    data[0, event_samples] = 1.0
+    data[1, event_samples + 250] = 2.0  # 0.25 s after onset
+    samples = epochs.onset_samples(event_samples / SFREQ, sfreq=SFREQ, n_samples=data.shape[1], tmin=-1.0, tmax=2.0, who="t")
+    assert samples.tolist() == event_samples.tolist()
+    ep, times = epochs.cut(data, samples, sfreq=SFREQ, tmin=-1.0, tmax=2.0)
+    assert ep.shape == (3, 2, 3000)
+    for trial in range(3):
+        assert times[np.argmax(ep[trial, 0])] == pytest.approx(0.0)
+        assert times[np.argmax(ep[trial, 1])] == pytest.approx(0.25)
+
+
+def test_events_outside_the_recording_are_an_error():
+    with pytest.raises(epochs.EpochError, match="outside the recording"):
+        epochs.onset_samples(np.array([0.5, 9.5]), sfreq=SFREQ, n_samples=10_000, tmin=-1.0, tmax=1.0, who="study 's', participant '01'")
+
+
+def test_baseline_correction_removes_the_pre_stimulus_level():
+    times = np.arange(-1000, 3000) / SFREQ
+    trial = np.where(times >= 0.5, 7.0, 3.0)[None, None, :] + np.array([0.0, 10.0])[None, :, None]
+    corrected, level = epochs.baseline_correct(trial, times, (-1.0, 0.0))
+    assert level[0].tolist() == pytest.approx([3.0, 13.0])
+    assert corrected[0, :, times < 0].max() == pytest.approx(0.0)
+    assert corrected[0, :, times >= 0.5].min() == pytest.approx(4.0)
+
+
+def test_bins_average_their_samples():
+    times = np.arange(-1000, 1000) / SFREQ
+    values = np.broadcast_to(times, (1, 1, times.size))
+    means, starts = epochs.bin_means(values, times, bin_s=0.5, tmin=-1.0, tmax=1.0)
+    assert starts.tolist() == [-1.0, -0.5, 0.0, 0.5]
+    assert means[0, 0].tolist() == pytest.approx([-0.7505, -0.2505, 0.2495, 0.7495])
+
+
+def test_envelope_of_gaussian_noise_is_its_mean_absolute_value():
+    rng = np.random.default_rng(3)
+    x = rng.normal(0, 5.0, (1, 200_000))
+    env = envelope.envelope(x, sfreq=SFREQ, smoothing_ms=100)
+    assert env.mean() == pytest.approx(5.0 * np.sqrt(2 / np.pi), rel=0.01)
+    assert env.std() < 0.1 * env.mean()  # smoothing removes most of the sample-to-sample spread
