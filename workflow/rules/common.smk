@@ -5,6 +5,7 @@ from functools import cache
 from pathlib import Path
 
 from opioidsocial.config import config_hash, validate_config
+from opioidsocial.io.bids import emg_files
 from opioidsocial.provenance import versions
 from opioidsocial.sheets import load_studies, load_participants
 
@@ -49,6 +50,11 @@ def participants(study):
 def participant_info(study, participant):
     """The participant's row of participants.tsv, as a dict."""
     return participants_table(study).loc[participant].to_dict()
+
+
+def emg_recording(wildcards):
+    """The participant's BIDS-EMG files, named from the sheets (never globbed)."""
+    return emg_files(study_row(wildcards.study), wildcards.participant)
 
 
 def provenance(section):

@@ -1,13 +1,6 @@
 # Facial EMG: one preprocessing job per participant (fan-out), then one study table.
 
 
-def emg_recording(wildcards):
-    """The participant's BIDS-EMG files, named from the sheets (never globbed)."""
-    from opioidsocial.io.bids import emg_files
-
-    return emg_files(study_row(wildcards.study), wildcards.participant)
-
-
 TARGETS.extend(f"{RESULTS}/{s}/emg_trials.parquet" for s in studies(modality="emg", input="bids"))
 
 
@@ -29,6 +22,8 @@ rule emg_preprocess:
     resources:
         mem_mb=2000,
         runtime=15,
+    conda:
+        "../../environment.yml"
     script:
         "../../scripts/emg_preprocess.py"
 
@@ -47,5 +42,7 @@ rule emg_study_table:
     resources:
         mem_mb=4000,
         runtime=10,
+    conda:
+        "../../environment.yml"
     script:
         "../../scripts/emg_study_table.py"

@@ -1,0 +1,60 @@
+"""The tiny workflow end to end: simulate, run Snakemake, check outputs and reruns."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from opioidsocial.io.tables import EMG_BINS, read_table
+from tests.conftest import REPO, TINY_EMG
+
+pytestmark = pytest.mark.workflow
+
+STUDIES = (
+    "study\tmodality\tinput\tdesign\tdrug\tdirection\treference\tsample_group\tpath\ttask\n"
+    "tinyemg\temg\tbids\tbetween\tnaltrexone\t-1\tplacebo\ttiny\tdata/tinyemg\tfaces\n"
+)
+
+
+def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir), *args]
+    return subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("workflow")
+    (work / "config").mkdir()
+    (work / "config" / "studies.tsv").write_text(STUDIES)
+    config = {"studies": "config/studies.tsv", "on_bad_data": "exclude", "simulate": {"seed": 1, "emg": {"tinyemg": TINY_EMG}}}
+    (work / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    sim = subprocess.run([sys.executable, "-m", "opioidsocial.cli", "simulate", "--config", "config/config.yaml"], cwd=work, capture_output=True, text=True)
+    assert sim.returncode == 0, sim.stderr
+    run = _snakemake(work, "--cores", "2")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
+    return work
+
+
+def test_one_parquet_and_qc_per_participant(tiny_run):
+    for p in ("001", "002", "003", "004"):
+        bins = read_table(tiny_run / f"results/tinyemg/emg/{p}.parquet", EMG_BINS)
+        assert set(bins["participant"]) <= {p}
+        assert (tiny_run / f"results/tinyemg/qc/{p}.json").is_file()
+        assert (tiny_run / f"results/logs/emg_preprocess/tinyemg/{p}.log").read_text().strip()
+    table = read_table(tiny_run / "results/tinyemg/emg_trials.parquet", EMG_BINS)
+    assert table["participant"].nunique() + len((tiny_run / "results/tinyemg/exclusions.tsv").read_text().splitlines()) - 1 == 4
+
+
+def test_second_run_has_nothing_to_do(tiny_run):
+    dry = _snakemake(tiny_run, "-n", "--cores", "1")
+    assert dry.returncode == 0
+    assert "Nothing to be done" in dry.stdout + dry.stderr
+
+
+def test_lint_is_clean():
+    lint = subprocess.run([sys.executable, "-m", "snakemake", "--lint", "-s", str(REPO / "Snakefile")], cwd=REPO, capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
