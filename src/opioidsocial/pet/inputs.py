@@ -17,11 +17,13 @@ import jsonschema
 import numpy as np
 import pandas as pd
 
-from opioidsocial.config import load_schema
+from opioidsocial.config import SCHEMA_DIR, load_schema
 
 TAC_PATTERN = "sub-{participant}/ses-{condition}/pet/sub-{participant}_ses-{condition}_tacs.tsv"
 BPND_FILE = "bpnd.tsv"
 MIN_FRAMES = 4  # SRTM has three parameters
+TAC_SCHEMA = SCHEMA_DIR / "tac.schema.yaml"
+BPND_SCHEMA = SCHEMA_DIR / "bpnd.schema.yaml"
 
 
 class PetInputError(ValueError):
@@ -88,7 +90,6 @@ def _validate_rows(df: pd.DataFrame, *, schema_path: str | Path, path: Path, whe
 def read_tacs(
     path: str | Path,
     *,
-    schema: str | Path,
     study: str,
     participant: str,
     condition: str,
@@ -108,7 +109,7 @@ def read_tacs(
     if len(raw) < MIN_FRAMES:
         raise PetInputError(f"{where}: {path} has {len(raw)} frame(s); at least {MIN_FRAMES} are needed to fit SRTM")
     table = pd.DataFrame({c: _numbers(raw[c], path=path, name=c, where=where, allow_na=False) for c in raw.columns})
-    _validate_rows(table, schema_path=schema, path=path, where=where)
+    _validate_rows(table, schema_path=TAC_SCHEMA, path=path, where=where)
     start = table["frame_start"].to_numpy() / 60.0
     end = table["frame_end"].to_numpy() / 60.0
     order_problem = np.flatnonzero(start[1:] < end[:-1] - 1e-9)
@@ -136,7 +137,6 @@ def read_tacs(
 def read_bpnd(
     path: str | Path,
     *,
-    schema: str | Path,
     study: str,
     participants: list[str],
     conditions: list[str],
@@ -156,10 +156,10 @@ def read_bpnd(
     required = ["participant_id", "roi", "hemisphere", "condition", "bp_nd"]
     missing = [c for c in required if c not in raw.columns]
     if missing:
-        raise PetInputError(f"{where}: {path} lacks column(s) {missing}; the columns are documented in {schema}")
+        raise PetInputError(f"{where}: {path} lacks column(s) {missing}; the columns are documented in {BPND_SCHEMA}")
     table = raw[required].copy()
     table["bp_nd"] = _numbers(raw["bp_nd"], path=path, name="bp_nd", where=where, allow_na=True)
-    _validate_rows(table, schema_path=schema, path=path, where=where)
+    _validate_rows(table, schema_path=BPND_SCHEMA, path=path, where=where)
     table["participant"] = table["participant_id"].str.removeprefix("sub-")
 
     unknown = sorted(set(table["participant"]) - set(participants))

@@ -21,8 +21,6 @@ import logging
 import numpy as np
 import pandas as pd
 
-from opioidsocial import __version__
-from opioidsocial.config import config_hash
 from opioidsocial.io.tables import PET_BP, write_json, write_table
 from opioidsocial.pet.frames import FrameGrid
 from opioidsocial.pet.inputs import PetInputError, Scan, read_tacs
@@ -114,12 +112,12 @@ def fit_scan(scan: Scan, *, study: str, participant: str, cfg: dict) -> tuple[li
     return rows, qc
 
 
-def fit_participant(*, study: str, participant: str, tacs: dict[str, str], cfg: dict, schema: str) -> tuple[pd.DataFrame, dict]:
+def fit_participant(*, study: str, participant: str, tacs: dict[str, str], cfg: dict) -> tuple[pd.DataFrame, dict]:
     """Fit every scan of a participant; ``tacs`` maps condition to TAC file."""
     rows, scans = [], {}
     for condition in cfg["conditions"]:
         scan = read_tacs(
-            tacs[condition], schema=schema, study=study, participant=participant, condition=condition,
+            tacs[condition], study=study, participant=participant, condition=condition,
             reference_region=cfg["reference_region"], rois=cfg["rois"],
         )
         scan_rows, scans[condition] = fit_scan(scan, study=study, participant=participant, cfg=cfg)
@@ -136,8 +134,8 @@ def fit_participant(*, study: str, participant: str, tacs: dict[str, str], cfg: 
     qc = {
         "study": study,
         "participant": participant,
-        "status": "ok",
-        "reason": "",
+        "usable": True,
+        "exclusion_reason": "",
         "reference_region": cfg["reference_region"],
         "rois": rois[0],
         "conditions": list(cfg["conditions"]),
@@ -150,18 +148,18 @@ def fit_participant(*, study: str, participant: str, tacs: dict[str, str], cfg: 
 
 
 def run_participant(
-    *, study: str, participant: str, tacs: dict[str, str], cfg: dict, schema: str, on_bad_data: str, table: str, qc: str
+    *, study: str, participant: str, tacs: dict[str, str], cfg: dict, on_bad_data: str, table: str, qc: str, metadata: dict
 ) -> None:
     """Fit and write the participant's PET_BP table and QC JSON (see module docstring)."""
-    provenance = {"version": __version__, "config": config_hash(cfg)}
     try:
-        bp, report = fit_participant(study=study, participant=participant, tacs=tacs, cfg=cfg, schema=schema)
+        bp, report = fit_participant(study=study, participant=participant, tacs=tacs, cfg=cfg)
     except PetInputError as err:
         if on_bad_data != "exclude":
             raise
         log.warning("excluded: %s", err)
         bp = pd.DataFrame({c: pd.Series(dtype=object) for c in PET_BP.columns})
-        report = {"study": study, "participant": participant, "status": "excluded", "reason": str(err)}
-    write_table(bp, table, PET_BP, metadata=provenance)
-    write_json(qc, {**report, **provenance})
-    log.info("%s %s: %s, %s fit(s) flagged", study, participant, report["status"], report.get("fits_flagged", "all"))
+        report = {"study": study, "participant": participant, "usable": False, "exclusion_reason": str(err)}
+    log.info("%s/%s: usable %s, %s fit(s) flagged", study, participant, report["usable"], report.get("fits_flagged", "all"))
+    # QC first: a table is only ever next to the QC record that explains it.
+    write_json(qc, report)
+    write_table(bp, table, PET_BP, metadata=metadata)

@@ -1,0 +1,110 @@
+"""Figures of the PET study level: paired BPND per ROI with the change, and trait correlations.
+
+Drawn on bare ``matplotlib.figure.Figure`` objects (no pyplot state, no GUI
+backend) and saved as PNG and SVG with identical bytes on every run: a fixed
+``svg.hashsalt`` for SVG element ids and no creation date or software stamp in
+either file. MOR activation is plotted positive (BPND(versus) - BPND(condition)).
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from opioidsocial.io.tables import write_text
+from opioidsocial.pet.paired import Contrast, activation
+
+SIGNIFICANT = 0.05
+
+
+def save(fig: Figure, *, png: str | Path, svg: str | Path) -> None:
+    """Write ``fig`` to PNG and SVG with reproducible bytes (atomically)."""
+    with matplotlib.rc_context({"svg.hashsalt": "opioidsocial", "svg.fonttype": "none"}):
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=120, metadata={"Software": None})
+        _write_bytes(png, buffer.getvalue())
+        text = io.StringIO()
+        fig.savefig(text, format="svg", metadata={"Date": None, "Creator": None})
+        write_text(svg, text.getvalue())
+
+
+def _write_bytes(path: str | Path, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def paired_figure(
+    bp: pd.DataFrame, paired: pd.DataFrame, *, conditions: list[str], pairs: list[Contrast], ci_level: float, title: str
+) -> Figure:
+    """Top row: each participant's BPND across scans per ROI; bottom row: the changes with mean and CI."""
+    rois = sorted(bp["roi"].unique())
+    # A fixed layout: constrained layout costs seconds for a dozen panels.
+    fig = Figure(figsize=(max(4.0, 2.3 * len(rois)), 6.5))
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.9, bottom=0.17, wspace=0.35, hspace=0.6)
+    axes = fig.subplots(2, len(rois), squeeze=False)
+    usable = bp[bp["fit_ok"].astype(bool)]
+    changes = {pair.label: activation(bp, pair) for pair in pairs}
+    x = np.arange(len(conditions))
+    for j, roi in enumerate(rois):
+        top, bottom = axes[0, j], axes[1, j]
+        wide = usable[usable["roi"] == roi].pivot(index="participant", columns="condition", values="bp_nd").reindex(columns=conditions)
+        for _, values in wide.iterrows():
+            top.plot(x, values.to_numpy(), color="0.7", linewidth=0.8, marker="o", markersize=2.5)
+        top.plot(x, wide.mean().to_numpy(), color="black", linewidth=2.0, marker="o")
+        top.set_xticks(x, conditions, rotation=30, ha="right", fontsize=8)
+        top.set_title(roi.replace("_", " "), fontsize=9)
+        for i, pair in enumerate(pairs):
+            change = changes[pair.label][roi].dropna()
+            offsets = np.linspace(-0.15, 0.15, len(change)) if len(change) > 1 else np.zeros(len(change))
+            bottom.scatter(i + offsets, change.to_numpy(), s=8, color="0.5")
+            stats = paired[(paired["contrast"] == pair.label) & (paired["roi"] == roi)]
+            if len(stats) and np.isfinite(stats["mean_change"].iloc[0]):
+                s = stats.iloc[0]
+                if np.isfinite(s["ci_low"]):
+                    bottom.errorbar([i + 0.3], [s["mean_change"]], yerr=[[s["mean_change"] - s["ci_low"]], [s["ci_high"] - s["mean_change"]]],
+                                    fmt="o", color="black", capsize=3)
+                if s["p_adjusted"] < SIGNIFICANT:
+                    bottom.annotate("*", (i + 0.3, s["ci_high"]), ha="center", va="bottom", fontsize=12)
+        bottom.axhline(0.0, color="0.3", linewidth=0.8, linestyle="--")
+        bottom.set_xticks(np.arange(len(pairs)), [p.label for p in pairs], rotation=30, ha="right", fontsize=7)
+        if j == 0:
+            top.set_ylabel("BPND")
+            bottom.set_ylabel("MOR activation (BPND decrease)")
+    fig.suptitle(f"{title}  (mean and {100 * ci_level:g} % CI; * adjusted p < {SIGNIFICANT})", fontsize=10)
+    return fig
+
+
+def correlation_figure(correlations: pd.DataFrame, *, title: str) -> Figure:
+    """Heat map of r: ROIs x (trait, condition), * where the adjusted p < 0.05."""
+    if correlations.empty:
+        fig = Figure(figsize=(4.0, 2.0), layout="constrained")
+        ax = fig.subplots()
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no trait columns to correlate", ha="center", va="center")
+        return fig
+    table = correlations.assign(column=correlations["trait"] + "\n" + correlations["condition"])
+    columns = list(dict.fromkeys(table.sort_values(["trait", "condition"])["column"]))
+    r = table.pivot(index="roi", columns="column", values="r").reindex(columns=columns)
+    p = table.pivot(index="roi", columns="column", values="p_adjusted").reindex(columns=columns)
+    fig = Figure(figsize=(1.3 * len(columns) + 2.5, 0.45 * len(r) + 1.8), layout="constrained")
+    ax = fig.subplots()
+    image = ax.imshow(r.to_numpy(dtype=float), cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
+    for i in range(r.shape[0]):
+        for j in range(r.shape[1]):
+            value = r.iat[i, j]
+            if np.isfinite(value):
+                star = "*" if p.iat[i, j] < SIGNIFICANT else ""
+                ax.text(j, i, f"{value:.2f}{star}", ha="center", va="center", fontsize=8, color="white" if abs(value) > 0.6 else "black")
+    ax.set_xticks(np.arange(len(columns)), columns, fontsize=8)
+    ax.set_yticks(np.arange(len(r)), [roi.replace("_", " ") for roi in r.index], fontsize=8)
+    fig.colorbar(image, ax=ax, label="Pearson r with MOR activation")
+    ax.set_title(f"{title}  (* adjusted p < {SIGNIFICANT})", fontsize=10)
+    return fig
