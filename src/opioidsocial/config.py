@@ -14,6 +14,7 @@ import difflib
 import hashlib
 import json
 import re
+from functools import cache
 from pathlib import Path
 
 import jsonschema
@@ -29,10 +30,17 @@ class ConfigError(ValueError):
 
 def load_schema(path: str | Path) -> tuple[dict, Registry]:
     """Load a YAML/JSON schema and a registry that resolves its relative ``$ref``s."""
-    path = Path(path).resolve()
+    return _load_schema(str(Path(path).resolve()))
+
+
+@cache
+def _load_schema(resolved: str) -> tuple[dict, Registry]:
+    # Schemas are read-only here, so one parsed copy per file serves every call.
+    path = Path(resolved)
     schema = yaml.safe_load(path.read_text())
     schema["$id"] = path.as_uri()
 
+    @cache
     def retrieve(uri: str) -> Resource:
         target = Path(uri.removeprefix("file://"))
         contents = yaml.safe_load(target.read_text())
