@@ -1,1 +1,132 @@
-# meta stage: rules are added by the issue that builds it.
+# Meta-analysis across studies (src/opioidsocial/meta/): harmonise every effect, then
+# pool per outcome family, meta-regress, fit the multilevel model, check sensitivity
+# and plot. Works on summary studies alone when no study has an effects.parquet.
+
+META = f"{RESULTS}/meta"
+META_TABLES = ["pooled", "meta_regression", "multilevel", "sensitivity_leave1out", "sensitivity_influence", "small_study"]
+
+
+def summary_studies():
+    """The studies.tsv rows of the summary studies (their TSV is at `path`)."""
+    return [study_row(s).to_dict() for s in studies(modality="summary")]
+
+
+TARGETS.extend(
+    [f"{META}/effects.parquet", *(f"{META}/{name}.tsv" for name in META_TABLES), f"{META}/forest", f"{META}/funnel.png", f"{META}/funnel.svg"]
+)
+
+
+rule meta_effects:
+    input:
+        effects=effects_files(),
+        summaries=[row["path"] for row in summary_studies()],
+    output:
+        effects=f"{META}/effects.parquet",
+    log:
+        f"{RESULTS}/logs/meta/effects.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/meta/effects.tsv"
+    params:
+        meta=config["meta"],
+        summaries=summary_studies(),
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../../scripts/meta_effects.py"
+
+
+rule meta_pool:
+    input:
+        effects=f"{META}/effects.parquet",
+    output:
+        pooled=report(f"{META}/pooled.tsv", caption="../report/meta_pooled.rst", category="Meta-analysis"),
+    log:
+        f"{RESULTS}/logs/meta/pool.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/meta/pool.tsv"
+    params:
+        meta=config["meta"],
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../../scripts/meta_pool.py"
+
+
+rule meta_regression:
+    input:
+        effects=f"{META}/effects.parquet",
+    output:
+        regression=report(f"{META}/meta_regression.tsv", caption="../report/meta_regression.rst", category="Meta-analysis"),
+    log:
+        f"{RESULTS}/logs/meta/regression.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/meta/regression.tsv"
+    params:
+        meta=config["meta"],
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../../scripts/meta_regression.py"
+
+
+rule meta_multilevel:
+    input:
+        effects=f"{META}/effects.parquet",
+    output:
+        multilevel=report(f"{META}/multilevel.tsv", caption="../report/meta_multilevel.rst", category="Meta-analysis"),
+    log:
+        f"{RESULTS}/logs/meta/multilevel.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/meta/multilevel.tsv"
+    params:
+        meta=config["meta"],
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    script:
+        "../../scripts/meta_multilevel.py"
+
+
+rule meta_sensitivity:
+    input:
+        effects=f"{META}/effects.parquet",
+    output:
+        leave1out=f"{META}/sensitivity_leave1out.tsv",
+        influence=f"{META}/sensitivity_influence.tsv",
+        small_study=report(f"{META}/small_study.tsv", caption="../report/meta_sensitivity.rst", category="Meta-analysis"),
+    log:
+        f"{RESULTS}/logs/meta/sensitivity.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/meta/sensitivity.tsv"
+    params:
+        meta=config["meta"],
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    script:
+        "../../scripts/meta_sensitivity.py"
+
+
+rule meta_plots:
+    input:
+        effects=f"{META}/effects.parquet",
+        pooled=f"{META}/pooled.tsv",
+    output:
+        forest=report(directory(f"{META}/forest"), patterns=["{name}.png"], caption="../report/meta_forest.rst", category="Meta-analysis"),
+        funnel_png=report(f"{META}/funnel.png", caption="../report/meta_funnel.rst", category="Meta-analysis"),
+        funnel_svg=f"{META}/funnel.svg",
+    log:
+        f"{RESULTS}/logs/meta/plots.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/meta/plots.tsv"
+    params:
+        meta=config["meta"],
+        funnel_stem=f"{META}/funnel",
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../../scripts/meta_plots.py"

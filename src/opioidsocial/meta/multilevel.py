@@ -43,7 +43,8 @@ import pandas as pd
 from pimeta.rma_mv import _cr_vcov, rma_mv, robust
 from scipy import stats
 
-from opioidsocial.meta.random_effects import MetaAnalysisError, _moderators
+from opioidsocial.meta.metareg import dummies, moderator_values
+from opioidsocial.meta.random_effects import MetaAnalysisError, moderator_matrix
 
 LEVELS = ("sample_group", "study", "effect")
 
@@ -94,7 +95,7 @@ def pool_multilevel(yi, vi, study, sample_group, *, mods=None, method: str = "RE
     method = str(method).upper()
     if method not in ("REML", "ML"):
         raise MetaAnalysisError(f"multilevel models are fitted by REML or ML, not {method!r}")
-    names, X = _moderators(mods, y.size)
+    names, X = moderator_matrix(mods, y.size)
     p = len(names)
     # A study id is only unique within its sample group in the nesting formula.
     data["study"] = data["sample_group"] + ":" + data["study"]
@@ -186,3 +187,53 @@ def htz_test(fit, cluster: np.ndarray, terms: list[int]) -> tuple[float, tuple[f
     f_stat = max(df / nu, 0.0) * wald / q
     p_value = float(stats.f.sf(f_stat, q, df)) if df > 0 else math.nan
     return float(f_stat), (float(q), float(df)), p_value
+
+
+MULTILEVEL_COLUMNS = (
+    "model", "scope", "term", "k", "n_studies", "n_sample_groups", "estimate", "se_model", "se", "stat", "df", "p",
+    "ci_lb", "ci_ub", "sigma2_sample_group", "sigma2_study", "sigma2_effect", "q", "q_df", "q_p",
+    "qm", "qm_df1", "qm_df2", "qm_p", "method", "note",
+)
+
+
+def multilevel_table(effects: pd.DataFrame, *, models: list[dict], method: str, level: float) -> pd.DataFrame:
+    """Rows of multilevel.tsv: one per model x scope x term (or one with a note when not fitted).
+
+    Each entry of ``models`` is ``{name, scope, moderators}``: scope ``family`` fits
+    every family's opioid effects separately, ``all`` fits the opioid effects of
+    all families on the ``d`` scale together (with the moderators, so that
+    families of different meaning are compared rather than averaged).
+    """
+    opioid = effects[effects["direction"] != 0]
+    rows = []
+    for spec in models:
+        mods = list(spec.get("moderators", []))
+        if spec["scope"] == "family":
+            scopes = list(opioid.groupby("family", sort=True))
+        else:
+            scopes = [("all", opioid[opioid["scale"] == "d"])]
+        for scope, part in scopes:
+            base = {"model": spec["name"], "scope": scope, "method": method}
+            labels = pd.DataFrame({m: moderator_values(part, m) for m in mods}, index=part.index)
+            complete = labels.notna().all(axis=1)
+            part, labels = part[complete], labels[complete]
+            dropped = int((~complete).sum())
+            note = f"{dropped} effect(s) without {'/'.join(mods)} left out" if dropped else ""
+            try:
+                X = dummies(labels) if mods else None
+                fit = pool_multilevel(part["yi_harmonised"], part["vi"], part["study"], part["sample_group"],
+                                      mods=X if X is not None and X.shape[1] else None, method=method, level=level)
+            except MetaAnalysisError as err:
+                rows.append({**base, "k": len(part), "n_studies": part["study"].nunique(),
+                             "n_sample_groups": part["sample_group"].nunique(), "note": "; ".join(filter(None, [note, str(err)]))})
+                continue
+            df1, df2 = (tuple(fit.qm_df) + (math.nan, math.nan))[:2]
+            shared = {
+                "k": fit.k, "n_studies": fit.n_studies, "n_sample_groups": fit.n_clusters,
+                **{f"sigma2_{lv}": fit.sigma2[lv] for lv in LEVELS},
+                "q": fit.q, "q_df": fit.q_df, "q_p": fit.q_p, "qm": fit.qm, "qm_df1": df1, "qm_df2": df2, "qm_p": fit.qm_p,
+                "note": note,
+            }
+            for coef in fit.coefficients.to_dict("records"):
+                rows.append({**base, **shared, **coef})
+    return pd.DataFrame(rows, columns=list(MULTILEVEL_COLUMNS))

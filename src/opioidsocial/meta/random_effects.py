@@ -3,7 +3,9 @@
 ``pool(yi, vi, method="REML", test="z", mods=None)`` fits the normal-normal
 random-effects model ``y_i = x_i' beta + u_i + e_i``, ``u_i ~ N(0, tau^2)``,
 ``e_i ~ N(0, v_i)`` and returns what a forest plot and ``pooled.tsv`` need:
-the estimate with its Wald (z) or Knapp-Hartung (t, k - p df) confidence interval,
+the estimate with its Wald (z) or Knapp-Hartung (t, k - p df) confidence interval
+(``adhoc``: Knapp-Hartung never narrower than Wald, which it can be when Q is
+small; Roever, Knapp & Friede 2015),
 the prediction interval for the effect of a new study, tau^2 with its Q-profile
 confidence interval, I^2, H^2 and Cochran's Q; with moderators also the
 coefficients and the omnibus test of the moderators (QM: chi^2 for Wald, F for
@@ -28,7 +30,7 @@ tightly than metafor's ``uniroot`` tolerance (tau^2 differs by 2.5e-5).
 References: Viechtbauer W (2010) J Stat Softw 36(3); Viechtbauer W (2005) J Educ
 Behav Stat 30:261-293; Viechtbauer W (2007) Stat Med 26:37-52; Knapp G, Hartung J
 (2003) Stat Med 22:2693-2710; Higgins JPT, Thompson SG (2002) Stat Med
-21:1539-1558; Riley RD, Higgins JPT, Deeks JJ (2011) BMJ 342:d549 (prediction
+21:1539-1558; Roever C, Knapp G, Friede T (2015) BMC Med Res Methodol 15:99; Riley RD, Higgins JPT, Deeks JJ (2011) BMJ 342:d549 (prediction
 intervals).
 """
 
@@ -43,7 +45,7 @@ import pandas as pd
 from pimeta.rma_uni import rma
 
 METHODS = ("REML", "ML", "DL", "HE", "HS", "SJ", "EB", "PM", "FE")
-TESTS = ("z", "knha")
+TESTS = ("z", "knha", "adhoc")
 
 #: The fields of one row of pooled.tsv, in order (after family and model).
 POOLED_FIELDS = (
@@ -103,22 +105,22 @@ def pool(yi, vi, method: str = "REML", test: str = "z", mods=None, *, level: flo
     """Fit a random-effects model (or meta-regression with ``mods``) to ``yi``, ``vi``.
 
     ``mods`` is a k x m array or DataFrame of moderator columns without an
-    intercept (column names become term names). ``test`` is ``"z"`` (Wald) or
-    ``"knha"`` (Knapp-Hartung). Raises :class:`MetaAnalysisError` for fewer than
+    intercept (column names become term names). ``test`` is ``"z"`` (Wald),
+    ``"knha"`` (Knapp-Hartung) or ``"adhoc"`` (Knapp-Hartung, at least as wide as Wald). Raises :class:`MetaAnalysisError` for fewer than
     two effects, no residual df, non-finite values or collinear moderators.
     """
     method, test = str(method).upper(), str(test).lower()
     if method not in METHODS:
         raise MetaAnalysisError(f"unknown tau^2 estimator {method!r}; use one of {list(METHODS)}")
     if test not in TESTS:
-        raise MetaAnalysisError(f"unknown test {test!r}; use 'z' (Wald) or 'knha' (Knapp-Hartung)")
+        raise MetaAnalysisError(f"unknown test {test!r}; use 'z' (Wald), 'knha' (Knapp-Hartung) or 'adhoc'")
     y = np.asarray(yi, dtype=float).ravel()
     v = np.asarray(vi, dtype=float).ravel()
     if y.shape != v.shape:
         raise MetaAnalysisError(f"yi has {y.size} values but vi has {v.size}")
     if not (np.isfinite(y).all() and np.isfinite(v).all() and (v > 0).all()):
         raise MetaAnalysisError("yi must be finite and vi finite and > 0 for every effect")
-    names, X = _moderators(mods, y.size)
+    names, X = moderator_matrix(mods, y.size)
     p = 1 + (0 if X is None else X.shape[1])
     if y.size < 2 or y.size - p < 1:
         raise MetaAnalysisError(f"{y.size} effect(s) cannot be pooled with {p} coefficient(s); need at least {p + 1}")
@@ -178,7 +180,8 @@ def pool(yi, vi, method: str = "REML", test: str = "z", mods=None, *, level: flo
     )
 
 
-def _moderators(mods, k: int) -> tuple[list[str], np.ndarray | None]:
+def moderator_matrix(mods, k: int) -> tuple[list[str], np.ndarray | None]:
+    """Term names (with the intercept) and the k x m moderator matrix (None without moderators)."""
     if mods is None:
         return ["intrcpt"], None
     if isinstance(mods, pd.DataFrame):

@@ -1,0 +1,15 @@
+"""Forest plot per family and the funnel plot (PNG and SVG)."""
+
+import pandas as pd
+
+from opioidsocial.io.tables import read_table
+from opioidsocial.meta.harmonise import META_EFFECTS
+from opioidsocial.meta.plots import write_plots
+from opioidsocial.runlog import job_log
+
+with job_log(snakemake):
+    cfg = snakemake.params.meta
+    effects = read_table(snakemake.input.effects, META_EFFECTS)
+    pooled = pd.read_csv(snakemake.input.pooled, sep="\t")
+    write_plots(effects, pooled, forest_dir=snakemake.output.forest, funnel_stem=snakemake.params.funnel_stem, method=cfg["methods"][0],
+                test=cfg["tests"][0], level=cfg["level"], dpi=cfg["plot_dpi"])

@@ -1,0 +1,75 @@
+"""pooled.tsv: every outcome family pooled by random-effects models.
+
+For each family the harmonised effects (:mod:`opioidsocial.meta.harmonise`) are
+pooled in up to four models:
+
+``opioid_aligned``
+    every effect of an opioid manipulation, as the effect of more mu-opioid
+    signalling (antagonist effects turned around): the answer to "does changing
+    mu-opioid signalling change this response, and in which direction";
+``agonist`` / ``antagonist``
+    the same, within agonist (+1) or antagonist (-1) effects only, when a family
+    has both: if blocking and stimulating the receptor act in opposite directions
+    the two agree; the meta-regression on direction tests the difference;
+``non_opioid``
+    effects of arms without an opioid manipulation (direction 0), on their own.
+
+Effects from one sample group are first combined into one
+(:mod:`opioidsocial.meta.overlap`), so ``k`` is the number of independent samples.
+A model with fewer than ``meta.min_k`` samples is not fitted (it is logged).
+Every tau^2 estimator in ``meta.methods`` and every test in ``meta.tests`` gives a
+row; the first of each is the primary analysis that plots, sensitivity analyses
+and meta-regressions use.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pandas as pd
+
+from opioidsocial.meta.overlap import by_sample_group
+from opioidsocial.meta.random_effects import POOLED_FIELDS, pool
+
+log = logging.getLogger(__name__)
+
+MODELS = ("opioid_aligned", "agonist", "antagonist", "non_opioid")
+POOLED_COLUMNS = ("family", "model", *POOLED_FIELDS)
+
+
+def model_subsets(effects: pd.DataFrame) -> Iterator[tuple[str, str, pd.DataFrame]]:
+    """(family, model, effects) for every model a family supports, in sorted order."""
+    for family, rows in effects.groupby("family", sort=True):
+        opioid = rows[rows["direction"] != 0]
+        subsets = {"opioid_aligned": opioid, "non_opioid": rows[rows["direction"] == 0]}
+        if opioid["direction"].nunique() > 1:
+            subsets["agonist"] = opioid[opioid["direction"] > 0]
+            subsets["antagonist"] = opioid[opioid["direction"] < 0]
+        for model in MODELS:
+            if model in subsets and len(subsets[model]):
+                yield family, model, subsets[model]
+
+
+def samples(effects: pd.DataFrame, *, rho: float, min_k: int) -> Iterator[tuple[str, str, pd.DataFrame]]:
+    """(family, model, one combined effect per sample group) for models with at least ``min_k`` samples."""
+    for family, model, rows in model_subsets(effects):
+        combined = by_sample_group(rows, yi="yi_harmonised", rho=rho)
+        if len(combined) < min_k:
+            log.info("family '%s', model %s: %d sample group(s) < meta.min_k = %d; not pooled", family, model, len(combined), min_k)
+            continue
+        yield family, model, combined
+
+
+def pooled_table(effects: pd.DataFrame, *, methods: list[str], tests: list[str], rho: float, min_k: int, level: float) -> pd.DataFrame:
+    """One row per family x model x tau^2 estimator x test (columns POOLED_COLUMNS)."""
+    rows = []
+    for family, model, combined in samples(effects, rho=rho, min_k=min_k):
+        for method in methods:
+            for test in tests:
+                fit = pool(combined["yi"], combined["vi"], method=method, test=test, level=level)
+                if fit.tau2_ci_truncated:
+                    log.warning("family '%s', model %s, %s: the Q-profile CI of tau^2 reaches the search limit %g (metafor prints '>')",
+                                family, model, method, fit.tau2_ci_ub)
+                rows.append({"family": family, "model": model, **fit.row()})
+    return pd.DataFrame(rows, columns=list(POOLED_COLUMNS))
