@@ -14,6 +14,9 @@ rule emg_preprocess:
         f"{RESULTS}/logs/emg_preprocess/{{study}}/{{participant}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/emg_preprocess/{{study}}/{{participant}}.tsv"
+    wildcard_constraints:
+        study="|".join(studies(modality="emg", input="bids")) or "(?!)",
+        participant="[A-Za-z0-9]+",
     params:
         emg=config["emg"],
         on_bad_data=config["on_bad_data"],
@@ -35,6 +38,8 @@ rule emg_study_table:
     output:
         table=f"{RESULTS}/{{study}}/emg_trials.parquet",
         exclusions=f"{RESULTS}/{{study}}/exclusions.tsv",
+    wildcard_constraints:
+        study="|".join(studies(modality="emg", input="bids")) or "(?!)",
     log:
         f"{RESULTS}/logs/emg_study_table/{{study}}.log",
     params:
