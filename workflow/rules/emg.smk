@@ -2,6 +2,10 @@
 
 
 TARGETS.extend(f"{RESULTS}/{s}/emg_trials.parquet" for s in studies(modality="emg", input="bids"))
+if config["report"]["qc_figures"]:
+    TARGETS.append(
+        lambda: [f"{RESULTS}/{s}/qc/{p}.png" for s in studies(modality="emg", input="bids") for p in participants(s)]
+    )
 
 
 rule emg_preprocess:
@@ -51,3 +55,31 @@ rule emg_study_table:
         "../../environment.yml"
     script:
         "../../scripts/emg_study_table.py"
+
+
+rule emg_qc_figure:
+    input:
+        unpack(emg_recording),
+        qc=f"{RESULTS}/{{study}}/qc/{{participant}}.json",
+    output:
+        report(
+            f"{RESULTS}/{{study}}/qc/{{participant}}.png",
+            caption="../report/emg_qc.rst",
+            category="EMG quality control",
+            subcategory="{study}",
+            labels={"study": "{study}", "participant": "{participant}"},
+        ),
+    wildcard_constraints:
+        study="|".join(studies(modality="emg", input="bids")) or "(?!)",
+        participant="[A-Za-z0-9]+",
+    log:
+        f"{RESULTS}/logs/emg_qc_figure/{{study}}/{{participant}}.log",
+    params:
+        emg=config["emg"],
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../../environment.yml"
+    script:
+        "../../scripts/emg_qc_figure.py"
