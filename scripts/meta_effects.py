@@ -7,4 +7,4 @@ from opioidsocial.runlog import job_log
 with job_log(snakemake):
     cfg = snakemake.params.meta
     table = collect(list(snakemake.input.effects), snakemake.params.summaries, families=cfg["families"], outcome_pattern=cfg["outcome_pattern"])
-    write_table(table, snakemake.output.effects, META_EFFECTS)
+    write_table(table, snakemake.output.effects, META_EFFECTS, metadata=snakemake.params.provenance)

@@ -4,11 +4,8 @@
 
 META = f"{RESULTS}/meta"
 META_TABLES = ["pooled", "meta_regression", "multilevel", "sensitivity_leave1out", "sensitivity_influence", "small_study"]
-
-
-def summary_studies():
-    """The studies.tsv rows of the summary studies (their TSV is at `path`)."""
-    return [study_row(s).to_dict() for s in studies(modality="summary")]
+# The studies.tsv rows of the summary studies (their TSV of published statistics is at `path`).
+SUMMARY_STUDIES = [study_row(s).to_dict() for s in studies(modality="summary")]
 
 
 TARGETS.extend(
@@ -19,7 +16,7 @@ TARGETS.extend(
 rule meta_effects:
     input:
         effects=effects_files(),
-        summaries=[row["path"] for row in summary_studies()],
+        summaries=[row["path"] for row in SUMMARY_STUDIES],
     output:
         effects=f"{META}/effects.parquet",
     log:
@@ -28,10 +25,13 @@ rule meta_effects:
         f"{RESULTS}/benchmarks/meta/effects.tsv"
     params:
         meta=config["meta"],
-        summaries=summary_studies(),
+        summaries=SUMMARY_STUDIES,
+        provenance=provenance("meta"),
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        "../../environment.yml"
     script:
         "../../scripts/meta_effects.py"
 
@@ -50,6 +50,8 @@ rule meta_pool:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        "../../environment.yml"
     script:
         "../../scripts/meta_pool.py"
 
@@ -68,6 +70,8 @@ rule meta_regression:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        "../../environment.yml"
     script:
         "../../scripts/meta_regression.py"
 
@@ -86,6 +90,8 @@ rule meta_multilevel:
     resources:
         mem_mb=2000,
         runtime=20,
+    conda:
+        "../../environment.yml"
     script:
         "../../scripts/meta_multilevel.py"
 
@@ -106,6 +112,8 @@ rule meta_sensitivity:
     resources:
         mem_mb=2000,
         runtime=20,
+    conda:
+        "../../environment.yml"
     script:
         "../../scripts/meta_sensitivity.py"
 
@@ -124,9 +132,10 @@ rule meta_plots:
         f"{RESULTS}/benchmarks/meta/plots.tsv"
     params:
         meta=config["meta"],
-        funnel_stem=f"{META}/funnel",
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        "../../environment.yml"
     script:
         "../../scripts/meta_plots.py"

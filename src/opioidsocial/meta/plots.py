@@ -34,7 +34,7 @@ from matplotlib.lines import Line2D
 from scipy import stats
 
 matplotlib.rcParams["svg.hashsalt"] = "opioidsocial"
-matplotlib.rcParams["svg.fonttype"] = "path"
+matplotlib.rcParams["svg.fonttype"] = "none"
 
 DIRECTION_COLOURS = {1: "#b2182b", -1: "#2166ac", 0: "#4d4d4d"}
 DIRECTION_LABELS = {1: "agonist / release (+1)", -1: "antagonist (-1, sign turned)", 0: "no opioid manipulation (0)"}

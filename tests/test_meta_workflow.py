@@ -1,0 +1,96 @@
+"""The meta stage end to end on summary studies alone: simulate, run, rerun, identical bytes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from opioidsocial.io.tables import read_table
+from opioidsocial.meta.harmonise import META_EFFECTS
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.workflow
+
+STUDIES = "study\tmodality\tinput\tdesign\tdrug\tdirection\treference\tsample_group\tpath\n" + "".join(
+    f"{s}\tsummary\tsummary\tbetween\t{drug}\t{d}\tplacebo\t{g}\tdata/{s}/summary.tsv\n"
+    for s, drug, d, g in [("nal_a", "naltrexone", -1, "a"), ("nal_b", "naltrexone", -1, "b"), ("nal_b2", "naltrexone", -1, "b"),
+                          ("mor_c", "morphine", 1, "c"), ("mor_d", "morphine", 1, "d")]
+)
+EFFECT = [{"outcome": "zygomaticus to happy faces", "report": "means", "n": 30, "effect": -0.3},
+          {"outcome": "corrugator to happy faces", "report": "t", "n": 30, "effect": 0.2}]
+META_OUT = ["effects.parquet", "pooled.tsv", "meta_regression.tsv", "multilevel.tsv", "sensitivity_leave1out.tsv",
+            "sensitivity_influence.tsv", "small_study.tsv", "funnel.png", "funnel.svg"]
+
+
+def _snakemake(work: Path, *args: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(work), "--cores", "2", *args]
+    return subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def meta_run(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("meta")
+    (work / "config").mkdir()
+    (work / "config" / "studies.tsv").write_text(STUDIES)
+    sim = {s: {"effects": EFFECT} for s in ("nal_a", "nal_b", "nal_b2", "mor_c", "mor_d")}
+    config = {"studies": "config/studies.tsv", "simulate": {"seed": 3, "summary": sim},
+              "meta": {"methods": ["REML", "DL"], "multilevel": {"models": [{"name": "by_family", "scope": "family"}]}}}
+    (work / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    done = subprocess.run([sys.executable, "-m", "opioidsocial.cli", "simulate", "--config", "config/config.yaml"], cwd=work, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    run = _snakemake(work)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
+    return work
+
+
+def test_outputs_from_summary_studies_alone(meta_run):
+    meta = meta_run / "results" / "meta"
+    for name in META_OUT:
+        assert (meta / name).is_file(), name
+    effects = read_table(meta / "effects.parquet", META_EFFECTS)
+    assert len(effects) == 10 and set(effects["source"]) == {"summary"}
+    pooled = pd.read_csv(meta / "pooled.tsv", sep="\t")
+    zyg = pooled[(pooled["family"] == "zygomaticus to happy faces") & (pooled["model"] == "opioid_aligned")]
+    assert set(zyg["k"]) == {4}  # nal_b and nal_b2 share sample group b
+    assert len(zyg) == 4 and set(zyg["method"]) == {"REML", "DL"} and set(zyg["test"]) == {"knha", "z"}
+    assert set(pooled["model"]) == {"opioid_aligned", "agonist", "antagonist"}
+    assert sorted(p.name for p in (meta / "forest").iterdir() if not p.name.startswith(".")) == [
+        "corrugator_to_happy_faces.png", "corrugator_to_happy_faces.svg", "zygomaticus_to_happy_faces.png", "zygomaticus_to_happy_faces.svg"]
+    small = pd.read_csv(meta / "small_study.tsv", sep="\t")
+    assert small["warning"].str.startswith("k = 4 < 10").all()
+    multilevel = pd.read_csv(meta / "multilevel.tsv", sep="\t")
+    assert (multilevel["n_sample_groups"] == 4).all() and (multilevel["k"] == 5).all()
+
+
+def test_rerun_has_nothing_to_do_and_forced_rerun_writes_identical_bytes(meta_run):
+    dry = _snakemake(meta_run, "-n")
+    assert dry.returncode == 0 and "Nothing to be done" in dry.stdout + dry.stderr
+    meta = meta_run / "results" / "meta"
+    before = {p: p.read_bytes() for p in sorted(meta.rglob("*")) if p.is_file()}
+    again = _snakemake(meta_run, "--forcerun", "meta_effects")
+    assert again.returncode == 0, again.stderr[-3000:]
+    after = {p: p.read_bytes() for p in sorted(meta.rglob("*")) if p.is_file()}
+    assert before.keys() == after.keys()
+    assert [p.name for p in before if before[p] != after[p]] == []
+
+
+def test_bad_summary_row_fails_with_a_clear_message(meta_run, tmp_path):
+    bad = meta_run / "data" / "nal_a" / "summary.tsv"
+    text = bad.read_text()
+    try:
+        lines = text.splitlines()
+        cells = lines[1].split("\t")
+        cells[lines[0].split("\t").index("sd1")] = "-1"
+        bad.write_text("\n".join([lines[0], "\t".join(cells), *lines[2:]]) + "\n")
+        run = _snakemake(meta_run)
+        assert run.returncode != 0
+        log = (meta_run / "results" / "logs" / "meta" / "effects.log").read_text()
+        assert "sd1i is negative" in log and "nal_a" in log
+        assert not list((meta_run / "results" / "meta").glob(".effects.parquet.*"))
+    finally:
+        bad.write_text(text)
