@@ -7,9 +7,9 @@ with job_log(snakemake):
         study=snakemake.wildcards.study,
         row=snakemake.params.study,
         cfg=snakemake.params.pet,
-        bp_paths=list(snakemake.input.get("bp", [])),
-        qc_paths=list(snakemake.input.get("qc", [])),
-        bpnd=snakemake.input.get("bpnd"),
+        bp_paths=list(snakemake.input.bp),
+        qc_paths=list(snakemake.input.qc),
+        bpnd_paths=list(snakemake.input.bpnd),
         outputs=dict(snakemake.output.items()),
         metadata=snakemake.params.provenance,
     )

@@ -1,31 +1,7 @@
 # PET: SRTM and Logan fits per participant and scan (fan-out, TAC studies), then
 # paired tests, trait correlations, effects and figures per study (fan-in; BPND-table
 # studies enter here directly).
-import re
-
 from opioidsocial.pet.inputs import bpnd_path, tac_path
-
-
-def _one_of(ids):
-    """Wildcard regex matching exactly these study ids (or nothing)."""
-    return "|".join(map(re.escape, ids)) or "(?!)"
-
-
-def pet_tacs(wildcards):
-    """One TAC file per configured condition, named from the sheets (never globbed)."""
-    root = study_row(wildcards.study)["path"]
-    return {c: tac_path(root, wildcards.participant, c) for c in config["pet"]["conditions"]}
-
-
-def pet_study_inputs(wildcards):
-    if study_row(wildcards.study)["input"] == "bpnd":
-        return {"bpnd": bpnd_path(study_row(wildcards.study)["path"])}
-    ids = participants(wildcards.study)
-    return {
-        "bp": expand(f"{RESULTS}/{wildcards.study}/pet/{{p}}.parquet", p=ids),
-        "qc": expand(f"{RESULTS}/{wildcards.study}/qc/{{p}}.json", p=ids),
-    }
-
 
 TARGETS.extend(f"{RESULTS}/{s}/model/effects.parquet" for s in studies(modality="pet"))
 
@@ -36,7 +12,8 @@ ruleorder: pet_study > emg_study_table
 
 rule pet_fit:
     input:
-        unpack(pet_tacs),
+        # One TAC file per configured condition, named from the sheets (never globbed).
+        unpack(lambda wc: {c: tac_path(study_row(wc.study)["path"], wc.participant, c) for c in config["pet"]["conditions"]}),
     output:
         bp=f"{RESULTS}/{{study}}/pet/{{participant}}.parquet",
         qc=f"{RESULTS}/{{study}}/qc/{{participant}}.json",
@@ -45,7 +22,7 @@ rule pet_fit:
     benchmark:
         f"{RESULTS}/benchmarks/pet_fit/{{study}}/{{participant}}.tsv"
     wildcard_constraints:
-        study=_one_of(studies(modality="pet", input="tac")),
+        study="|".join(studies(modality="pet", input="tac")) or "(?!)",
         participant="[A-Za-z0-9]+",
     params:
         pet=config["pet"],
@@ -62,8 +39,11 @@ rule pet_fit:
 
 rule pet_study:
     input:
-        unpack(pet_study_inputs),
         participants=lambda wc: f"{study_row(wc.study)['path']}/participants.tsv",
+        # BPND-table studies read the table; TAC studies every participant's fits.
+        bpnd=lambda wc: [bpnd_path(study_row(wc.study)["path"])] if study_row(wc.study)["input"] == "bpnd" else [],
+        bp=lambda wc: [] if study_row(wc.study)["input"] == "bpnd" else expand(f"{RESULTS}/{wc.study}/pet/{{p}}.parquet", p=participants(wc.study)),
+        qc=lambda wc: [] if study_row(wc.study)["input"] == "bpnd" else expand(f"{RESULTS}/{wc.study}/qc/{{p}}.json", p=participants(wc.study)),
     output:
         effects=f"{RESULTS}/{{study}}/model/effects.parquet",
         bp=f"{RESULTS}/{{study}}/model/pet_bp.parquet",
@@ -77,7 +57,7 @@ rule pet_study:
     log:
         f"{RESULTS}/logs/pet_study/{{study}}.log",
     wildcard_constraints:
-        study=_one_of(studies(modality="pet")),
+        study="|".join(studies(modality="pet")) or "(?!)",
     params:
         pet=config["pet"],
         study=lambda wc: study_row(wc.study).to_dict(),

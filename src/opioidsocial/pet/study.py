@@ -94,9 +94,12 @@ def effects_table(paired: pd.DataFrame, correlations: pd.DataFrame, *, study: st
 
 
 def run_study(
-    *, study: str, row: dict, cfg: dict, bp_paths: list[str], qc_paths: list[str], bpnd: str | None, outputs: dict, metadata: dict
+    *, study: str, row: dict, cfg: dict, bp_paths: list[str], qc_paths: list[str], bpnd_paths: list[str], outputs: dict, metadata: dict
 ) -> None:
     """Gather, test, correlate and write every study-level output of a PET study.
+
+    TAC studies give ``bp_paths`` and ``qc_paths`` (one per participant), BPND-table
+    studies ``bpnd_paths`` (the one table).
 
     ``outputs`` maps bp, paired, correlations, effects, exclusions, paired_png,
     paired_svg, correlations_png and correlations_svg to their paths.
@@ -106,7 +109,7 @@ def run_study(
         raise ConfigError(f"study '{study}': reference '{reference}' (studies.tsv) is not one of config pet.conditions {cfg['conditions']}")
     sheet = load_participants(pd.Series(row), schemas=SCHEMA_DIR)
     if row["input"] == "bpnd":
-        bp, excluded = given_table(study=study, bpnd=bpnd, participants=sheet["participant"].tolist(), cfg=cfg), []
+        bp, excluded = given_table(study=study, bpnd=bpnd_paths[0], participants=sheet["participant"].tolist(), cfg=cfg), []
         primary, stage = "given", "bpnd"
     else:
         bp, excluded = gather_fits(study=study, bp_paths=bp_paths, qc_paths=qc_paths)
