@@ -36,11 +36,15 @@ def test_steps_rewrite_the_random_part():
     assert fixed_part(formula) == "y ~ arm * emotion"
     text, frame = simplify(formula, data, step="no correlations")
     assert text == (
-        "y ~ arm * emotion + (1 | participant) + (0 + emotionhappy | participant) + (0 + musclezyg | participant)"
-        " + (0 + emotionhappy.musclezyg | participant) + (1 | stimulus)"
+        "y ~ arm * emotion + (1 | participant) + (0 + emotion_angry | participant) + (0 + muscle_cor | participant)"
+        " + (0 + emotion_angry.muscle_cor | participant) + (1 | stimulus)"
     )
-    np.testing.assert_array_equal(frame["emotionhappy.musclezyg"], ((data["emotion"] == "happy") & (data["muscle"] == "zyg")).astype(float))
-    assert "emotionhappy" not in data.columns  # the caller's data are left alone
+    # Deviation coding: +1 for the level, -1 for the last level (happy, zyg).
+    emotion = np.where(data["emotion"] == "angry", 1.0, -1.0)
+    muscle = np.where(data["muscle"] == "cor", 1.0, -1.0)
+    np.testing.assert_array_equal(frame["emotion_angry"], emotion)
+    np.testing.assert_array_equal(frame["emotion_angry.muscle_cor"], emotion * muscle)
+    assert "emotion_angry" not in data.columns  # the caller's data are left alone
     assert simplify(formula, data, step="no slopes")[0] == "y ~ arm * emotion + (1 | participant) + (1 | stimulus)"
     with pytest.raises(LmmError, match="unknown fall-back step"):
         simplify(formula, data, step="drop everything")

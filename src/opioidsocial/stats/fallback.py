@@ -9,10 +9,14 @@ The ladder applied here, and recorded step by step in the results, is:
 1. the formula as configured;
 2. **no correlations**: every random term with slopes is split into independent
    terms, one per column, ``(1 + emotion | participant)`` becoming
-   ``(1 | participant) + (0 + emotionangry | participant) + ...``. Factor slopes are
-   written as treatment-coded indicator columns added to the data, because lme4's
-   ``||`` leaves the indicators of a factor correlated (the "afex expand_re" way),
-   so the recorded formula means the same thing in lme4;
+   ``(1 | participant) + (0 + emotion_angry | participant) + ...``. Factor slopes
+   are written as numeric columns added to the data, because lme4's ``||`` leaves
+   the indicators of a factor correlated, and they are deviation (sum-to-zero)
+   coded, ``emotion_angry`` = +1 for angry, -1 for the last level, 0 otherwise (R's
+   ``contr.sum``), as afex's ``expand_re`` does: with treatment coding the
+   zero-correlation model would depend on which level is the reference (Singmann &
+   Kellen 2019, "An introduction to mixed models for experimental psychology").
+   The recorded formula means the same thing in lme4 given those columns;
 3. **no zero variances**: the independent terms whose SD was estimated as zero in
    step 2 are removed (Bates et al. 2015, section 3). The likelihood does not change,
    so the fixed-effects inference is that of step 2 without the boundary;
@@ -110,7 +114,7 @@ def _grouping(rterm) -> str:
 
 
 def _indicator_columns(term, frame: pd.DataFrame):
-    """Numeric columns that carry one slope each: indicators of non-reference factor levels."""
+    """Numeric columns that carry one slope each: deviation-coded factor levels, products for interactions."""
     names = (term.name,) if isinstance(term, VariableTerm) else tuple(term.variables) if isinstance(term, InteractionTerm) else None
     if names is None:
         raise LmmError(f"random slope {term} is not supported: use factors, numeric covariates and their interactions")
@@ -128,7 +132,8 @@ def _indicator_columns(term, frame: pd.DataFrame):
             levels = [c for c in column.cat.categories if c in present]
         else:
             levels = sorted(column.unique())
-        per_variable.append([(f"{name}{level}", (column == level).astype(float)) for level in levels[1:]])
+        last = (column == levels[-1]).astype(float)
+        per_variable.append([(f"{name}_{level}", (column == level).astype(float) - last) for level in levels[:-1]])
     for combo in itertools.product(*per_variable):
         values = combo[0][1]
         for _, other in combo[1:]:

@@ -1,0 +1,237 @@
+"""Study-level linear mixed models of facial EMG, planned contrasts and their records.
+
+For each EMG study the trial-level responses (:mod:`opioidsocial.emg.trials`) are
+modelled as facial-mimicry studies model them today: a linear mixed model with the
+arm x emotion (x muscle) fixed effects, random intercepts and slopes by participant
+and random intercepts by stimulus (Barr et al. 2013, J Mem Lang 68:255-278), fitted
+by REML per muscle or jointly (``models.by``). Inference is lmerTest's:
+Satterthwaite df, t tests, Type III F tests (Kuznetsova et al. 2017)
+(:mod:`opioidsocial.stats.lmm`). A singular or non-converged fit goes down the
+documented fall-back ladder (:mod:`opioidsocial.stats.fallback`) and every attempt
+is written to ``fit.json``.
+
+The planned contrasts are each arm minus the study's reference arm in every emotion
+x muscle cell, computed from the estimated marginal means (other factors averaged
+with equal weights), with Satterthwaite df and a multiplicity correction across the
+study's whole family of contrasts (statsmodels ``multipletests``; Holm 1979 by
+default).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import pandas as pd
+from statsmodels.stats.multitest import multipletests
+
+from opioidsocial.emg.effects import study_effects
+from opioidsocial.emg.plots import plot_marginal_means
+from opioidsocial.emg.trials import TRIAL_RESPONSES, read_bins_responses, read_user_trials
+from opioidsocial.io.tables import EFFECTS, write_json, write_table, write_tsv
+from opioidsocial.stats.fallback import fit_with_fallback
+from opioidsocial.stats.lmm import LmmError, LmmFit, fit, parse
+
+log = logging.getLogger(__name__)
+
+
+class EmgModelError(ValueError):
+    """A study's trial data or model settings do not allow the planned analysis."""
+
+
+@dataclass(frozen=True)
+class StudyModel:
+    """One fitted model of a study: its subset (``by`` values), the fit and the attempts."""
+
+    by: dict[str, str]
+    fit: LmmFit
+    attempts: list[dict]
+    data: pd.DataFrame
+
+
+def check_design(trials: pd.DataFrame, *, study: dict) -> None:
+    """The reference arm exists, there is another arm, and arms vary as the design says."""
+    name, reference = study["study"], study["reference"]
+    arms = sorted(trials["arm"].unique())
+    if reference not in arms:
+        raise EmgModelError(f"study '{name}': reference arm '{reference}' (study sheet) is not among the arms {arms} of the trial data; fix `reference` or the arm labels")
+    if len(arms) < 2:
+        raise EmgModelError(f"study '{name}': only arm {arms} has usable trials; a drug contrast needs at least two arms")
+    per_participant = trials.groupby("participant")["arm"].nunique()
+    if study["design"] == "between" and (per_participant > 1).any():
+        raise EmgModelError(
+            f"study '{name}' is 'between' in the study sheet, but participant(s) {sorted(per_participant[per_participant > 1].index)[:5]} "
+            "have trials in more than one arm; set design 'within' or fix the arm labels"
+        )
+    if study["design"] == "within" and (per_participant < 2).all():
+        raise EmgModelError(f"study '{name}' is 'within' in the study sheet, but every participant has trials in one arm only; set design 'between'")
+
+
+def fit_study(trials: pd.DataFrame, *, study: dict, cfg: dict) -> list[StudyModel]:
+    """Fit the configured model to each ``by`` subset of the study's trials."""
+    name, formula, by = study["study"], cfg["formula"], list(cfg["by"])
+    parsed = parse(formula)
+    clash = sorted(set(by) & set(parsed.all_variables))
+    if clash:
+        raise EmgModelError(f"study '{name}': models.by {clash} must not appear in models.formula '{formula}' (one model is fitted per value)")
+    if "arm" not in parsed.fixed_variables:
+        raise EmgModelError(f"study '{name}': models.formula '{formula}' has no fixed effect of 'arm', so no drug contrast can be estimated")
+    data = trials.copy()
+    data["arm"] = pd.Categorical(data["arm"], categories=[study["reference"], *sorted(set(data["arm"]) - {study["reference"]})])
+    groups = data.groupby(by, sort=True, observed=True) if by else [((), data)]
+    models = []
+    for key, subset in groups:
+        labels = dict(zip(by, key if isinstance(key, tuple) else (key,)))
+        where = f"study '{name}'" + "".join(f", {k} {v}" for k, v in labels.items())
+        try:
+            if cfg["fallback"]:
+                result, attempts = fit_with_fallback(formula, subset, reml=cfg["reml"])
+            else:
+                result = fit(formula, subset, reml=cfg["reml"])
+                attempts = [{"step": "as specified", "formula": formula, "converged": result.converged, "singular": result.singular, "messages": list(result.messages)}]
+        except LmmError as err:
+            raise EmgModelError(f"{where}: {err}") from err
+        missing = [f for f in cfg["contrast_within"] if f not in by and f not in result.levels]
+        if missing:
+            raise EmgModelError(
+                f"{where}: models.contrast_within lists {missing}, which the model '{result.formula}' has no factor for; "
+                "add it to models.formula or models.by, or remove it from models.contrast_within"
+            )
+        log.info("%s: %s (%s; converged %s, singular %s)", where, result.formula, attempts[-1]["step"], result.converged, result.singular)
+        models.append(StudyModel(by=labels, fit=result, attempts=attempts, data=subset))
+    return models
+
+
+def fixed_effects(models: list[StudyModel], *, level: float) -> pd.DataFrame:
+    return _stack(models, lambda m: m.fit.coef_table(level=level))
+
+
+def type3(models: list[StudyModel]) -> pd.DataFrame:
+    return _stack(models, lambda m: m.fit.anova())
+
+
+def variance_components(models: list[StudyModel]) -> pd.DataFrame:
+    """lme4's ``as.data.frame(VarCorr(fit))``: group, term1, term2, vcov, sdcor."""
+
+    def table(m: StudyModel) -> pd.DataFrame:
+        sd = m.fit.sd_re
+        rows = [{"group": g, "term1": t, "term2": "", "vcov": s**2, "sdcor": s} for (g, t), s in sd.items()]
+        rows += [{"group": g, "term1": a, "term2": b, "vcov": c * sd[(g, a)] * sd[(g, b)], "sdcor": c} for (g, a, b), c in m.fit.corr_re.items()]
+        rows.append({"group": "Residual", "term1": "", "term2": "", "vcov": m.fit.sigma**2, "sdcor": m.fit.sigma})
+        return pd.DataFrame(rows)
+
+    return _stack(models, table)
+
+
+def marginal_means(models: list[StudyModel], *, within: list[str], level: float) -> pd.DataFrame:
+    return _stack(models, lambda m: m.fit.emmeans(_specs(m, within), level=level))
+
+
+def planned_contrasts(models: list[StudyModel], *, reference: str, within: list[str], level: float, adjust: str) -> pd.DataFrame:
+    """Each arm minus ``reference`` in every cell of ``within``, adjusted across the family."""
+    frames = []
+    for m in models:
+        specs = _specs(m, within)
+        cells, L = m.fit.marginal_rows(specs)
+        cell_factors = specs[1:]
+        keys = cells[cell_factors].astype(str).agg("\x1f".join, axis=1) if cell_factors else pd.Series("", index=cells.index)
+        ref_rows = {k: i for i, (k, arm) in enumerate(zip(keys, cells["arm"])) if arm == reference}
+        rows, labels = [], []
+        for i, (k, arm) in enumerate(zip(keys, cells["arm"])):
+            if arm != reference:
+                rows.append(L.iloc[i].to_numpy() - L.iloc[ref_rows[k]].to_numpy())
+                labels.append({**m.by, **{f: cells.iloc[i][f] for f in cell_factors}, "arm": arm})
+        tests = m.fit.contrast(pd.DataFrame(rows, columns=L.columns), level=level)
+        frames.append(pd.concat([pd.DataFrame(labels), tests.reset_index(drop=True)], axis=1))
+    table = pd.concat(frames, ignore_index=True)
+    table.insert(table.columns.get_loc("arm") + 1, "reference", reference)
+    table.insert(table.columns.get_loc("reference") + 1, "contrast", table["arm"].astype(str) + " - " + reference)
+    order = ["arm", *[f for f in ("muscle", "emotion") if f in table.columns]]
+    table = table.sort_values(order, kind="stable").reset_index(drop=True)
+    if adjust == "none":
+        table["p_adjusted"] = table["p"]
+    else:
+        table["p_adjusted"] = multipletests(table["p"].to_numpy(), method=adjust)[1]
+    table["adjust"] = adjust
+    return table
+
+
+def fit_record(models: list[StudyModel], *, study: dict, cfg: dict, counts: dict, window: tuple[float, float] | None) -> dict:
+    """What was fitted, on how much data, and every fall-back step taken."""
+    return {
+        "study": study["study"],
+        "input": study["input"],
+        "design": study["design"],
+        "reference": study["reference"],
+        "response_window_s": list(window) if window else None,
+        "formula": cfg["formula"],
+        "by": list(cfg["by"]),
+        "reml": cfg["reml"],
+        "adjust": cfg["adjust"],
+        "level": cfg["level"],
+        "data": counts,
+        "models": [
+            {
+                "by": m.by,
+                "formula_used": m.fit.formula,
+                "fallback": [a["step"] for a in m.attempts[1:]],
+                "attempts": m.attempts,
+                "converged": m.fit.converged,
+                "singular": m.fit.singular,
+                "n_participants": int(m.data["participant"].nunique()),
+                "n_participants_by_arm": {str(k): int(v) for k, v in m.data.groupby("arm", observed=True)["participant"].nunique().items()},
+                "n_trials": m.fit.n_obs,
+                "n_groups": m.fit.n_groups,
+            }
+            for m in models
+        ],
+    }
+
+
+def run_study(*, source: str, study: dict, cfg: dict, window: tuple[float, float] | None, outputs: dict, metadata: dict | None = None) -> None:
+    """Read a study's trials, fit its models and write every output of the models stage.
+
+    ``source`` is the study's EMG_BINS table (input 'bids') or the user's trial table
+    (input 'trials'); ``outputs`` maps trials, fixef, anova, varcomp, emmeans,
+    contrasts, fit, effects, plot_png, plot_svg to paths.
+    """
+    if study["input"] == "trials":
+        trials, counts = read_user_trials(source, study=study["study"], columns=cfg["trial_columns"])
+    else:
+        trials, counts = read_bins_responses(source, window=window)
+    check_design(trials, study=study)
+    models = fit_study(trials, study=study, cfg=cfg)
+    within = list(cfg["contrast_within"])
+    emmeans = marginal_means(models, within=within, level=cfg["level"])
+    contrasts = planned_contrasts(models, reference=study["reference"], within=within, level=cfg["level"], adjust=cfg["adjust"])
+    effects = study_effects(trials, study=study, within=tuple(f for f in ("emotion", "muscle") if f in within))
+    write_table(trials, outputs["trials"], TRIAL_RESPONSES, metadata=metadata)
+    write_tsv(fixed_effects(models, level=cfg["level"]), outputs["fixef"])
+    write_tsv(type3(models), outputs["anova"])
+    write_tsv(variance_components(models), outputs["varcomp"])
+    write_tsv(emmeans, outputs["emmeans"])
+    write_tsv(contrasts, outputs["contrasts"])
+    write_json(outputs["fit"], fit_record(models, study=study, cfg=cfg, counts=counts, window=window))
+    plot_marginal_means(emmeans, study=study["study"], reference=study["reference"], level=cfg["level"], paths=(outputs["plot_png"], outputs["plot_svg"]))
+    # The pooled table last: its presence means the whole stage finished.
+    write_table(effects, outputs["effects"], EFFECTS, metadata=metadata)
+
+
+def _specs(m: StudyModel, within: list[str]) -> list[str]:
+    return ["arm", *[f for f in within if f in m.fit.levels and f not in m.by]]
+
+
+def _stack(models: list[StudyModel], table) -> pd.DataFrame:
+    """Per-model tables stacked, each row labelled with its model's ``by`` values."""
+    frames = []
+    for m in models:
+        frame = table(m)
+        for i, (key, value) in enumerate(m.by.items()):
+            frame.insert(i, key, value)
+        frames.append(frame)
+    out = pd.concat(frames, ignore_index=True)
+    for column in out.columns:
+        if isinstance(out[column].dtype, pd.CategoricalDtype):
+            out[column] = out[column].astype(str)
+    return out
+

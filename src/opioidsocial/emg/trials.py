@@ -1,0 +1,129 @@
+"""Trial-level EMG responses: the outcome the study models are fitted to.
+
+A trial's response is the mean of its rectified, smoothed, baseline-corrected
+amplitude over the response window (bins whose start lies in ``[start, end)`` of
+``emg.response_s``), for trial x muscle cells that no artefact rule rejected. This
+is the usual facial-mimicry outcome (e.g. Korb et al. 2023; van Boxtel 2010
+recommends baseline-corrected mean amplitudes over the stimulus period).
+
+A lab with already preprocessed EMG, or a public trial table, gives the same table
+directly (study input ``trials``): CSV, TSV or Parquet, one row per trial x
+muscle, with its column names mapped in ``models.trial_columns``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from opioidsocial.io.tables import EMG_BINS, TableSpec, read_table, register
+
+TRIAL_RESPONSES = register(
+    TableSpec(
+        name="emg_trial_responses",
+        row="participant x trial x muscle",
+        sort_by=("study", "participant", "trial", "muscle"),
+        schema=pa.schema(
+            [pa.field(name, pa.string(), nullable=False) for name in ("study", "participant", "arm")]
+            + [pa.field("trial", pa.int32(), nullable=False, metadata={"doc": "1-based trial number"})]
+            + [pa.field(name, pa.string(), nullable=False) for name in ("stimulus", "emotion", "muscle")]
+            + [pa.field("response_uv", pa.float64(), nullable=False, metadata={"doc": "mean baseline-corrected amplitude over the response window, microvolt"})]
+        ),
+    )
+)
+
+KEYS = ("participant", "arm", "stimulus", "emotion", "muscle")
+
+#: Bin starts are compared with the window after rounding, so 0.49999999 s counts as 0.5 s.
+_DECIMALS = 9
+
+
+class TrialTableError(ValueError):
+    """A trial-level table the models cannot use; the message names the file and the fix."""
+
+
+def responses_from_bins(bins: pd.DataFrame, *, window: tuple[float, float], source: str = "<bins>") -> pd.DataFrame:
+    """One row per clean trial x muscle with its mean amplitude over ``window`` (s)."""
+    start, end = window
+    if not start < end:
+        raise TrialTableError(f"{source}: response window {list(window)} must have start < end (emg.response_s)")
+    t = bins["bin_start_s"].round(_DECIMALS)
+    inside = bins[(t >= round(start, _DECIMALS)) & (t < round(end, _DECIMALS)) & ~bins["artefact"]]
+    if inside.empty:
+        raise TrialTableError(
+            f"{source}: no clean bin starts inside the response window {list(window)} s; "
+            "check emg.response_s against the epoch (emg.tmin_s/tmax_s) and the artefact rates"
+        )
+    keys = ["study", "participant", "arm", "trial", "stimulus", "emotion", "muscle"]
+    out = inside.groupby(keys, sort=True, observed=True)["amplitude_uv"].mean().rename("response_uv").reset_index()
+    out["trial"] = out["trial"].astype("int32")
+    return out
+
+
+def read_bins_responses(path: str | Path, *, window: tuple[float, float]) -> tuple[pd.DataFrame, dict]:
+    """Trial responses of a study's EMG_BINS table, and counts of what was left out."""
+    bins = read_table(path, EMG_BINS)
+    cells = bins.drop_duplicates(["participant", "trial", "muscle"])
+    counts = {"trial_muscle_cells": int(len(cells)), "rejected_as_artefact": int(cells["artefact"].sum())}
+    return responses_from_bins(bins, window=window, source=str(path)), counts
+
+
+def read_user_trials(path: str | Path, *, study: str, columns: dict) -> tuple[pd.DataFrame, dict]:
+    """A user's trial-level table (CSV, TSV or Parquet) in the TRIAL_RESPONSES layout."""
+    path = Path(path)
+    if not path.is_file():
+        raise TrialTableError(f"study '{study}': trial table {path} does not exist; fix `path` in the study sheet")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            raw = pd.read_parquet(path)
+        elif suffix in (".csv", ".tsv", ".txt"):
+            raw = pd.read_csv(path, sep="\t" if suffix != ".csv" else ",", dtype={columns[k]: str for k in ("participant", "stimulus")})
+        else:
+            raise TrialTableError(f"study '{study}': {path} should end in .csv, .tsv or .parquet")
+    except (OSError, ValueError, pd.errors.ParserError) as err:
+        if isinstance(err, TrialTableError):
+            raise
+        raise TrialTableError(f"study '{study}': cannot read trial table {path}: {err}") from err
+    wanted = {key: name for key, name in columns.items() if name is not None}
+    missing = {key: name for key, name in wanted.items() if name not in raw.columns}
+    if missing:
+        raise TrialTableError(
+            f"study '{study}': {path} has no column(s) {sorted(missing.values())} "
+            f"(mapped in models.trial_columns for {sorted(missing)}); its columns are {list(raw.columns)}"
+        )
+    rows = len(raw)
+    excluded = 0
+    if wanted.get("exclude"):
+        flag = raw[wanted["exclude"]]
+        if not pd.api.types.is_bool_dtype(flag):
+            raise TrialTableError(f"study '{study}': {path}: column '{wanted['exclude']}' (models.trial_columns.exclude) must be true/false")
+        excluded = int(flag.sum())
+        raw = raw[~flag]
+    table = pd.DataFrame({key: raw[wanted[key]] for key in (*KEYS, "response_uv")})
+    for key in KEYS:
+        table[key] = table[key].astype(str)
+    bad = table[table[list(KEYS)].isin(["", "nan", "None"]).any(axis=1) | table["response_uv"].isna()]
+    if not pd.api.types.is_numeric_dtype(table["response_uv"]):
+        raise TrialTableError(f"study '{study}': {path}: column '{wanted['response_uv']}' must hold numbers (microvolt)")
+    if len(bad):
+        raise TrialTableError(
+            f"study '{study}': {path}: {len(bad)} row(s) have an empty id or response, first at row {int(bad.index[0]) + 2}; "
+            "fill them or flag them in the `exclude` column"
+        )
+    if wanted.get("trial"):
+        table["trial"] = pd.to_numeric(raw[wanted["trial"]], errors="raise").astype("int32")
+    else:
+        table["trial"] = (table.groupby(["participant", "muscle"], sort=False).cumcount() + 1).astype("int32")
+    table.insert(0, "study", study)
+    counts = {"rows_read": rows, "rows_excluded": excluded}
+    return table[TRIAL_RESPONSES.columns].reset_index(drop=True), counts
+
+
+def participant_cell_means(trials: pd.DataFrame) -> pd.DataFrame:
+    """Each participant's mean response per arm x emotion x muscle cell, with its trial count."""
+    grouped = trials.groupby(["participant", "arm", "emotion", "muscle"], sort=True, observed=True)["response_uv"]
+    return grouped.agg(mean_uv="mean", n_trials="size").reset_index()
+
