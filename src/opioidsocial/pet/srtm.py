@@ -99,15 +99,17 @@ class ReferenceTissue:
 
     def _start(self, target: np.ndarray) -> np.ndarray:
         rates, basis = self._basis
-        w = self.weights
-        best, best_rss = None, np.inf
-        for k2a, b in zip(rates, basis):
-            design = np.column_stack([self.reference, b]) * w[:, None]
-            theta, *_ = np.linalg.lstsq(design, target * w, rcond=None)
-            rss = float(np.sum((design @ theta - target * w) ** 2))
-            if rss < best_rss:
-                best, best_rss = (k2a, theta), rss
-        k2a, (r1, slope) = best
+        w2 = self.weights**2
+        # Weighted normal equations of  target ~ R1 C_R + slope B_k  for every basis k at once.
+        rr = np.sum(w2 * self.reference**2)
+        rb = basis @ (w2 * self.reference)
+        bb = (basis**2) @ w2
+        normal = np.stack([np.stack([np.full_like(rb, rr), rb], -1), np.stack([rb, bb], -1)], -2)
+        rhs = np.stack([np.full_like(rb, np.sum(w2 * self.reference * target)), basis @ (w2 * target)], -1)
+        theta = np.linalg.solve(normal, rhs[..., None])[..., 0]
+        rss = np.sum(w2 * target**2) - np.sum(theta * rhs, axis=-1)
+        best = int(np.nanargmin(rss))
+        k2a, (r1, slope) = rates[best], theta[best]
         k2 = slope + r1 * k2a
         start = np.array([r1, k2, k2 / k2a - 1.0])
         # Keep the start strictly inside the box, as least_squares requires.
