@@ -9,5 +9,6 @@ with job_log(snakemake):
         cfg=snakemake.params.models,
         window=tuple(snakemake.params.window),
         outputs=dict(snakemake.output),
+        on_bad_data=snakemake.params.on_bad_data,
         metadata=snakemake.params.provenance,
     )

@@ -12,7 +12,7 @@ import pytest
 from opioidsocial.config import validate_section
 from opioidsocial.emg.binned_simulation import bins_from_trials
 from opioidsocial.emg.effects import study_effects
-from opioidsocial.emg.models import EmgModelError, check_design, fit_study, planned_contrasts, run_study
+from opioidsocial.emg.models import EmgModelError, StudyNotEstimable, check_design, fit_study, planned_contrasts, run_study
 from opioidsocial.emg.trials import TRIAL_RESPONSES, TrialTableError, read_user_trials, responses_from_bins
 from opioidsocial.io.tables import EFFECTS, EMG_BINS, read_table, write_table
 from opioidsocial.simulate.emg import simulate_trials
@@ -115,7 +115,10 @@ def test_hedges_g_matches_metafor_reference():
              for i, v in enumerate(exact(22, 4.0, 2.5))]
     rows += [{"participant": f"a{i}", "arm": "amisulpride", "emotion": "happy", "muscle": "corrugator", "response_uv": v, "stimulus": "s", "trial": 1}
              for i, v in enumerate(exact(5, 4.0, 1.0))]
-    effects = study_effects(pd.DataFrame(rows), study=STUDY)
+    rows += [{"participant": "z0", "arm": "morphine", "emotion": "happy", "muscle": "corrugator", "response_uv": 1.0, "stimulus": "s", "trial": 1}]
+    effects, skipped = study_effects(pd.DataFrame(rows), study=STUDY)
+    assert skipped == [{"contrast": "morphine - placebo", "outcome": "corrugator to happy faces",
+                        "reason": "SMD needs at least 2 participants per arm; n1 = 1, n2 = 22"}]
     nal = effects.set_index("contrast").loc["naltrexone - placebo"]
     assert nal["yi"] == pytest.approx(0.43102394719, abs=1e-9)
     assert nal["vi"] == pytest.approx(0.09766623168, abs=1e-9)
@@ -186,3 +189,18 @@ def test_trial_table_input_gives_the_same_models(bids_run, tmp_path):
     np.testing.assert_allclose(a["estimate"], b["estimate"], rtol=1e-6)
     np.testing.assert_allclose(a["se"], b["se"], rtol=1e-4)
     pd.testing.assert_frame_equal(read_table(bids_run["effects"], EFFECTS), read_table(mine["effects"], EFFECTS), rtol=1e-9)
+
+
+def test_a_study_left_without_its_reference_arm(simulated, tmp_path):
+    bins = read_table(simulated, EMG_BINS)
+    only_drug = tmp_path / "only_drug.parquet"
+    write_table(bins[bins["arm"] == "naltrexone"], only_drug, EMG_BINS)
+    with pytest.raises(StudyNotEstimable, match="reference arm 'placebo'"):
+        run_study(source=str(only_drug), study=STUDY, cfg=models_cfg(), window=(0.5, 3.5), outputs=outputs(tmp_path / "fail"))
+    assert not (tmp_path / "fail" / "effects.parquet").exists()
+    out = outputs(tmp_path / "exclude")
+    run_study(source=str(only_drug), study=STUDY, cfg=models_cfg(), window=(0.5, 3.5), outputs=out, on_bad_data="exclude")
+    assert read_table(out["effects"], EFFECTS).empty
+    record = json.loads(Path(out["fit"]).read_text())
+    assert not record["estimable"] and "reference arm 'placebo'" in record["not_estimable_reason"] and record["models"] == []
+    assert pd.read_csv(out["contrasts"], sep="\t").empty and Path(out["plot_svg"]).is_file()

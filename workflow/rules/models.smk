@@ -3,18 +3,14 @@
 # the user's own trial table (input 'trials', mapped in models.trial_columns).
 
 
-def emg_model_source(wildcards):
-    row = study_row(wildcards.study)
-    return row["path"] if row["input"] == "trials" else f"{RESULTS}/{wildcards.study}/emg_trials.parquet"
-
-
 TARGETS.extend(f"{RESULTS}/{s}/model/effects.parquet" for s in studies(modality="emg"))
 TARGETS.extend(f"{RESULTS}/{s}/model/timecourses.png" for s in studies(modality="emg", input="bids"))
 
 
 rule emg_model:
     input:
-        source=emg_model_source,
+        # The user's trial table (input 'trials') or the preprocessed study table.
+        source=lambda wc: study_row(wc.study)["path"] if study_row(wc.study)["input"] == "trials" else f"{RESULTS}/{wc.study}/emg_trials.parquet",
     output:
         trials=f"{RESULTS}/{{study}}/model/trials.parquet",
         fixef=f"{RESULTS}/{{study}}/model/fixef.tsv",
@@ -36,6 +32,7 @@ rule emg_model:
         study=lambda wildcards: study_row(wildcards.study).to_dict(),
         models=config["models"],
         window=config["emg"]["response_s"],
+        on_bad_data=config["on_bad_data"],
         provenance=provenance("models"),
     resources:
         mem_mb=4000,

@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 
 from opioidsocial.emg.trials import participant_cell_means
-from opioidsocial.meta.escalc import escalc
+from opioidsocial.io.tables import EFFECTS
+from opioidsocial.meta.escalc import MIN_N, escalc
 
 CELL_FACTORS = ("emotion", "muscle")
 
@@ -35,8 +36,13 @@ def outcome_label(*, muscle: str | None, emotion: str | None) -> str:
     return f"{muscle or 'EMG'} to {emotion + ' faces' if emotion else 'all faces'}"
 
 
-def study_effects(trials: pd.DataFrame, *, study: dict, within: tuple[str, ...] = CELL_FACTORS) -> pd.DataFrame:
-    """One EFFECTS row per non-reference arm x cell of the factors ``within``."""
+def study_effects(trials: pd.DataFrame, *, study: dict, within: tuple[str, ...] = CELL_FACTORS) -> tuple[pd.DataFrame, list[dict]]:
+    """One EFFECTS row per non-reference arm x cell of the factors ``within``.
+
+    Cells with fewer participants than the measure needs (2 per arm for SMD, 3
+    pairs for SMCC: no SD otherwise) are left out and returned as the second value,
+    each with its reason, for the fit record.
+    """
     reference = study["reference"]
     means = participant_cell_means(trials)
     # A factor not contrasted within is averaged over per participant, with equal weights.
@@ -46,13 +52,23 @@ def study_effects(trials: pd.DataFrame, *, study: dict, within: tuple[str, ...] 
         for cell, group in means.groupby(list(within), sort=True) if within else [((), means)]:
             cell = dict(zip(within, cell if isinstance(cell, tuple) else (cell,)))
             rows.append({"arm": arm, **cell, **_summaries(group, arm=arm, reference=reference, design=study["design"])})
-    table = pd.DataFrame(rows)
+    measure = "SMCC" if study["design"] == "within" else "SMD"
+    table = pd.DataFrame(rows, columns=["arm", *within, "n1", "n2", "m1", "m2", "sd1", "sd2", "r"])
+    too_small = (table["n1"] < MIN_N[measure]) | ((measure == "SMD") & (table["n2"].fillna(0) < MIN_N[measure]))
+    skipped = [
+        {"contrast": f"{r['arm']} - {reference}", "outcome": outcome_label(muscle=r.get("muscle"), emotion=r.get("emotion")),
+         "reason": f"{measure} needs at least {MIN_N[measure]} participants per arm; n1 = {r['n1']}, n2 = {r['n2']}"}
+        for r in table[too_small].to_dict("records")
+    ]
+    table = table[~too_small].reset_index(drop=True)
+    if table.empty:
+        return pd.DataFrame(columns=EFFECTS.columns), skipped
     labels = [f"{study['study']}: {r.arm} - {reference}, {outcome_label(muscle=getattr(r, 'muscle', None), emotion=getattr(r, 'emotion', None))}" for r in table.itertuples()]
-    if study["design"] == "within":
+    if measure == "SMCC":
         es = escalc("SMCC", ni=table["n1"], m1i=table["m1"], m2i=table["m2"], sd1i=table["sd1"], sd2i=table["sd2"], ri=table["r"], labels=labels)
     else:
         es = escalc("SMD", n1i=table["n1"], n2i=table["n2"], m1i=table["m1"], m2i=table["m2"], sd1i=table["sd1"], sd2i=table["sd2"], labels=labels)
-    return pd.DataFrame(
+    effects = pd.DataFrame(
         {
             "study": study["study"],
             "outcome": [outcome_label(muscle=r.get("muscle"), emotion=r.get("emotion")) for r in table.to_dict("records")],
@@ -64,11 +80,12 @@ def study_effects(trials: pd.DataFrame, *, study: dict, within: tuple[str, ...] 
             "design": study["design"],
             "direction": np.where(table["arm"] == study["drug"], int(study["direction"]), 0).astype("int8"),
             "sample_group": study["sample_group"],
-            "measure": "SMCC" if study["design"] == "within" else "SMD",
+            "measure": measure,
             "modality": "emg",
             "drug": table["arm"],
         }
     )
+    return effects, skipped
 
 
 def _summaries(cell: pd.DataFrame, *, arm: str, reference: str, design: str) -> dict:

@@ -39,6 +39,10 @@ class EmgModelError(ValueError):
     """A study's trial data or model settings do not allow the planned analysis."""
 
 
+class StudyNotEstimable(EmgModelError):
+    """After exclusions a study lacks the arms its contrasts need (e.g. no reference arm left)."""
+
+
 @dataclass(frozen=True)
 class StudyModel:
     """One fitted model of a study: its subset (``by`` values), the fit and the attempts."""
@@ -54,9 +58,12 @@ def check_design(trials: pd.DataFrame, *, study: dict) -> None:
     name, reference = study["study"], study["reference"]
     arms = sorted(trials["arm"].unique())
     if reference not in arms:
-        raise EmgModelError(f"study '{name}': reference arm '{reference}' (study sheet) is not among the arms {arms} of the trial data; fix `reference` or the arm labels")
+        raise StudyNotEstimable(
+            f"study '{name}': reference arm '{reference}' (study sheet) is not among the arms {arms} of the usable trials; "
+            "fix `reference` or the arm labels, or see the exclusions"
+        )
     if len(arms) < 2:
-        raise EmgModelError(f"study '{name}': only arm {arms} has usable trials; a drug contrast needs at least two arms")
+        raise StudyNotEstimable(f"study '{name}': only arm {arms} has usable trials; a drug contrast needs at least two arms")
     per_participant = trials.groupby("participant")["arm"].nunique()
     if study["design"] == "between" and (per_participant > 1).any():
         raise EmgModelError(
@@ -156,8 +163,9 @@ def planned_contrasts(models: list[StudyModel], *, reference: str, within: list[
     return table
 
 
-def fit_record(models: list[StudyModel], *, study: dict, cfg: dict, counts: dict, window: tuple[float, float] | None) -> dict:
-    """What was fitted, on how much data, and every fall-back step taken."""
+def fit_record(models: list[StudyModel], *, study: dict, cfg: dict, counts: dict, window: tuple[float, float] | None,
+               skipped: list[dict], reason: str | None = None) -> dict:
+    """What was fitted, on how much data, every fall-back step taken and every effect left out."""
     return {
         "study": study["study"],
         "input": study["input"],
@@ -170,6 +178,9 @@ def fit_record(models: list[StudyModel], *, study: dict, cfg: dict, counts: dict
         "adjust": cfg["adjust"],
         "level": cfg["level"],
         "data": counts,
+        "estimable": reason is None,
+        "not_estimable_reason": reason,
+        "effects_skipped": skipped,
         "models": [
             {
                 "by": m.by,
@@ -188,31 +199,63 @@ def fit_record(models: list[StudyModel], *, study: dict, cfg: dict, counts: dict
     }
 
 
-def run_study(*, source: str, study: dict, cfg: dict, window: tuple[float, float] | None, outputs: dict, metadata: dict | None = None) -> None:
+def run_study(*, source: str, study: dict, cfg: dict, window: tuple[float, float] | None, outputs: dict,
+              on_bad_data: str = "fail", metadata: dict | None = None) -> None:
     """Read a study's trials, fit its models and write every output of the models stage.
 
     ``source`` is the study's EMG_BINS table (input 'bids') or the user's trial table
     (input 'trials'); ``outputs`` maps trials, fixef, anova, varcomp, emmeans,
-    contrasts, fit, effects, plot_png, plot_svg to paths.
+    contrasts, fit, effects, plot_png, plot_svg to paths. A study whose exclusions
+    left no contrast to estimate fails, or with ``on_bad_data='exclude'`` writes
+    empty tables and says why in ``fit.json``.
     """
     if study["input"] == "trials":
         trials, counts = read_user_trials(source, study=study["study"], columns=cfg["trial_columns"])
     else:
         trials, counts = read_bins_responses(source, window=window)
-    check_design(trials, study=study)
+    try:
+        check_design(trials, study=study)
+    except StudyNotEstimable as err:
+        if on_bad_data != "exclude":
+            raise
+        log.warning("%s; writing empty model outputs (on_bad_data: exclude)", err)
+        _write_outputs(outputs, trials=trials, tables={}, effects=pd.DataFrame(columns=EFFECTS.columns),
+                       record=fit_record([], study=study, cfg=cfg, counts=counts, window=window, skipped=[], reason=str(err)),
+                       study=study, cfg=cfg, metadata=metadata)
+        return
     models = fit_study(trials, study=study, cfg=cfg)
     within = list(cfg["contrast_within"])
-    emmeans = marginal_means(models, within=within, level=cfg["level"])
-    contrasts = planned_contrasts(models, reference=study["reference"], within=within, level=cfg["level"], adjust=cfg["adjust"])
-    effects = study_effects(trials, study=study, within=tuple(f for f in ("emotion", "muscle") if f in within))
+    tables = {
+        "fixef": fixed_effects(models, level=cfg["level"]),
+        "anova": type3(models),
+        "varcomp": variance_components(models),
+        "emmeans": marginal_means(models, within=within, level=cfg["level"]),
+        "contrasts": planned_contrasts(models, reference=study["reference"], within=within, level=cfg["level"], adjust=cfg["adjust"]),
+    }
+    effects, skipped = study_effects(trials, study=study, within=tuple(f for f in ("emotion", "muscle") if f in within))
+    for item in skipped:
+        log.warning("study '%s': no effect for %s, %s: %s", study["study"], item["contrast"], item["outcome"], item["reason"])
+    record = fit_record(models, study=study, cfg=cfg, counts=counts, window=window, skipped=skipped)
+    _write_outputs(outputs, trials=trials, tables=tables, effects=effects, record=record, study=study, cfg=cfg, metadata=metadata)
+
+
+#: Header of each TSV output when a study is not estimable (the columns a fit writes).
+EMPTY_COLUMNS = {
+    "fixef": ["term", "estimate", "se", "df", "t", "p", "ci_low", "ci_high"],
+    "anova": ["term", "num_df", "den_df", "f", "p"],
+    "varcomp": ["group", "term1", "term2", "vcov", "sdcor"],
+    "emmeans": ["arm", "emmean", "se", "df", "ci_low", "ci_high"],
+    "contrasts": ["arm", "reference", "contrast", "estimate", "se", "df", "t", "p", "ci_low", "ci_high", "p_adjusted", "adjust"],
+}
+
+
+def _write_outputs(outputs: dict, *, trials: pd.DataFrame, tables: dict, effects: pd.DataFrame, record: dict, study: dict, cfg: dict, metadata: dict | None) -> None:
     write_table(trials, outputs["trials"], TRIAL_RESPONSES, metadata=metadata)
-    write_tsv(fixed_effects(models, level=cfg["level"]), outputs["fixef"])
-    write_tsv(type3(models), outputs["anova"])
-    write_tsv(variance_components(models), outputs["varcomp"])
-    write_tsv(emmeans, outputs["emmeans"])
-    write_tsv(contrasts, outputs["contrasts"])
-    write_json(outputs["fit"], fit_record(models, study=study, cfg=cfg, counts=counts, window=window))
-    plot_marginal_means(emmeans, study=study["study"], reference=study["reference"], level=cfg["level"], paths=(outputs["plot_png"], outputs["plot_svg"]))
+    for key, columns in EMPTY_COLUMNS.items():
+        write_tsv(tables.get(key, pd.DataFrame(columns=columns)), outputs[key])
+    write_json(outputs["fit"], record)
+    plot_marginal_means(tables.get("emmeans", pd.DataFrame(columns=EMPTY_COLUMNS["emmeans"])), study=study["study"], reference=study["reference"],
+                        level=cfg["level"], paths=(outputs["plot_png"], outputs["plot_svg"]), note=record["not_estimable_reason"])
     # The pooled table last: its presence means the whole stage finished.
     write_table(effects, outputs["effects"], EFFECTS, metadata=metadata)
 

@@ -72,8 +72,15 @@ def plot_time_courses(bins: pd.DataFrame, *, study: str, reference: str, window:
     save_figure(fig, paths)
 
 
-def plot_marginal_means(emmeans: pd.DataFrame, *, study: str, level: float, paths: tuple[str, str], reference: str | None = None) -> None:
-    """One panel per muscle: each arm's marginal mean per emotion with its CI."""
+def plot_marginal_means(emmeans: pd.DataFrame, *, study: str, level: float, paths: tuple[str, str], reference: str | None = None,
+                        note: str | None = None) -> None:
+    """One panel per muscle: each arm's marginal mean per emotion with its CI (or ``note`` when there are none)."""
+    if emmeans.empty:
+        fig, ax = plt.subplots(figsize=(6.0, 2.0))
+        ax.axis("off")
+        ax.text(0.5, 0.5, f"{study}: no marginal means\n{note or ''}", ha="center", va="center", fontsize=8, wrap=True)
+        save_figure(fig, paths)
+        return
     muscles = sorted(emmeans["muscle"].unique()) if "muscle" in emmeans else [None]
     emotions = sorted(emmeans["emotion"].unique()) if "emotion" in emmeans else [None]
     arms = _arm_order(emmeans["arm"], reference or emmeans["arm"].iloc[0])
