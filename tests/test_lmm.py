@@ -27,7 +27,7 @@ def load(name: str) -> tuple[dict, pd.DataFrame]:
     return ref, data
 
 
-@pytest.fixture(scope="module", params=["sleepstudy", "crossed", "threeway"])
+@pytest.fixture(scope="module", params=["sleepstudy", "covariate", "crossed", "threeway"])
 def case(request):
     ref, data = load(request.param)
     return ref, fit(ref["formula"], data)
@@ -84,8 +84,9 @@ def test_type3_tests_match_lmertest(case):
     np.testing.assert_allclose(np.log(table["p"]), np.log(expected["p"]), rtol=REL)
 
 
-@pytest.mark.parametrize("name", ["crossed", "threeway"])
+@pytest.mark.parametrize("name", ["covariate", "crossed", "threeway"])
 def test_emmeans_and_planned_contrasts_match_emmeans_satterthwaite(name):
+    """Covariates are held at their mean, other factors averaged with equal weights."""
     ref, data = load(name)
     m = fit(ref["formula"], data)
     expected = pd.DataFrame(ref["emmeans"])
@@ -97,16 +98,16 @@ def test_emmeans_and_planned_contrasts_match_emmeans_satterthwaite(name):
 
     contrasts = pd.DataFrame(ref["contrasts"])
     by = [c for c in contrasts.columns if c in m.levels]
-    cells, L = m.marginal_rows(["arm", *by])
+    (factor,) = [k for k in keys if k not in by]
+    cells, L = m.marginal_rows([factor, *by])
     cells = cells.astype(str)
-    rows, labels = [], []
+    rows = []
     for record in contrasts.itertuples(index=False):
-        drug, reference = record.contrast.split(" - ")
+        level, reference = record.contrast.split(" - ")
         at = np.ones(len(cells), dtype=bool)
         for b in by:
             at &= (cells[b] == getattr(record, b)).to_numpy()
-        rows.append(L[at & (cells["arm"] == drug).to_numpy()].to_numpy()[0] - L[at & (cells["arm"] == reference).to_numpy()].to_numpy()[0])
-        labels.append(record.contrast)
+        rows.append(L[at & (cells[factor] == level).to_numpy()].to_numpy()[0] - L[at & (cells[factor] == reference).to_numpy()].to_numpy()[0])
     got = m.contrast(pd.DataFrame(rows, columns=m.fixef.index))
     for ours, theirs in (("estimate", "estimate"), ("se", "se"), ("df", "df"), ("t", "t"), ("ci_low", "lower"), ("ci_high", "upper")):
         np.testing.assert_allclose(got[ours], contrasts[theirs], rtol=REL, err_msg=ours)
