@@ -204,3 +204,16 @@ def test_a_study_left_without_its_reference_arm(simulated, tmp_path):
     record = json.loads(Path(out["fit"]).read_text())
     assert not record["estimable"] and "reference arm 'placebo'" in record["not_estimable_reason"] and record["models"] == []
     assert pd.read_csv(out["contrasts"], sep="\t").empty and Path(out["plot_svg"]).is_file()
+
+
+def test_one_joint_model_over_muscles(bids_run):
+    trials = read_table(bids_run["trials"], TRIAL_RESPONSES)
+    cfg = models_cfg(by=[], formula="response_uv ~ arm * emotion * muscle + (1 + emotion + muscle | participant) + (1 | stimulus:muscle)")
+    models = fit_study(trials, study=STUDY, cfg=cfg)
+    assert len(models) == 1 and models[0].by == {}
+    contrasts = planned_contrasts(models, reference="placebo", within=cfg["contrast_within"], level=0.95, adjust="holm")
+    assert list(contrasts.columns[:4]) == ["muscle", "emotion", "arm", "reference"]
+    assert len(contrasts) == 4
+    per_muscle = pd.read_csv(bids_run["contrasts"], sep="\t")
+    # The same cells, in the same order, as the per-muscle models.
+    assert list(zip(contrasts["muscle"], contrasts["emotion"])) == list(zip(per_muscle["muscle"], per_muscle["emotion"]))

@@ -165,3 +165,10 @@ def test_ml_fit_matches_lme4():
     assert ml.corr_re.iloc[0] == pytest.approx(expected["sdcor"][2], rel=REL)
     assert ml.sigma == pytest.approx(expected["sigma"], rel=REL)
     assert ml.deviance == pytest.approx(expected["deviance"], rel=REL)
+
+
+def test_a_factor_in_a_grouping_interaction_stays_a_factor():
+    ref, data = load("threeway")
+    m = fit("response ~ arm * muscle + (1 | participant) + (1 | stimulus:muscle)", data)
+    assert "armnaltrexone:musclezygomaticus" in m.fixef.index
+    assert m.n_groups == {"participant": 24, "stimulus:muscle": 24}

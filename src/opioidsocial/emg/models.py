@@ -131,7 +131,7 @@ def variance_components(models: list[StudyModel]) -> pd.DataFrame:
 
 
 def marginal_means(models: list[StudyModel], *, within: list[str], level: float) -> pd.DataFrame:
-    return _stack(models, lambda m: m.fit.emmeans(_specs(m, within), level=level))
+    return _cells_first(_stack(models, lambda m: m.fit.emmeans(_specs(m, within), level=level)))
 
 
 def planned_contrasts(models: list[StudyModel], *, reference: str, within: list[str], level: float, adjust: str) -> pd.DataFrame:
@@ -154,7 +154,7 @@ def planned_contrasts(models: list[StudyModel], *, reference: str, within: list[
     table.insert(table.columns.get_loc("arm") + 1, "reference", reference)
     table.insert(table.columns.get_loc("reference") + 1, "contrast", table["arm"].astype(str) + " - " + reference)
     order = ["arm", *[f for f in ("muscle", "emotion") if f in table.columns]]
-    table = table.sort_values(order, kind="stable").reset_index(drop=True)
+    table = _cells_first(table.sort_values(order, kind="stable").reset_index(drop=True))
     if adjust == "none":
         table["p_adjusted"] = table["p"]
     else:
@@ -262,6 +262,12 @@ def _write_outputs(outputs: dict, *, trials: pd.DataFrame, tables: dict, effects
 
 def _specs(m: StudyModel, within: list[str]) -> list[str]:
     return ["arm", *[f for f in within if f in m.fit.levels and f not in m.by]]
+
+
+def _cells_first(table: pd.DataFrame) -> pd.DataFrame:
+    """Muscle and emotion as the first columns, whether they came from ``by`` or the model."""
+    cells = [c for c in ("muscle", "emotion") if c in table.columns]
+    return table[cells + [c for c in table.columns if c not in cells]]
 
 
 def _stack(models: list[StudyModel], table) -> pd.DataFrame:

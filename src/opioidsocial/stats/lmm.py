@@ -184,11 +184,14 @@ def _model_frame(parsed, data: pd.DataFrame, formula: str) -> tuple[pd.DataFrame
         raise LmmError(f"formula '{formula}': column(s) {empty} have missing values; drop or fill those rows first")
     if not pd.api.types.is_numeric_dtype(frame[parsed.response]) or pd.api.types.is_bool_dtype(frame[parsed.response]):
         raise LmmError(f"formula '{formula}': the response '{parsed.response}' must be numeric, not {frame[parsed.response].dtype}")
-    groups = set(parsed.grouping_factors)
+    terms = _ordered_variables(parsed)
+    # A variable only used to group (participant, stimulus) is a label; one also used as
+    # a fixed effect or slope (muscle in stimulus:muscle) stays a factor.
+    groups = set(parsed.grouping_factors) - set(terms)
     levels = {}
-    for name in _ordered_variables(parsed):
+    for name in terms:
         column = frame[name]
-        if name in groups or name == parsed.response:
+        if name == parsed.response:
             continue
         if isinstance(column.dtype, pd.CategoricalDtype):
             present = set(column.unique())
