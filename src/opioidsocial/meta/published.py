@@ -67,8 +67,9 @@ def read_summary(path: str | Path, *, study_row: dict) -> pd.DataFrame:
     """The effects of one summary study: EFFECTS columns plus ``conversion``.
 
     ``study_row`` is the study's row of studies.tsv (study, drug, direction,
-    reference, sample_group). Raises :class:`SummaryStudyError` (or ConfigError
-    for a TSV that breaks its schema) naming the file and line.
+    reference, sample_group). Raises :class:`SummaryStudyError` naming the file
+    and line for a missing file, a row that breaks the schema or one that cannot
+    be converted.
     """
     path = Path(path)
     study = study_row["study"]
@@ -90,8 +91,8 @@ def read_summary(path: str | Path, *, study_row: dict) -> pd.DataFrame:
     return out
 
 
-def _present(row: dict, name: str) -> bool:
-    value = row.get(name)
+def _given(value) -> bool:
+    """False for an empty cell (None or NaN)."""
     return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
@@ -102,9 +103,9 @@ def _convert(row: dict, *, line: int, path: Path, study_row: dict) -> dict:
         raise SummaryStudyError(
             f"{where}: study '{row['study']}' but this file belongs to study '{study}' in studies.tsv; fix the study column or the path"
         )
-    has = {name for name in STATS if _present(row, name)}
-    drug = row.get("drug") if _present(row, "drug") else study_row["drug"]
-    contrast = row.get("contrast") if _present(row, "contrast") else f"{drug} - {study_row['reference']}"
+    has = {name for name in STATS if _given(row.get(name))}
+    drug = row.get("drug") if _given(row.get("drug")) else study_row["drug"]
+    contrast = row.get("contrast") if _given(row.get("contrast")) else f"{drug} - {study_row['reference']}"
     label = f"{where} ({row['outcome']}, {contrast})"
     measure, source, kwargs = _plan(row, has=has, where=where)
     try:
@@ -112,7 +113,7 @@ def _convert(row: dict, *, line: int, path: Path, study_row: dict) -> dict:
     except EffectSizeError as err:
         raise SummaryStudyError(f"{err} (summary study '{study}')") from err
     between = row["design"] == "between"
-    n1 = row.get("n1") if between or not _present(row, "n") else row["n"]
+    n1 = row.get("n1") if between or not _given(row.get("n")) else row["n"]
     n2 = row.get("n2") if between else None
     return {
         "study": study,
@@ -120,13 +121,13 @@ def _convert(row: dict, *, line: int, path: Path, study_row: dict) -> dict:
         "contrast": contrast,
         "yi": float(es["yi"].iloc[0]),
         "vi": float(es["vi"].iloc[0]),
-        "n1": int(n1) if _present({"n": n1}, "n") else None,
-        "n2": int(n2) if _present({"n": n2}, "n") else None,
+        "n1": int(n1) if _given(n1) else None,
+        "n2": int(n2) if _given(n2) else None,
         "design": row["design"],
-        "direction": int(row["direction"]) if _present(row, "direction") else int(study_row["direction"]),
+        "direction": int(row["direction"]) if _given(row.get("direction")) else int(study_row["direction"]),
         "sample_group": study_row["sample_group"],
         "measure": measure,
-        "modality": row.get("modality") if _present(row, "modality") else "summary",
+        "modality": row.get("modality") if _given(row.get("modality")) else "summary",
         "drug": drug,
         "conversion": "as given (yi, vi)" if source == "given" else CONVERSIONS[(measure, source)],
     }
@@ -134,7 +135,7 @@ def _convert(row: dict, *, line: int, path: Path, study_row: dict) -> dict:
 
 def _plan(row: dict, *, has: set, where: str) -> tuple[str, str, dict]:
     """Which measure and statistics a row calls for: (measure, source, escalc kwargs)."""
-    stated = row.get("measure") if _present(row, "measure") else None
+    stated = row.get("measure") if _given(row.get("measure")) else None
     between = row["design"] == "between"
     kinds = [kind for kind, names in (("given", {"yi", "vi"}), ("t", {"t"}), ("means", set(MEANS))) if has & names]
     if not kinds and "r" in has:
