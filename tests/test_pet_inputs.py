@@ -50,8 +50,9 @@ def test_tac_file_is_read_in_minutes_with_every_roi(tmp_path):
         (HEADER + FRAMES.replace("240\t300", "240\t240"), (), "frame_end must be greater than frame_start"),
         (HEADER + FRAMES.replace("0\t60\t1", "-5\t60\t1"), (), "less than the minimum"),
         (HEADER + FRAMES.split("\n", 2)[0] + "\n", (), "at least 4 are needed"),
+        (HEADER + "".join(f"{s}\t{s + 60}\t0\t1\t1\n" for s in range(0, 300, 60)), (), "has no positive activity"),
     ],
-    ids=["no_reference", "missing_roi", "n/a", "overlap", "empty_frame", "negative_time", "too_few"],
+    ids=["no_reference", "missing_roi", "n/a", "overlap", "empty_frame", "negative_time", "too_few", "zero_reference"],
 )
 def test_bad_tac_files_raise_errors_naming_file_participant_and_fix(tmp_path, text, rois, message):
     path = _tac(tmp_path, text)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from opioidsocial.config import SCHEMA_DIR, validate_section
+from opioidsocial.config import SCHEMA_DIR, ConfigError, validate_section
 from opioidsocial.pet.inputs import read_bpnd, read_tacs, tac_path
 from opioidsocial.pet.participant import fit_participant
 from opioidsocial.sheets import load_participants
@@ -100,6 +100,6 @@ def test_bpnd_table_has_hemispheres_and_reads_back(tmp_path):
     ],
 )
 def test_inconsistent_options_are_refused_before_writing(tmp_path, overrides, message):
-    with pytest.raises(ValueError, match="simulate.pet.sim: .*" + message.replace("(", r"\(")):
+    with pytest.raises(ConfigError, match="simulate.pet.sim: .*" + message.replace("(", r"\(")):
         _simulate(tmp_path / "x", "tac", **overrides)
     assert not (tmp_path / "x").exists()

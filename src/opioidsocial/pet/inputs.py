@@ -122,6 +122,11 @@ def read_tacs(
     short = np.flatnonzero(end <= start)
     if short.size:
         raise PetInputError(f"{where}: {path} line {int(short[0]) + 2}: frame_end must be greater than frame_start")
+    if not np.any(table[reference_region].to_numpy() > 0):
+        raise PetInputError(
+            f"{where}: {path}: the reference region '{reference_region}' has no positive activity; "
+            "check that the column holds the reference TAC (config pet.reference_region)"
+        )
     roi_names = list(rois) or [c for c in raw.columns if c not in ("frame_start", "frame_end", reference_region)]
     if not roi_names:
         raise PetInputError(f"{where}: {path} has no ROI column besides the reference region '{reference_region}'")

@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from opioidsocial.config import ConfigError
 from opioidsocial.io.tables import write_json, write_tsv
 from opioidsocial.pet.frames import FrameGrid, decay_constant, frames_from_durations
 from opioidsocial.pet.inputs import bpnd_path, tac_path
@@ -163,7 +164,7 @@ def simulate_study(*, study: str, row: dict, params: dict, seed: int) -> None:
     """
     problems = _check(study, row, params)
     if problems:
-        raise ValueError("\n".join(problems))
+        raise ConfigError("\n".join(problems))
     rng = np.random.default_rng(seed)
     root = Path(row["path"])
     conditions = list(params["conditions"])
