@@ -154,6 +154,9 @@ def test_configuration_mistakes_are_clear_errors():
         fit_study(data, study=STUDY, cfg=models_cfg(formula="response_uv ~ arm + (1 | participant)", by=[], contrast_within=["emotion", "muscle"]))
     with pytest.raises(EmgModelError, match="reference arm 'saline'"):
         check_design(data, study={**STUDY, "reference": "saline"})
+    three = pd.read_csv(FIXTURES / "threeway.csv").rename(columns={"response": "response_uv"})
+    with pytest.raises(StudyNotEstimable, match="study 'nal', muscle zygomaticus: reference arm 'placebo'"):
+        fit_study(three[~((three["muscle"] == "zygomaticus") & (three["arm"] == "placebo"))], study=STUDY, cfg=models_cfg())
     with pytest.raises(EmgModelError, match="more than one arm"):
         check_design(data.assign(arm=np.where(data["rep"] == 1, "placebo", "naltrexone")), study=STUDY)
 

@@ -53,25 +53,29 @@ class StudyModel:
     data: pd.DataFrame
 
 
-def check_design(trials: pd.DataFrame, *, study: dict) -> None:
-    """The reference arm exists, there is another arm, and arms vary as the design says."""
-    name, reference = study["study"], study["reference"]
-    arms = sorted(trials["arm"].unique())
+def check_design(trials: pd.DataFrame, *, study: dict, where: str | None = None) -> None:
+    """The reference arm exists, there is another arm, and arms vary as the design says.
+
+    ``where`` names the data in messages (default: the study).
+    """
+    where = where or f"study '{study['study']}'"
+    reference = study["reference"]
+    arms = sorted(map(str, trials["arm"].unique()))
     if reference not in arms:
         raise StudyNotEstimable(
-            f"study '{name}': reference arm '{reference}' (study sheet) is not among the arms {arms} of the usable trials; "
+            f"{where}: reference arm '{reference}' (study sheet) is not among the arms {arms} of the usable trials; "
             "fix `reference` or the arm labels, or see the exclusions"
         )
     if len(arms) < 2:
-        raise StudyNotEstimable(f"study '{name}': only arm {arms} has usable trials; a drug contrast needs at least two arms")
+        raise StudyNotEstimable(f"{where}: only arm {arms} has usable trials; a drug contrast needs at least two arms")
     per_participant = trials.groupby("participant")["arm"].nunique()
     if study["design"] == "between" and (per_participant > 1).any():
         raise EmgModelError(
-            f"study '{name}' is 'between' in the study sheet, but participant(s) {sorted(per_participant[per_participant > 1].index)[:5]} "
+            f"{where} is 'between' in the study sheet, but participant(s) {sorted(per_participant[per_participant > 1].index)[:5]} "
             "have trials in more than one arm; set design 'within' or fix the arm labels"
         )
     if study["design"] == "within" and (per_participant < 2).all():
-        raise EmgModelError(f"study '{name}' is 'within' in the study sheet, but every participant has trials in one arm only; set design 'between'")
+        raise EmgModelError(f"{where} is 'within' in the study sheet, but every participant has trials in one arm only; set design 'between'")
 
 
 def fit_study(trials: pd.DataFrame, *, study: dict, cfg: dict) -> list[StudyModel]:
@@ -90,6 +94,7 @@ def fit_study(trials: pd.DataFrame, *, study: dict, cfg: dict) -> list[StudyMode
     for key, subset in groups:
         labels = dict(zip(by, key if isinstance(key, tuple) else (key,)))
         where = f"study '{name}'" + "".join(f", {k} {v}" for k, v in labels.items())
+        check_design(subset, study=study, where=where)
         try:
             if cfg["fallback"]:
                 result, attempts = fit_with_fallback(formula, subset, reml=cfg["reml"])
@@ -215,6 +220,7 @@ def run_study(*, source: str, study: dict, cfg: dict, window: tuple[float, float
         trials, counts = read_bins_responses(source, window=window)
     try:
         check_design(trials, study=study)
+        models = fit_study(trials, study=study, cfg=cfg)
     except StudyNotEstimable as err:
         if on_bad_data != "exclude":
             raise
@@ -223,7 +229,6 @@ def run_study(*, source: str, study: dict, cfg: dict, window: tuple[float, float
                        record=fit_record([], study=study, cfg=cfg, counts=counts, window=window, skipped=[], reason=str(err)),
                        study=study, cfg=cfg, metadata=metadata)
         return
-    models = fit_study(trials, study=study, cfg=cfg)
     within = list(cfg["contrast_within"])
     tables = {
         "fixef": fixed_effects(models, level=cfg["level"]),

@@ -76,16 +76,15 @@ def read_user_trials(path: str | Path, *, study: str, columns: dict) -> tuple[pd
     if not path.is_file():
         raise TrialTableError(f"study '{study}': trial table {path} does not exist; fix `path` in the study sheet")
     suffix = path.suffix.lower()
+    if suffix not in (".parquet", ".csv", ".tsv"):
+        raise TrialTableError(f"study '{study}': trial table {path} should end in .csv, .tsv or .parquet")
     try:
         if suffix == ".parquet":
             raw = pd.read_parquet(path)
-        elif suffix in (".csv", ".tsv", ".txt"):
-            raw = pd.read_csv(path, sep="\t" if suffix != ".csv" else ",", dtype={columns[k]: str for k in ("participant", "stimulus")})
         else:
-            raise TrialTableError(f"study '{study}': {path} should end in .csv, .tsv or .parquet")
+            # Ids stay text, so participant 007 is not read as the number 7.
+            raw = pd.read_csv(path, sep="," if suffix == ".csv" else "\t", dtype={columns[k]: str for k in ("participant", "stimulus")})
     except (OSError, ValueError, pd.errors.ParserError) as err:
-        if isinstance(err, TrialTableError):
-            raise
         raise TrialTableError(f"study '{study}': cannot read trial table {path}: {err}") from err
     wanted = {key: name for key, name in columns.items() if name is not None}
     missing = {key: name for key, name in wanted.items() if name not in raw.columns}
@@ -114,7 +113,10 @@ def read_user_trials(path: str | Path, *, study: str, columns: dict) -> tuple[pd
             "fill them or flag them in the `exclude` column"
         )
     if wanted.get("trial"):
-        table["trial"] = pd.to_numeric(raw[wanted["trial"]], errors="raise").astype("int32")
+        trial = pd.to_numeric(raw[wanted["trial"]], errors="coerce")
+        if trial.isna().any() or (trial % 1 != 0).any():
+            raise TrialTableError(f"study '{study}': {path}: column '{wanted['trial']}' (models.trial_columns.trial) must hold whole trial numbers")
+        table["trial"] = trial.astype("int32")
     else:
         table["trial"] = (table.groupby(["participant", "muscle"], sort=False).cumcount() + 1).astype("int32")
     table.insert(0, "study", study)
