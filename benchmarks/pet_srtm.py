@@ -49,7 +49,7 @@ from scipy.optimize import curve_fit  # noqa: E402
 
 from opioidsocial.config import validate_section  # noqa: E402
 from opioidsocial.pet.frames import FrameGrid  # noqa: E402
-from opioidsocial.pet.inputs import read_tacs, tac_path  # noqa: E402
+from opioidsocial.pet.inputs import Scan, read_tacs, tac_path  # noqa: E402
 from opioidsocial.pet.srtm import ReferenceTissue, frame_weights  # noqa: E402
 from opioidsocial.simulate.pet import noise_free_tacs, simulate_study  # noqa: E402
 
@@ -75,7 +75,7 @@ def riemann_srtm(scans) -> list[float]:
         dt = t[1] - t[0]
         ref = np.interp(t, np.concatenate([[0.0], mid]), np.concatenate([[0.0], scan.reference]))
 
-        def model(x, r1, k2, bp):
+        def model(x, r1, k2, bp, t=t, ref=ref, dt=dt):
             k2a = k2 / (1 + bp)
             conv = np.convolve(ref, np.exp(-k2a * t))[: t.size] * dt
             return np.interp(x, t, r1 * ref + (k2 - r1 * k2a) * conv)
@@ -121,7 +121,7 @@ def main() -> None:
     # Accuracy on noise-free TACs with BPND 1.5 and R1 1.2 (the validation case).
     grid = FrameGrid(scans[0].start_min, scans[0].end_min, cfg["grid_s"] / 60.0)
     reference, rois = noise_free_tacs(start_min=grid.start, end_min=grid.end, k1_ref=0.3, k2_ref=0.15, targets={"r": (1.5, 1.2)})
-    clean = [type(scans[0])(condition="baseline", start_min=grid.start, end_min=grid.end, reference=reference, rois=rois)]
+    clean = [Scan(condition="baseline", start_min=grid.start, end_min=grid.end, reference=reference, rois=rois)]
     ours_err = 100 * (ours(clean, cfg)[0] / 1.5 - 1)
     alt_err = 100 * (riemann_srtm(clean)[0] / 1.5 - 1)
     agreement = np.nanmax(np.abs(np.array(ours(scans, cfg)) - np.array(riemann_srtm(scans))))

@@ -72,7 +72,7 @@ def _wide(bp: pd.DataFrame) -> pd.DataFrame:
     return usable.pivot(index="participant", columns=["roi", "condition"], values="bp_nd")
 
 
-def _scans(wide: pd.DataFrame, roi: str, pair: "Contrast") -> pd.DataFrame:
+def _scans(wide: pd.DataFrame, roi: str, pair: Contrast) -> pd.DataFrame:
     """participant x [versus, condition] BPND of one ROI (NaN where unusable or absent)."""
     cols = [(roi, pair.versus), (roi, pair.condition)]
     if not all(c in wide.columns for c in cols):

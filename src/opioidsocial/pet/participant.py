@@ -127,7 +127,7 @@ def fit_participant(*, study: str, participant: str, tacs: dict[str, str], cfg: 
     if any(r != rois[0] for r in rois):
         raise PetInputError(
             f"study '{study}', participant '{participant}': the scans have different ROI columns "
-            f"({dict(zip(cfg['conditions'], rois))}); list the ROIs to use in config pet.rois"
+            f"({dict(zip(cfg['conditions'], rois, strict=False))}); list the ROIs to use in config pet.rois"
         )
     table = pd.DataFrame(rows, columns=PET_BP.columns)
     flags = table.loc[~table["fit_ok"], ["roi", "condition", "model", "flag_reason"]]

@@ -131,7 +131,7 @@ class ReferenceTissue:
         tol = 1e-4 * (self.upper - self.lower)
         at_bound = tuple(
             name
-            for name, value, lo, hi, eps in zip(PARAMETERS, solution.x, self.lower, self.upper, tol)
+            for name, value, lo, hi, eps in zip(PARAMETERS, solution.x, self.lower, self.upper, tol, strict=False)
             if value - lo < eps or hi - value < eps
         )
         return SrtmFit(

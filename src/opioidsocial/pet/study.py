@@ -137,8 +137,8 @@ def run_study(
     log.info("%s: %d participants, %d BPND rows, %d exclusions, %d effects", study, bp["participant"].nunique(), len(bp), len(exclusions), len(effects))
 
     title = f"{study}: {primary}"
-    usable_bp = bp[bp["model"] == primary]
-    save(paired_figure(usable_bp, primary_paired, conditions=cfg["conditions"], pairs=pairs, ci_level=cfg["ci_level"], title=title),
+    primary_bp = bp[bp["model"] == primary]
+    save(paired_figure(primary_bp, primary_paired, conditions=cfg["conditions"], pairs=pairs, ci_level=cfg["ci_level"], title=title),
          png=outputs["paired_png"], svg=outputs["paired_svg"])
     save(correlation_figure(primary_corr, title=title), png=outputs["correlations_png"], svg=outputs["correlations_svg"])
     write_tsv(paired, outputs["paired"])

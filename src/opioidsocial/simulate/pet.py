@@ -96,7 +96,7 @@ def _draw_truth(*, participants: list[str], conditions: list[str], reference: st
     activation_z = {}
     for p in participants:
         factor = np.exp(params["sd_bp_nd"] * rng.standard_normal(len(names)) - params["sd_bp_nd"] ** 2 / 2)
-        base = {roi: rois[roi]["bp_nd"] * f for roi, f in zip(names, factor)}
+        base = {roi: rois[roi]["bp_nd"] * f for roi, f in zip(names, factor, strict=False)}
         bp = {roi: {reference: base[roi]} for roi in names}
         activation_z[p] = {}
         for cond in conditions:
@@ -104,8 +104,8 @@ def _draw_truth(*, participants: list[str], conditions: list[str], reference: st
                 continue
             shared = rng.standard_normal()
             z = np.sqrt(rho) * shared + np.sqrt(1 - rho) * rng.standard_normal(len(names))
-            activation_z[p][cond] = dict(zip(names, z))
-            for roi, e in zip(names, z):
+            activation_z[p][cond] = dict(zip(names, z, strict=False))
+            for roi, e in zip(names, z, strict=False):
                 mean = params["activation"].get(cond, {}).get(roi, 0.0)
                 bp[roi][cond] = base[roi] - rois[roi]["bp_nd"] * (mean + params["sd_activation"] * e)
         truth[p] = {
