@@ -24,6 +24,13 @@ lmerTest, and is therefore done here instead:
   every mean; here each mean and contrast gets its own Satterthwaite df, as
   emmeans with ``lmer.df = "satterthwaite"`` gives.
 
+The Satterthwaite df of any contrast need the derivatives of ``vcov(beta)`` with
+respect to the covariance parameters and their asymptotic covariance; they are
+taken from mixedlm's ``inference.ddf._vcov_derivatives``, the function its own
+per-coefficient ``satterthwaite_df`` uses. It is not public API, so mixedlm is
+pinned below its next minor version and tests/test_lmm.py checks every df against
+lmerTest.
+
 Factors are the string, categorical and boolean columns; their levels are the
 categories of a pandas Categorical (so the reference level can be chosen) or the
 sorted values, as R's ``factor()`` sorts them. Grouping factors are read as labels.
