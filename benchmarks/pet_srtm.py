@@ -137,7 +137,8 @@ def main() -> None:
         "noise_free_bp_error_percent": {"ours": ours_err, "riemann_curve_fit": alt_err},
         "max_abs_bp_difference_on_noisy_demo_tacs": float(agreement),
         "repeats": args.repeats,
-        "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine(), "cores_used": 1},
+        "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine(), "cores_used": 1,
+                    "load_average_1min": os.getloadavg()[0]},
         "versions": {name: metadata.version(name) for name in ("numpy", "scipy", "opioidsocial")},
     }
     print(f"SRTM, {fits} fits (7 ROIs x 3 scans), one core: {ours_s:.3f} s ({1000 * ours_s / fits:.1f} ms per fit); target < 1 s: "
