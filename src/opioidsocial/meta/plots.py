@@ -79,7 +79,7 @@ def forest(rows: pd.DataFrame, pooled: pd.DataFrame, *, family: str, level: floa
         lo, hi = yi - crit * s, yi + crit * s
         ax.plot([lo, hi], [pos, pos], color=colour, lw=1.2)
         ax.plot([yi], [pos], marker="s", color=colour, ms=3 + 5 * w)
-        labels.append(f"{row.study}: {row.contrast}" + ("" if row.outcome == family else f" ({row.outcome})"))
+        labels.append(_label(row, family))
         numbers.append(f"{yi:.2f} [{lo:.2f}, {hi:.2f}]")
     for pos, fit in zip(positions[len(rows) + 1:], pooled.itertuples()):
         ax.fill([fit.ci_lb, fit.estimate, fit.ci_ub, fit.estimate], [pos, pos + 0.3, pos, pos - 0.3], color="black")
@@ -98,7 +98,7 @@ def forest(rows: pd.DataFrame, pooled: pd.DataFrame, *, family: str, level: floa
     ax.axvline(0, color="0.5", lw=0.7)
     ax.set_ylim(0.3, n_rows + 0.7)
     scale = rows["scale"].iloc[0]
-    harmonised = "\n(effect of more mu-opioid signalling)" if (rows["direction"] != 0).any() else ""
+    harmonised = "\n(sign aligned to more mu-opioid signalling)" if (rows["direction"] != 0).any() else ""
     ax.set_xlabel(SCALE_LABELS[scale] + harmonised, fontsize=9)
     ax.set_title(family, fontsize=10)
     present = sorted(rows["direction"].unique(), reverse=True)
@@ -108,6 +108,15 @@ def forest(rows: pd.DataFrame, pooled: pd.DataFrame, *, family: str, level: floa
                     Line2D([], [], color="black", ls=":", label="prediction interval")]
     fig.legend(handles=handles, fontsize=7, loc="outside lower center", ncol=3, frameon=False)
     return fig
+
+
+def _label(row, family: str) -> str:
+    """'study: contrast', or for an outcome merged into a family 'study: <words not in the family> (contrast)'."""
+    if row.outcome == family:
+        return f"{row.study}: {row.contrast}"
+    shared = set(family.split())
+    extra = " ".join(word for word in row.outcome.split() if word not in shared)
+    return f"{row.study}: {extra or row.outcome} ({row.contrast})"
 
 
 def funnel(effects: pd.DataFrame, pooled: pd.DataFrame) -> Figure:
