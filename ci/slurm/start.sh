@@ -24,11 +24,14 @@ fi
 if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  # policy-rc.d 101: the packages must not start their own daemons (no systemd here;
-  # we start them below and keep their pids).
-  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  # policy-rc.d 101: the packages must not start their own daemons (we start them
+  # below and keep their pids); an existing policy is left as it is.
+  own_policy=
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && own_policy=1
+  fi
   apt-get install -y -qq --no-install-recommends slurm-wlm munge >/dev/null
-  rm -f /usr/sbin/policy-rc.d
+  if [[ -n $own_policy ]]; then rm -f /usr/sbin/policy-rc.d; fi
 fi
 
 if [[ -e $CONF ]] && ! grep -qF "$MARK" "$CONF"; then
@@ -36,6 +39,10 @@ if [[ -e $CONF ]] && ! grep -qF "$MARK" "$CONF"; then
   exit 1
 fi
 
+if [[ -s $STATE/pids ]]; then
+  echo "ci/slurm/start.sh: daemons already started (pids in $STATE/pids); run ci/slurm/stop.sh first" >&2
+  exit 1
+fi
 mkdir -p "$STATE" /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm
 : >"$STATE/pids"
 

@@ -1,0 +1,172 @@
+"""Incremental reruns: what Snakemake plans after one change to a finished tiny run.
+
+One real local run of a tiny config (one EMG study, one PET study, the meta-analysis)
+records Snakemake's metadata (parameters, code, inputs); each test copies it, makes
+one change and reads the job list of a dry run. A change must rerun exactly the jobs
+that depend on it: a new participant only that participant's jobs and what is
+downstream of its study; an EMG preprocessing parameter the EMG jobs and what depends
+on them, never PET; a meta-analysis option only the meta stage; thread counts,
+resources and log paths nothing at all.
+
+The "downstream" sets are asked of Snakemake itself (`--forcerun <job's output>` on
+the unchanged run), and the tests add what must never be in them (other
+participants, other studies, PET), so they hold as stages gain rules.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from opioidsocial.config import validate_section
+from tests.conftest import REPO, TINY_EMG
+from tests.test_workflow import STUDIES, _snakemake
+
+pytestmark = pytest.mark.workflow
+
+# The tiny EMG study without injected artefacts, so that no arm loses all its
+# participants and every stage downstream runs.
+CLEAN_TINY_EMG = {**TINY_EMG, "movement_rate": 0.0, "clipped_channel_rate": 0.0, "flat_channel_rate": 0.0}
+TINY_PET_ROW = "tinypet\tpet\ttac\twithin\tsocial_rejection\t1\tbaseline\ttinypet\tdata/tinypet\t\n"
+TINY_CONFIG = {
+    "studies": "config/studies.tsv",
+    "on_bad_data": "exclude",
+    "simulate": {"seed": 1, "emg": {"tinyemg": CLEAN_TINY_EMG}, "pet": {"tinypet": {"participants": 3}}},
+}
+
+# `rule x:` / `localrule x:` headers of a dry run, each followed by indented fields.
+_JOB = re.compile(r"^(?:local)?(?:rule|checkpoint) (\w+):\n((?:[ \t]+\S.*\n?)*)", re.MULTILINE)
+_WILDCARDS = re.compile(r"^\s+wildcards: (.*)$", re.MULTILINE)
+
+
+def simulate_tiny(work: Path) -> Path:
+    """Write the tiny config and sheets into `work` and simulate its raw data."""
+    (work / "config").mkdir(parents=True)
+    (work / "config" / "studies.tsv").write_text(STUDIES + TINY_PET_ROW)
+    (work / "config" / "config.yaml").write_text(yaml.safe_dump(TINY_CONFIG, sort_keys=False))
+    sim = subprocess.run([sys.executable, "-m", "opioidsocial.cli", "simulate", "--config", "config/config.yaml"], cwd=work, capture_output=True, text=True)
+    assert sim.returncode == 0, sim.stderr
+    return work
+
+
+@pytest.fixture(scope="session")
+def tiny_local_run(tmp_path_factory) -> Path:
+    """The tiny config simulated and run to the end locally (shared with test_slurm)."""
+    work = simulate_tiny(tmp_path_factory.mktemp("incremental") / "base")
+    run = _snakemake(work, "--cores", "2")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
+    return work
+
+
+def planned_jobs(work: Path, *args: str, snakefile: Path = REPO / "Snakefile") -> set[tuple[str, str]]:
+    """(rule, wildcards) of every job a dry run plans, without the target rule `all`."""
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "--directory", str(work), "--dry-run", "--nocolor", *args]
+    run = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
+    text = run.stdout + run.stderr
+    jobs = set()
+    for match in _JOB.finditer(text):
+        wildcards = _WILDCARDS.search(match.group(2))
+        jobs.add((match.group(1), wildcards.group(1) if wildcards else ""))
+    if not jobs:
+        assert "Nothing to be done" in text, text[-3000:]
+    jobs.discard(("all", ""))
+    return jobs
+
+
+def downstream_of(base: Path, output: str) -> set[tuple[str, str]]:
+    """The job that writes `output` and every job that depends on it, on the unchanged run."""
+    return planned_jobs(base, "--forcerun", output)
+
+
+@pytest.fixture
+def work(tiny_local_run, tmp_path) -> Path:
+    """A copy of the finished run (times and Snakemake metadata kept) to change."""
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_local_run, copy, symlinks=True)
+    return copy
+
+
+def _set_config(work: Path, section: str, key: str, value) -> None:
+    path = work / "config" / "config.yaml"
+    config = yaml.safe_load(path.read_text())
+    config.setdefault(section, {})[key] = value
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def _participant(wildcards: str) -> str | None:
+    found = re.search(r"participant=(\w+)", wildcards)
+    return found.group(1) if found else None
+
+
+def test_finished_run_has_nothing_to_do(tiny_local_run):
+    assert planned_jobs(tiny_local_run) == set()
+
+
+def test_new_participant_reruns_only_its_jobs_and_its_study_downstream(tiny_local_run, work):
+    study = work / "data" / "tinyemg"
+    with open(study / "participants.tsv", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    # A fifth participant: a copy of sub-004's recording under the new label.
+    for source in (study / "sub-004").rglob("*"):
+        if source.is_file():
+            target = study / "sub-005" / source.relative_to(study / "sub-004").parent / source.name.replace("sub-004", "sub-005")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    with open(study / "participants.tsv", "a", newline="") as handle:
+        csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter="\t", lineterminator="\n").writerow({**rows[-1], "participant_id": "sub-005"})
+
+    planned = planned_jobs(work)
+
+    # Every per-participant job sub-004 has, now for sub-005; no other participant's.
+    every_job = planned_jobs(tiny_local_run, "--forceall")
+    new_participant = {(rule, w.replace("participant=004", "participant=005")) for rule, w in every_job if _participant(w) == "004"}
+    assert ("emg_preprocess", "study=tinyemg, participant=005") in new_participant
+    assert {job for job in planned if _participant(job[1])} == new_participant
+    # Above the participants: what depends on the study's table, and nothing else.
+    assert {job for job in planned if not _participant(job[1])} == downstream_of(tiny_local_run, "results/tinyemg/emg_trials.parquet")
+    assert not any(rule.startswith("pet_") or "study=tinypet" in w for rule, w in planned)
+
+
+def test_emg_parameter_reruns_emg_and_downstream_not_pet(tiny_local_run, work):
+    _set_config(work, "emg", "smoothing_ms", 80.0)
+
+    planned = planned_jobs(work)
+
+    assert planned == downstream_of(tiny_local_run, "emg_preprocess")
+    assert {w for rule, w in planned if rule == "emg_preprocess"} == {f"study=tinyemg, participant={p}" for p in ("001", "002", "003", "004")}
+    assert not any(rule.startswith("pet_") for rule, _ in planned)
+
+
+def test_meta_option_reruns_only_the_meta_stage(tiny_local_run, work):
+    level = validate_section({}, "meta.schema.yaml", source="meta")["level"]
+    _set_config(work, "meta", "level", 0.9 if level != 0.9 else 0.95)
+
+    planned = planned_jobs(work)
+
+    assert planned == downstream_of(tiny_local_run, "meta_effects")
+    assert planned and all(rule.startswith("meta_") for rule, _ in planned)
+
+
+def test_threads_resources_and_log_paths_trigger_nothing(tiny_local_run, tmp_path):
+    assert planned_jobs(tiny_local_run, "--cores", "2", "--set-threads", "emg_preprocess=2", "emg_model=2", "pet_fit=2", "--set-resources", "emg_preprocess:mem_mb=3000") == set()
+
+    # The same workflow with every log file moved to another directory.
+    moved = tmp_path / "workflow_copy"
+    moved.mkdir()
+    for name in ("Snakefile", "environment.yml"):
+        shutil.copy2(REPO / name, moved / name)
+    shutil.copytree(REPO / "workflow", moved / "workflow")
+    shutil.copytree(REPO / "scripts", moved / "scripts")
+    rules = list((moved / "workflow" / "rules").glob("*.smk"))
+    for path in rules:
+        path.write_text(path.read_text().replace("{RESULTS}/logs/", "{RESULTS}/logs_moved/"))
+    assert any("logs_moved" in path.read_text() for path in rules)
+    assert planned_jobs(tiny_local_run, snakefile=moved / "Snakefile") == set()
