@@ -23,6 +23,10 @@ TINY_EMG = {
     "flat_channel_rate": 0.1,
 }
 
+# Movement bursts only: trials are rejected, but no participant loses a channel, so a
+# 2-per-arm study keeps both arms and the model and meta stages have something to fit.
+WORKFLOW_TINY_EMG = {**TINY_EMG, "clipped_channel_rate": 0.0, "flat_channel_rate": 0.0}
+
 
 @pytest.fixture(scope="session")
 def tiny_emg_study(tmp_path_factory) -> dict:

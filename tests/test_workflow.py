@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from opioidsocial.io.tables import EMG_BINS, read_table
-from tests.conftest import REPO, TINY_EMG
+from tests.conftest import REPO, WORKFLOW_TINY_EMG
 
 pytestmark = pytest.mark.workflow
 
@@ -30,7 +30,7 @@ def tiny_run(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("workflow")
     (work / "config").mkdir()
     (work / "config" / "studies.tsv").write_text(STUDIES)
-    config = {"studies": "config/studies.tsv", "on_bad_data": "exclude", "simulate": {"seed": 1, "emg": {"tinyemg": TINY_EMG}}}
+    config = {"studies": "config/studies.tsv", "on_bad_data": "exclude", "simulate": {"seed": 1, "emg": {"tinyemg": WORKFLOW_TINY_EMG}}}
     (work / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     sim = subprocess.run([sys.executable, "-m", "opioidsocial.cli", "simulate", "--config", "config/config.yaml"], cwd=work, capture_output=True, text=True)
     assert sim.returncode == 0, sim.stderr
