@@ -5,10 +5,6 @@ from opioidsocial.pet.inputs import bpnd_path, tac_path
 
 TARGETS.extend(f"{RESULTS}/{s}/model/effects.parquet" for s in studies(modality="pet"))
 
-# The QC and exclusion paths are shared with the EMG stage; PET studies are PET's.
-ruleorder: pet_fit > emg_preprocess
-ruleorder: pet_study > emg_study_table
-
 
 rule pet_fit:
     input:
