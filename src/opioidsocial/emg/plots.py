@@ -7,16 +7,11 @@
 * Marginal means: the model's estimated marginal means of each arm per emotion and
   muscle with their confidence intervals (Satterthwaite df).
 
-Files are byte-identical across runs: no date in the metadata, a fixed SVG hash
-salt for element ids, and each file written under a temporary name, then renamed.
+Files are written by :func:`opioidsocial.io.figures.save_figure` (byte-identical
+across runs, atomic).
 """
 
 from __future__ import annotations
-
-import io
-import os
-import tempfile
-from pathlib import Path
 
 import matplotlib
 
@@ -25,6 +20,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy import stats  # noqa: E402
+
+from opioidsocial.io.figures import save_figure  # noqa: E402
 
 #: Arm colours in arm order (the reference arm first, in grey).
 PALETTE = ("#6b6b6b", "#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00")
@@ -69,7 +66,7 @@ def plot_time_courses(bins: pd.DataFrame, *, study: str, reference: str, window:
     axes[0, -1].legend(fontsize=7, frameon=False)
     fig.suptitle(f"{study}: EMG time courses, mean and {level:.0%} CI across participants", fontsize=10)
     fig.tight_layout()
-    save_figure(fig, paths)
+    _save(fig, paths)
 
 
 def plot_marginal_means(emmeans: pd.DataFrame, *, study: str, level: float, paths: tuple[str, str], reference: str | None = None,
@@ -79,7 +76,7 @@ def plot_marginal_means(emmeans: pd.DataFrame, *, study: str, level: float, path
         fig, ax = plt.subplots(figsize=(6.0, 2.0))
         ax.axis("off")
         ax.text(0.5, 0.5, f"{study}: no marginal means\n{note or ''}", ha="center", va="center", fontsize=8, wrap=True)
-        save_figure(fig, paths)
+        _save(fig, paths)
         return
     muscles = sorted(emmeans["muscle"].unique()) if "muscle" in emmeans else [None]
     emotions = sorted(emmeans["emotion"].unique()) if "emotion" in emmeans else [None]
@@ -105,33 +102,15 @@ def plot_marginal_means(emmeans: pd.DataFrame, *, study: str, level: float, path
     axes[0, -1].legend(fontsize=7, frameon=False)
     fig.suptitle(f"{study}: marginal means with {level:.0%} CI", fontsize=10)
     fig.tight_layout()
-    save_figure(fig, paths)
+    _save(fig, paths)
 
 
-def save_figure(fig, paths: tuple[str, str]) -> None:
-    """Write ``fig`` as PNG and SVG with stable bytes, atomically; close it."""
-    png, svg = paths
+def _save(fig, paths: tuple[str, str]) -> None:
+    """Write ``fig`` to the PNG and SVG paths (stable bytes, atomic) and release it from pyplot."""
     try:
-        with matplotlib.rc_context({"svg.hashsalt": "opioidsocial"}):
-            _write(png, fig, format="png", dpi=150, metadata={"Software": None})
-            _write(svg, fig, format="svg", metadata={"Date": None, "Creator": None})
+        save_figure(fig, *paths, dpi=150)
     finally:
         plt.close(fig)
-
-
-def _write(path: str, fig, **kwargs) -> None:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, **kwargs)
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(buffer.getvalue())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _arm_order(arms: pd.Series, reference: str) -> list[str]:

@@ -13,9 +13,8 @@ against its standard error, with the pseudo 95 % limits ``+-1.96 SE``; asymmetry
 (small studies only on one side) suggests small-study effects (Sterne et al.
 2011). Effects of families that were not pooled are left out.
 
-Figures are drawn on matplotlib's object API (no pyplot state) with a fixed SVG
-hash salt and without creation dates or software versions in the metadata, so
-reruns write identical bytes.
+Figures are drawn on matplotlib's object API (no pyplot state) and written by
+:func:`opioidsocial.io.figures.save_figure`, so reruns write identical bytes.
 
 References: Lewis S, Clarke M (2001) BMJ 322:1479-1480 (forest plots). Riley RD,
 Higgins JPT, Deeks JJ (2011) BMJ 342:d549. Sterne JAC et al. (2011) BMJ 343:d4002.
@@ -26,15 +25,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from scipy import stats
 
-matplotlib.rcParams["svg.hashsalt"] = "opioidsocial"
-matplotlib.rcParams["svg.fonttype"] = "none"
+from opioidsocial.io.figures import save_figure
 
 DIRECTION_COLOURS = {1: "#b2182b", -1: "#2166ac", 0: "#4d4d4d"}
 DIRECTION_LABELS = {1: "agonist / release (+1)", -1: "antagonist (-1, sign turned)", 0: "no opioid manipulation (0)"}
@@ -43,7 +40,6 @@ SCALE_LABELS = {
     "z": "Fisher's z",
     "GEN": "effect size (as given)",
 }
-METADATA = {"png": {"Software": None}, "svg": {"Date": None, "Creator": None}}
 
 
 def slug(text: str) -> str:
@@ -52,13 +48,9 @@ def slug(text: str) -> str:
 
 
 def save(fig: Figure, stem: Path, *, dpi: int) -> list[Path]:
-    """Write ``stem``.png and ``stem``.svg without dates or versions in their metadata."""
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for fmt in ("png", "svg"):
-        path = stem.with_suffix(f".{fmt}")
-        fig.savefig(path, format=fmt, dpi=dpi, metadata=METADATA[fmt])
-        paths.append(path)
+    """Write ``stem``.png and ``stem``.svg (stable bytes, atomic)."""
+    paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
+    save_figure(fig, *paths, dpi=dpi)
     return paths
 
 

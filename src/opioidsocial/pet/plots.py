@@ -1,44 +1,19 @@
 """Figures of the PET study level: paired BPND per ROI with the change, and trait correlations.
 
 Drawn on bare ``matplotlib.figure.Figure`` objects (no pyplot state, no GUI
-backend) and saved as PNG and SVG with identical bytes on every run: a fixed
-``svg.hashsalt`` for SVG element ids and no creation date or software stamp in
-either file. MOR activation is plotted positive (BPND(versus) - BPND(condition)).
+backend); :mod:`opioidsocial.pet.study` saves them with
+:func:`opioidsocial.io.figures.save_figure`. MOR activation is plotted positive (BPND(versus) - BPND(condition)).
 """
 
 from __future__ import annotations
 
-import io
-from pathlib import Path
-
-import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from opioidsocial.io.tables import write_text
 from opioidsocial.pet.paired import Contrast, activation
 
 SIGNIFICANT = 0.05
-
-
-def save(fig: Figure, *, png: str | Path, svg: str | Path) -> None:
-    """Write ``fig`` to PNG and SVG with reproducible bytes (atomically)."""
-    with matplotlib.rc_context({"svg.hashsalt": "opioidsocial", "svg.fonttype": "none"}):
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=120, metadata={"Software": None})
-        _write_bytes(png, buffer.getvalue())
-        text = io.StringIO()
-        fig.savefig(text, format="svg", metadata={"Date": None, "Creator": None})
-        write_text(svg, text.getvalue())
-
-
-def _write_bytes(path: str | Path, data: bytes) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
 
 
 def paired_figure(

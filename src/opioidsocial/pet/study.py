@@ -23,7 +23,8 @@ from opioidsocial.config import SCHEMA_DIR, ConfigError
 from opioidsocial.io.tables import EFFECTS, PET_BP, read_table, write_table, write_tsv
 from opioidsocial.pet.inputs import read_bpnd
 from opioidsocial.pet.paired import Contrast, contrasts, paired_tests, trait_correlations
-from opioidsocial.pet.plots import correlation_figure, paired_figure, save
+from opioidsocial.io.figures import save_figure
+from opioidsocial.pet.plots import correlation_figure, paired_figure
 from opioidsocial.sheets import load_participants
 
 log = logging.getLogger(__name__)
@@ -138,9 +139,9 @@ def run_study(
 
     title = f"{study}: {primary}"
     primary_bp = bp[bp["model"] == primary]
-    save(paired_figure(primary_bp, primary_paired, conditions=cfg["conditions"], pairs=pairs, ci_level=cfg["ci_level"], title=title),
-         png=outputs["paired_png"], svg=outputs["paired_svg"])
-    save(correlation_figure(primary_corr, title=title), png=outputs["correlations_png"], svg=outputs["correlations_svg"])
+    save_figure(paired_figure(primary_bp, primary_paired, conditions=cfg["conditions"], pairs=pairs, ci_level=cfg["ci_level"], title=title),
+                outputs["paired_png"], outputs["paired_svg"])
+    save_figure(correlation_figure(primary_corr, title=title), outputs["correlations_png"], outputs["correlations_svg"])
     write_tsv(paired, outputs["paired"])
     write_tsv(correlations, outputs["correlations"])
     write_tsv(exclusions, outputs["exclusions"])
