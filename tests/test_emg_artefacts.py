@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from opioidsocial.emg import artefacts
 
@@ -27,3 +28,13 @@ def test_flat_channel():
     rng = np.random.default_rng(2)
     filtered = np.vstack([rng.normal(0, 3, 5000), rng.normal(0, 0.05, 5000)])
     assert artefacts.flat(filtered, flat_uv=0.2).tolist() == [False, True]
+
+
+@pytest.mark.parametrize("run", [2, 3, 5, 8])
+def test_clipping_counts_runs_at_either_rail(run):
+    raw = np.random.default_rng(run).normal(0, 5, (4, 1, 1000))
+    raw[0, 0, 100 : 100 + run] = raw[0, 0].max() + 50  # exactly `run` at the top rail
+    raw[1, 0, 200 : 200 + run] = raw[1, 0].min() - 50  # exactly `run` at the bottom rail
+    raw[2, 0, 300 : 300 + run - 1] = raw[2, 0].max() + 50  # one sample short
+    raw[3, 0, 400 : 400 + run] = 0.0  # a run of equal samples inside the range
+    assert artefacts.clipped(raw, run=run)[:, 0].tolist() == [True, True, False, False]

@@ -45,3 +45,11 @@ def test_upper_edge_is_capped_below_nyquist():
 def test_impossible_band_is_an_error():
     with pytest.raises(filters.FilterError, match="not realisable"):
         filters.design(sfreq=100.0, low_hz=60, high_hz=500)
+
+
+def test_filtering_in_place_equals_a_copy():
+    fd = filters.design(sfreq=2048.0, low_hz=20.0, high_hz=500.0, line_freq=50.0)
+    x = np.random.default_rng(5).normal(0, 5.0, (2, 20_000))
+    expected = filters.apply(x, fd)
+    assert filters.apply(x, fd, out=x) is x
+    assert np.array_equal(x, expected)

@@ -30,15 +30,16 @@ def flat(filtered: np.ndarray, *, flat_uv: float) -> np.ndarray:
 
 def clipped(raw_epochs: np.ndarray, *, run: int) -> np.ndarray:
     """(trials, channels) bool: a run of >= ``run`` equal samples at the epoch's extreme."""
-    out = np.zeros(raw_epochs.shape[:-1], dtype=bool)
-    same = np.diff(raw_epochs, axis=-1) == 0
-    for extreme in (raw_epochs.max(axis=-1, keepdims=True), raw_epochs.min(axis=-1, keepdims=True)):
-        at = same & (raw_epochs[..., 1:] == extreme)
-        # a run of `run` equal samples is `run - 1` consecutive zero differences
-        csum = np.concatenate([np.zeros(at.shape[:-1] + (1,), dtype=np.int64), np.cumsum(at, axis=-1)], axis=-1)
-        window = csum[..., run - 1 :] - csum[..., : -(run - 1)]
-        out |= (window == run - 1).any(axis=-1)
-    return out
+    later = raw_epochs[..., 1:]
+    # consecutive equal samples are one value, so a run at the maximum and a run at
+    # the minimum can share one mask
+    extreme = (later == raw_epochs.max(axis=-1, keepdims=True)) | (later == raw_epochs.min(axis=-1, keepdims=True))
+    at = extreme & (later == raw_epochs[..., :-1])
+    # a run of `run` equal samples is `run - 1` consecutive hits; after k shifted
+    # ANDs, at[i] says whether hits i..i+k are all set
+    for _ in range(run - 2):
+        at = at[..., 1:] & at[..., :-1]
+    return at.any(axis=-1)
 
 
 def outlying_level(levels: np.ndarray, *, z: float, min_ratio: float) -> np.ndarray:

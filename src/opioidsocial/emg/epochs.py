@@ -35,8 +35,12 @@ def cut(data: np.ndarray, samples: np.ndarray, *, sfreq: float, tmin: float, tma
     """Epochs as (trials, channels, times) and the epoch times in seconds."""
     start = int(round(tmin * sfreq))
     n_times = int(round(tmax * sfreq)) - start
-    index = samples[:, None] + start + np.arange(n_times)[None, :]
-    epochs = data[:, index].transpose(1, 0, 2)
+    # One C-contiguous block: reductions over time (peaks, baselines, bins, clipping)
+    # run along memory, about ten times faster than on the transposed result of a
+    # fancy index.
+    epochs = np.empty((len(samples), data.shape[0], n_times), dtype=data.dtype)
+    for i, s in enumerate(samples):
+        epochs[i] = data[:, s + start : s + start + n_times]
     return epochs, (start + np.arange(n_times)) / sfreq
 
 
@@ -44,13 +48,17 @@ def window_mask(times: np.ndarray, window: tuple[float, float]) -> np.ndarray:
     return (times >= window[0]) & (times < window[1])
 
 
-def baseline_correct(epochs: np.ndarray, times: np.ndarray, window: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
-    """Subtract the baseline-window mean; return corrected epochs and the baseline levels."""
+def baseline_level(epochs: np.ndarray, times: np.ndarray, window: tuple[float, float]) -> np.ndarray:
+    """Each trial x channel's mean over the baseline window.
+
+    Subtracting it from the bin means corrects the bins exactly as correcting every
+    sample first would (a mean of x - c is the mean of x minus c), without a
+    corrected copy of the epochs.
+    """
     mask = window_mask(times, window)
     if not mask.any():
         raise EpochError(f"baseline window {list(window)} s contains no sample of the epoch {times[0]:g} to {times[-1]:g} s")
-    level = epochs[..., mask].mean(axis=-1)
-    return epochs - level[..., None], level
+    return epochs[..., mask].mean(axis=-1)
 
 
 def bin_means(epochs: np.ndarray, times: np.ndarray, *, bin_s: float, tmin: float, tmax: float) -> tuple[np.ndarray, np.ndarray]:

@@ -63,9 +63,14 @@ def design(*, sfreq: float, low_hz: float, high_hz: float, order: int = 4, line_
     return FilterDesign(np.vstack(sections), float(low_hz), float(high), tuple(notches), capped)
 
 
-def apply(data: np.ndarray, fd: FilterDesign) -> np.ndarray:
-    """Zero-phase filtering of each row (channel); one channel at a time bounds memory."""
-    out = np.empty_like(data, dtype=float)
-    for i, x in enumerate(np.atleast_2d(data)):
+def apply(data: np.ndarray, fd: FilterDesign, *, out: np.ndarray | None = None) -> np.ndarray:
+    """Zero-phase filtering of each row (channel); one channel at a time bounds memory.
+
+    ``out`` may be ``data`` itself (filtering in place): each row is read whole
+    before it is overwritten.
+    """
+    data = np.atleast_2d(data)
+    out = np.empty_like(data, dtype=float) if out is None else out
+    for i, x in enumerate(data):
         out[i] = signal.sosfiltfilt(fd.sos, x)
     return out

@@ -57,22 +57,24 @@ def preprocess_participant(files: dict, *, study: str, participant: str, arm: st
         sfreq=rec.sfreq, low_hz=cfg["highpass_hz"], high_hz=cfg["lowpass_hz"], order=cfg["filter_order"],
         line_freq=rec.line_freq, notch=cfg["notch"], notch_q=cfg["notch_q"],
     )
-    filtered = filters.apply(rec.data, design)
-    flat = artefacts.flat(filtered, flat_uv=cfg["flat_uv"])
-    env = envelope.envelope(filtered, sfreq=rec.sfreq, smoothing_ms=cfg["smoothing_ms"])
-    del filtered
-
     tmin, tmax = cfg["tmin_s"], cfg["tmax_s"]
     samples = epochs.onset_samples(events["onset"].to_numpy(), sfreq=rec.sfreq, n_samples=rec.data.shape[1], tmin=tmin, tmax=tmax, who=who)
+    # Clipping is judged on the raw samples, which the in-place filter below
+    # overwrites; each stage then holds one recording-sized buffer, not one per step.
+    clipped = artefacts.clipped(epochs.cut(rec.data, samples, sfreq=rec.sfreq, tmin=tmin, tmax=tmax)[0], run=cfg["clip_run"])
+    env = filters.apply(rec.data, design, out=rec.data)
+    flat = artefacts.flat(env, flat_uv=cfg["flat_uv"])
+    envelope.envelope(env, sfreq=rec.sfreq, smoothing_ms=cfg["smoothing_ms"], out=env)
+
     env_ep, times = epochs.cut(env, samples, sfreq=rec.sfreq, tmin=tmin, tmax=tmax)
-    raw_ep, _ = epochs.cut(rec.data, samples, sfreq=rec.sfreq, tmin=tmin, tmax=tmax)
-    corrected, base_level = epochs.baseline_correct(env_ep, times, tuple(cfg["baseline_s"]))
-    values, starts = epochs.bin_means(corrected, times, bin_s=cfg["bin_s"], tmin=tmin, tmax=tmax)
+    base_level = epochs.baseline_level(env_ep, times, tuple(cfg["baseline_s"]))
+    values, starts = epochs.bin_means(env_ep, times, bin_s=cfg["bin_s"], tmin=tmin, tmax=tmax)
+    values -= base_level[..., None]
 
     z, ratio = cfg["reject_robust_z"], cfg["reject_min_ratio"]
     reasons = {
         "flat channel": np.broadcast_to(flat, base_level.shape),
-        "clipped": artefacts.clipped(raw_ep, run=cfg["clip_run"]),
+        "clipped": clipped,
         "baseline outlier": artefacts.outlying_level(base_level, z=z, min_ratio=ratio),
         "peak outlier": artefacts.outlying_level(env_ep.max(axis=-1), z=z, min_ratio=ratio),
     }

@@ -209,10 +209,6 @@ def _read_raw(path: Path, *, who: str, picks: list[str]):
     absent = [c for c in picks if c not in raw.ch_names]
     if absent:
         raise BidsError(f"{who}: channel(s) {absent} listed in channels.tsv are not in {path} (it has {raw.ch_names})")
-    try:
-        raw.pick(picks).load_data(verbose="error")
-    except Exception as err:
-        raise BidsError(f"{who}: {path} could not be loaded ({type(err).__name__}: {err}); the file is corrupt or truncated") from err
     return raw
 
 
@@ -238,7 +234,8 @@ def read_emg(files: dict, *, who: str, muscles: list[str] | None = None) -> EmgR
     for m, names in groups.items():
         if len(names) > 2:
             raise BidsError(f"{who}: muscle '{m}' has {len(names)} channels in {files['channels']}; expected 1 (bipolar) or 2 (monopolar pair)")
-    raw = _read_raw(Path(files["recording"]), who=who, picks=[n for names in groups.values() for n in names])
+    picks = [n for names in groups.values() for n in names]
+    raw = _read_raw(Path(files["recording"]), who=who, picks=picks)
     sfreq = float(raw.info["sfreq"])
     declared = sidecar.get("SamplingFrequency")
     if declared is None or abs(float(declared) - sfreq) > 1e-6 * sfreq:
@@ -246,17 +243,24 @@ def read_emg(files: dict, *, who: str, muscles: list[str] | None = None) -> EmgR
             f"{who}: {files['recording']} is sampled at {sfreq:g} Hz but {files['sidecar']} says SamplingFrequency "
             f"{declared}; correct the sidecar (or re-export the recording)"
         )
-    volts = raw.get_data()
-    index = {name: i for i, name in enumerate(raw.ch_names)}
-    data = np.empty((len(wanted), volts.shape[1]))
-    derivations = {}
-    for row, (m, names) in enumerate(groups.items()):
-        if len(names) == 1:
-            data[row] = volts[index[names[0]]]
-            derivations[m] = names[0]
-        else:
-            np.subtract(volts[index[names[0]]], volts[index[names[1]]], out=data[row])
-            derivations[m] = f"{names[0]} - {names[1]}"
+    try:
+        # Reading the picks of an unloaded raw fills one array in ``picks`` order,
+        # instead of a preloaded copy plus the copy get_data() returns.
+        volts = raw.get_data(picks=picks, verbose="error")
+    except Exception as err:
+        raise BidsError(f"{who}: {files['recording']} could not be loaded ({type(err).__name__}: {err}); the file is corrupt or truncated") from err
+    index = {name: i for i, name in enumerate(picks)}
+    derivations = {m: names[0] if len(names) == 1 else f"{names[0]} - {names[1]}" for m, names in groups.items()}
+    if all(len(names) == 1 for names in groups.values()):
+        data = volts
+    else:
+        data = np.empty((len(wanted), volts.shape[1]))
+        for row, names in enumerate(groups.values()):
+            if len(names) == 1:
+                data[row] = volts[index[names[0]]]
+            else:
+                np.subtract(volts[index[names[0]]], volts[index[names[1]]], out=data[row])
+        del volts
     data *= 1e6
     bad = [m for m, x in zip(wanted, data) if not np.isfinite(x).all()]
     if bad:
