@@ -14,6 +14,9 @@ SCHEMAS = Path(workflow.basedir) / "workflow" / "schemas"
 config.update(validate_config(config, SCHEMAS / "config.schema.yaml", source="config"))
 RESULTS = config["results"]
 STUDIES = load_studies(config["studies"], schemas=SCHEMAS)
+# Input functions run once per job; plain dicts keep a 10,000-participant DAG
+# from spending its time in pandas indexing.
+STUDY_ROWS = {study: row.to_dict() for study, row in STUDIES.iterrows()}
 
 # Each rule file appends the final outputs of its stage; rule `all` collects them.
 # An entry may be a function, called only when the DAG is built, for targets that
@@ -39,12 +42,18 @@ def studies(*, modality=None, input=None):
 
 
 def study_row(study):
-    return STUDIES.loc[study]
+    """The study's row of the studies sheet, as a dict."""
+    return STUDY_ROWS[study]
 
 
 @cache
 def participants_table(study):
-    return load_participants(STUDIES.loc[study], schemas=SCHEMAS).set_index("participant", drop=False)
+    return load_participants(STUDY_ROWS[study], schemas=SCHEMAS).set_index("participant", drop=False)
+
+
+@cache
+def _participant_rows(study):
+    return participants_table(study).to_dict(orient="index")
 
 
 def participants(study):
@@ -54,7 +63,7 @@ def participants(study):
 
 def participant_info(study, participant):
     """The participant's row of participants.tsv, as a dict."""
-    return participants_table(study).loc[participant].to_dict()
+    return _participant_rows(study)[participant]
 
 
 def emg_recording(wildcards):
@@ -70,4 +79,4 @@ def provenance(section):
 
 def effects_files():
     """Every study-level effects table that the meta-analysis pools."""
-    return [f"{RESULTS}/{s}/model/effects.parquet" for s in STUDIES.index if STUDIES.loc[s, "modality"] != "summary"]
+    return [f"{RESULTS}/{s}/model/effects.parquet" for s, row in STUDY_ROWS.items() if row["modality"] != "summary"]

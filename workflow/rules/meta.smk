@@ -5,7 +5,7 @@
 META = f"{RESULTS}/meta"
 META_TABLES = ["pooled", "meta_regression", "multilevel", "sensitivity_leave1out", "sensitivity_influence", "small_study"]
 # The studies.tsv rows of the summary studies (their TSV of published statistics is at `path`).
-SUMMARY_STUDIES = [study_row(s).to_dict() for s in studies(modality="summary")]
+SUMMARY_STUDIES = [study_row(s) for s in studies(modality="summary")]
 
 
 TARGETS.extend(
@@ -40,7 +40,7 @@ rule meta_pool:
     input:
         effects=f"{META}/effects.parquet",
     output:
-        pooled=report(f"{META}/pooled.tsv", caption="../report/meta_pooled.rst", category="Meta-analysis"),
+        pooled=f"{META}/pooled.tsv",
     log:
         f"{RESULTS}/logs/meta/pool.log",
     benchmark:
@@ -60,7 +60,7 @@ rule meta_regression:
     input:
         effects=f"{META}/effects.parquet",
     output:
-        regression=report(f"{META}/meta_regression.tsv", caption="../report/meta_regression.rst", category="Meta-analysis"),
+        regression=f"{META}/meta_regression.tsv",
     log:
         f"{RESULTS}/logs/meta/regression.log",
     benchmark:
@@ -80,7 +80,7 @@ rule meta_multilevel:
     input:
         effects=f"{META}/effects.parquet",
     output:
-        multilevel=report(f"{META}/multilevel.tsv", caption="../report/meta_multilevel.rst", category="Meta-analysis"),
+        multilevel=f"{META}/multilevel.tsv",
     log:
         f"{RESULTS}/logs/meta/multilevel.log",
     benchmark:
@@ -102,7 +102,7 @@ rule meta_sensitivity:
     output:
         leave1out=f"{META}/sensitivity_leave1out.tsv",
         influence=f"{META}/sensitivity_influence.tsv",
-        small_study=report(f"{META}/small_study.tsv", caption="../report/meta_sensitivity.rst", category="Meta-analysis"),
+        small_study=f"{META}/small_study.tsv",
     log:
         f"{RESULTS}/logs/meta/sensitivity.log",
     benchmark:
@@ -123,8 +123,15 @@ rule meta_plots:
         effects=f"{META}/effects.parquet",
         pooled=f"{META}/pooled.tsv",
     output:
-        forest=report(directory(f"{META}/forest"), patterns=["{name}.png"], caption="../report/meta_forest.rst", category="Meta-analysis"),
-        funnel_png=report(f"{META}/funnel.png", caption="../report/meta_funnel.rst", category="Meta-analysis"),
+        forest=report(
+            directory(f"{META}/forest"),
+            patterns=["{name}.png"],
+            caption="../report/meta_forest.rst",
+            category="4 Meta-analysis",
+            subcategory="Plots",
+            labels={"item": "forest plot: {name}"},
+        ),
+        funnel_png=report(f"{META}/funnel.png", caption="../report/meta_funnel.rst", category="4 Meta-analysis", subcategory="Plots", labels={"item": "funnel plot"}),
         funnel_svg=f"{META}/funnel.svg",
     log:
         f"{RESULTS}/logs/meta/plots.log",

@@ -20,7 +20,7 @@ rule emg_model:
         contrasts=f"{RESULTS}/{{study}}/model/contrasts.tsv",
         fit=f"{RESULTS}/{{study}}/model/fit.json",
         effects=f"{RESULTS}/{{study}}/model/effects.parquet",
-        plot_png=report(f"{RESULTS}/{{study}}/model/emmeans.png", caption="../report/emg_model_emmeans.rst", category="EMG models", subcategory="{study}"),
+        plot_png=report(f"{RESULTS}/{{study}}/model/emmeans.png", caption="../report/emg_model_emmeans.rst", category="3 Study results", subcategory="{study}", labels={"item": "EMG marginal means"}),
         plot_svg=f"{RESULTS}/{{study}}/model/emmeans.svg",
     log:
         f"{RESULTS}/logs/emg_model/{{study}}.log",
@@ -29,7 +29,7 @@ rule emg_model:
     wildcard_constraints:
         study="|".join(studies(modality="emg")) or "(?!)",
     params:
-        study=lambda wildcards: study_row(wildcards.study).to_dict(),
+        study=lambda wildcards: study_row(wildcards.study),
         models=config["models"],
         window=config["emg"]["response_s"],
         on_bad_data=config["on_bad_data"],
@@ -47,7 +47,7 @@ rule emg_model_timecourses:
     input:
         table=f"{RESULTS}/{{study}}/emg_trials.parquet",
     output:
-        png=report(f"{RESULTS}/{{study}}/model/timecourses.png", caption="../report/emg_model_timecourses.rst", category="EMG models", subcategory="{study}"),
+        png=report(f"{RESULTS}/{{study}}/model/timecourses.png", caption="../report/emg_model_timecourses.rst", category="3 Study results", subcategory="{study}", labels={"item": "EMG time courses"}),
         svg=f"{RESULTS}/{{study}}/model/timecourses.svg",
     log:
         f"{RESULTS}/logs/emg_model_timecourses/{{study}}.log",

@@ -4,12 +4,17 @@
 from opioidsocial.pet.inputs import bpnd_path, tac_path
 
 TARGETS.extend(f"{RESULTS}/{s}/model/effects.parquet" for s in studies(modality="pet"))
+if config["report"]["qc_figures"]:
+    TARGETS.append(lambda: [f"{RESULTS}/{s}/qc/{p}.png" for s in studies(modality="pet", input="tac") for p in participants(s)])
+
+# One TAC file per configured condition, named from the sheets (never globbed); the
+# fits and their QC figure read the same files.
+pet_scans = lambda wc: {c: tac_path(study_row(wc.study)["path"], wc.participant, c) for c in config["pet"]["conditions"]}
 
 
 rule pet_fit:
     input:
-        # One TAC file per configured condition, named from the sheets (never globbed).
-        unpack(lambda wc: {c: tac_path(study_row(wc.study)["path"], wc.participant, c) for c in config["pet"]["conditions"]}),
+        unpack(pet_scans),
     output:
         bp=f"{RESULTS}/{{study}}/pet/{{participant}}.parquet",
         qc=f"{RESULTS}/{{study}}/qc/{{participant}}.json",
@@ -33,6 +38,35 @@ rule pet_fit:
         "../../scripts/pet_fit.py"
 
 
+rule pet_qc_figure:
+    input:
+        unpack(pet_scans),
+        qc=f"{RESULTS}/{{study}}/qc/{{participant}}.json",
+        bp=f"{RESULTS}/{{study}}/pet/{{participant}}.parquet",
+    output:
+        report(
+            f"{RESULTS}/{{study}}/qc/{{participant}}.png",
+            caption="../report/pet_qc.rst",
+            category="2 Quality control",
+            subcategory="{study}",
+            labels={"participant": "{participant}"},
+        ),
+    wildcard_constraints:
+        study="|".join(studies(modality="pet", input="tac")) or "(?!)",
+        participant="[A-Za-z0-9]+",
+    log:
+        f"{RESULTS}/logs/pet_qc_figure/{{study}}/{{participant}}.log",
+    params:
+        pet=config["pet"],
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../../environment.yml"
+    script:
+        "../../scripts/pet_qc_figure.py"
+
+
 rule pet_study:
     input:
         participants=lambda wc: f"{study_row(wc.study)['path']}/participants.tsv",
@@ -46,9 +80,9 @@ rule pet_study:
         paired=f"{RESULTS}/{{study}}/model/pet_paired.tsv",
         correlations=f"{RESULTS}/{{study}}/model/pet_correlations.tsv",
         exclusions=f"{RESULTS}/{{study}}/exclusions.tsv",
-        paired_png=report(f"{RESULTS}/{{study}}/model/pet_paired.png", caption="../report/pet_paired.rst", category="PET", subcategory="{study}"),
+        paired_png=report(f"{RESULTS}/{{study}}/model/pet_paired.png", caption="../report/pet_paired.rst", category="3 Study results", subcategory="{study}", labels={"item": "PET per-ROI changes"}),
         paired_svg=f"{RESULTS}/{{study}}/model/pet_paired.svg",
-        correlations_png=report(f"{RESULTS}/{{study}}/model/pet_correlations.png", caption="../report/pet_correlations.rst", category="PET", subcategory="{study}"),
+        correlations_png=report(f"{RESULTS}/{{study}}/model/pet_correlations.png", caption="../report/pet_correlations.rst", category="3 Study results", subcategory="{study}", labels={"item": "PET trait correlations"}),
         correlations_svg=f"{RESULTS}/{{study}}/model/pet_correlations.svg",
     log:
         f"{RESULTS}/logs/pet_study/{{study}}.log",
@@ -56,7 +90,7 @@ rule pet_study:
         study="|".join(studies(modality="pet")) or "(?!)",
     params:
         pet=config["pet"],
-        study=lambda wc: study_row(wc.study).to_dict(),
+        study=lambda wc: study_row(wc.study),
         provenance=provenance("pet"),
     resources:
         mem_mb=2000,
