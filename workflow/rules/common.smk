@@ -16,7 +16,7 @@ RESULTS = config["results"]
 STUDIES = load_studies(config["studies"], schemas=SCHEMAS)
 # Input functions run once per job; plain dicts keep a 10,000-participant DAG
 # from spending its time in pandas indexing.
-STUDY_ROWS = {study: row.to_dict() for study, row in STUDIES.iterrows()}
+SHEET_ROWS = {study: row.to_dict() for study, row in STUDIES.iterrows()}
 
 # Each rule file appends the final outputs of its stage; rule `all` collects them.
 # An entry may be a function, called only when the DAG is built, for targets that
@@ -43,12 +43,12 @@ def studies(*, modality=None, input=None):
 
 def study_row(study):
     """The study's row of the studies sheet, as a dict."""
-    return STUDY_ROWS[study]
+    return SHEET_ROWS[study]
 
 
 @cache
 def participants_table(study):
-    return load_participants(STUDY_ROWS[study], schemas=SCHEMAS).set_index("participant", drop=False)
+    return load_participants(SHEET_ROWS[study], schemas=SCHEMAS).set_index("participant", drop=False)
 
 
 @cache
@@ -79,4 +79,4 @@ def provenance(section):
 
 def effects_files():
     """Every study-level effects table that the meta-analysis pools."""
-    return [f"{RESULTS}/{s}/model/effects.parquet" for s, row in STUDY_ROWS.items() if row["modality"] != "summary"]
+    return [f"{RESULTS}/{s}/model/effects.parquet" for s, row in SHEET_ROWS.items() if row["modality"] != "summary"]
