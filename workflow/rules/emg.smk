@@ -65,9 +65,9 @@ rule emg_qc_figure:
         report(
             f"{RESULTS}/{{study}}/qc/{{participant}}.png",
             caption="../report/emg_qc.rst",
-            category="EMG quality control",
+            category="2 Quality control",
             subcategory="{study}",
-            labels={"study": "{study}", "participant": "{participant}"},
+            labels={"participant": "{participant}"},
         ),
     wildcard_constraints:
         study="|".join(studies(modality="emg", input="bids")) or "(?!)",

@@ -1,17 +1,24 @@
-"""Figures of the PET study level: paired BPND per ROI with the change, and trait correlations.
+"""Figures of the PET stage: each participant's TAC fits (QC), paired BPND per ROI with
+the change, and trait correlations.
 
 Drawn on bare ``matplotlib.figure.Figure`` objects (no pyplot state, no GUI
-backend); :mod:`opioidsocial.pet.study` saves them with
-:func:`opioidsocial.io.figures.save_figure`. MOR activation is plotted positive (BPND(versus) - BPND(condition)).
+backend) and saved with :func:`opioidsocial.io.figures.save_figure`. MOR
+activation is plotted positive (BPND(versus) - BPND(condition)).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib import rcParams
 from matplotlib.figure import Figure
 
+from opioidsocial.io.figures import save_figure
+from opioidsocial.io.tables import PET_BP, read_table
+from opioidsocial.pet.frames import FrameGrid
+from opioidsocial.pet.inputs import Scan, read_tacs
 from opioidsocial.pet.paired import Contrast, activation
+from opioidsocial.pet.srtm import ReferenceTissue
 
 SIGNIFICANT = 0.05
 
@@ -83,3 +90,65 @@ def correlation_figure(correlations: pd.DataFrame, *, title: str) -> Figure:
     fig.colorbar(image, ax=ax, label="Pearson r with MOR activation")
     ax.set_title(f"{title}  (* adjusted p < {SIGNIFICANT})", fontsize=10)
     return fig
+
+
+def tac_fit_figure(scans: dict[str, Scan], fits: pd.DataFrame, *, cfg: dict, title: str) -> Figure:
+    """Per scan (column): each ROI's measured TAC (points) and SRTM fit (line), the residuals below.
+
+    ``fits`` holds the participant's SRTM rows of the PET_BP table; a fit flagged as
+    failed or implausible is drawn dashed and its ROI marked in the legend.
+    """
+    fig = Figure(figsize=(max(5.0, 4.2 * len(scans)), 6.0))
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.88, bottom=0.2, wspace=0.3, hspace=0.15)
+    axes = fig.subplots(2, len(scans), squeeze=False, sharex="col", gridspec_kw={"height_ratios": [3, 1.4]})
+    colours = rcParams["axes.prop_cycle"].by_key()["color"]
+    for j, (condition, scan) in enumerate(scans.items()):
+        tissue = ReferenceTissue(grid=FrameGrid(scan.start_min, scan.end_min, cfg["grid_s"] / 60.0), reference=scan.reference,
+                                 weights=np.ones(scan.reference.size), bounds=cfg["srtm"]["bounds"])
+        mid = 0.5 * (scan.start_min + scan.end_min)
+        top, bottom = axes[0, j], axes[1, j]
+        top.plot(mid, scan.reference, color="0.4", linewidth=1.0, label=f"{cfg['reference_region']} (reference)")
+        for i, (roi, tac) in enumerate(sorted(scan.rois.items())):
+            colour = colours[i % len(colours)]
+            fit = fits[(fits["condition"] == condition) & (fits["roi"] == roi)]
+            top.plot(mid, tac, "o", markersize=2.5, color=colour)
+            if fit.empty or not np.isfinite(fit[["r1", "k2", "bp_nd"]].to_numpy(dtype=float)).all():
+                top.plot([], [], "o", color=colour, label=f"{roi} (no SRTM estimate)")
+                continue
+            f = fit.iloc[0]
+            predicted = tissue.predict(float(f["r1"]), float(f["k2"]), float(f["bp_nd"]))
+            style = "-" if f["fit_ok"] else "--"
+            top.plot(mid, predicted, style, color=colour, linewidth=1.2,
+                     label=f"{roi}: BPND {f['bp_nd']:.2f}" + ("" if f["fit_ok"] else " FLAGGED"))
+            bottom.plot(mid, tac - predicted, style, marker="o", markersize=2, color=colour, linewidth=0.8)
+        bottom.axhline(0.0, color="0.3", linewidth=0.8)
+        top.set_title(condition, fontsize=10)
+        bottom.set_xlabel("time (min, frame mid)")
+        if j == 0:
+            top.set_ylabel("activity (TAC units)")
+            bottom.set_ylabel("residual")
+        top.legend(fontsize=6, loc="upper right")
+    fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def excluded_figure(*, title: str, reason: str) -> Figure:
+    """A participant whose input was unusable: the reason, where the fits would be."""
+    fig = Figure(figsize=(8.0, 2.0))
+    ax = fig.subplots()
+    ax.axis("off")
+    ax.text(0.01, 0.5, f"{title}\nexcluded before fitting:\n{reason}", va="center", wrap=True)
+    return fig
+
+
+def qc_figure(*, study: str, participant: str, tacs: dict[str, str], qc: dict, bp_path: str, cfg: dict, png_path: str) -> None:
+    """Draw and save one participant's TAC-fit figure (or the reason it was excluded)."""
+    flagged = qc.get("fits_flagged", 0)
+    title = f"study '{study}', participant '{participant}': SRTM fits, {flagged} of {qc.get('fits', 0)} fit(s) flagged"
+    if not qc["usable"]:
+        save_figure(excluded_figure(title=f"study '{study}', participant '{participant}'", reason=qc["exclusion_reason"]), png_path)
+        return
+    scans = {c: read_tacs(tacs[c], study=study, participant=participant, condition=c, reference_region=cfg["reference_region"], rois=cfg["rois"])
+             for c in cfg["conditions"]}
+    bp = read_table(bp_path, PET_BP)
+    save_figure(tac_fit_figure(scans, bp[bp["model"] == "SRTM"], cfg=cfg, title=title), png_path)

@@ -1,0 +1,104 @@
+"""The report's first page: which studies went in, how many people each enrolled
+and analysed, and every exclusion with its reason.
+
+The counts are read from the stages' outputs, not recomputed: EMG studies from
+the model's trial table (``model/trials.parquet``, empty when the model was not
+estimable), PET studies from the study's BPND table (participants with at least
+one usable estimate of the primary model), summary studies from the largest n
+their published statistics report.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from opioidsocial.config import SCHEMA_DIR
+from opioidsocial.emg.study import EXCLUSION_COLUMNS
+from opioidsocial.emg.trials import TRIAL_RESPONSES
+from opioidsocial.io.tables import PET_BP, TableSchemaError, read_table
+from opioidsocial.meta.published import read_summary
+from opioidsocial.sheets import load_participants
+
+OVERVIEW_COLUMNS = ["study", "modality", "input", "design", "drug", "direction", "sample_group", "n_enrolled", "n_analysed", "description"]
+#: Inputs whose `path` is a dataset folder with a participants.tsv.
+WITH_PARTICIPANTS = ("bids", "tac", "bpnd")
+
+
+def study_inputs(row: dict, results: str) -> dict[str, str]:
+    """The files the overview reads for one study; the rule lists the same files as inputs."""
+    study, kind = row["study"], row["input"]
+    model = f"{results}/{study}/model"
+    files = {"participants": f"{row['path']}/participants.tsv"} if kind in WITH_PARTICIPANTS else {}
+    if row["modality"] == "emg":
+        files |= {"trials": f"{model}/trials.parquet", "fit": f"{model}/fit.json"}
+    elif row["modality"] == "pet":
+        files |= {"bp": f"{model}/pet_bp.parquet"}
+    else:
+        files |= {"summary": row["path"]}
+    return files
+
+
+def exclusion_inputs(rows: list[dict], results: str) -> list[str]:
+    """The per-study exclusion lists: preprocessed EMG (input 'bids') and every PET study write one."""
+    return [f"{results}/{r['study']}/exclusions.tsv" for r in rows if r["input"] in ("bids", "tac", "bpnd")]
+
+
+def gather_exclusions(paths: list[str]) -> pd.DataFrame:
+    """One table of every study's exclusions, sorted by study, participant, stage and reason."""
+    frames = []
+    for path in paths:
+        # Labels stay text: participant 007 is not the number 7, and an empty list has no values to guess from.
+        frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+        if list(frame.columns) != EXCLUSION_COLUMNS:
+            raise TableSchemaError(f"{path}: exclusion list has columns {list(frame.columns)}, expected {EXCLUSION_COLUMNS}")
+        frames.append(frame)
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=EXCLUSION_COLUMNS)
+    return table.sort_values(EXCLUSION_COLUMNS, kind="stable").reset_index(drop=True)
+
+
+def _emg_analysed(files: dict) -> int:
+    with open(files["fit"], encoding="utf-8") as fh:
+        estimable = json.load(fh)["estimable"]
+    return int(read_table(files["trials"], TRIAL_RESPONSES)["participant"].nunique()) if estimable else 0
+
+
+def _pet_analysed(files: dict, *, primary: str) -> int:
+    bp = read_table(files["bp"], PET_BP)
+    usable = bp[(bp["model"] == primary) & bp["fit_ok"].astype(bool) & bp["bp_nd"].notna()]
+    return int(usable["participant"].nunique())
+
+
+def _summary_n(row: dict, files: dict) -> int:
+    effects = read_summary(files["summary"], study_row=row)
+    return int((effects["n1"].fillna(0) + effects["n2"].fillna(0)).max())
+
+
+def study_counts(row: dict, files: dict, *, pet_model: str) -> tuple[int, int]:
+    """(n enrolled, n analysed) of one study; ``pet_model`` is config pet.model (TAC studies' primary estimate)."""
+    if row["modality"] == "summary":
+        n = _summary_n(row, files)
+        return n, n
+    if row["modality"] == "emg":
+        analysed = _emg_analysed(files)
+    else:
+        analysed = _pet_analysed(files, primary="given" if row["input"] == "bpnd" else pet_model)
+    if "participants" in files:
+        enrolled = len(load_participants(pd.Series(row), schemas=SCHEMA_DIR))
+    else:
+        # A trial table (input 'trials') is the whole enrolment the workflow sees.
+        enrolled = int(read_table(files["trials"], TRIAL_RESPONSES)["participant"].nunique())
+    return enrolled, analysed
+
+
+def overview(rows: list[dict], *, files: dict[str, dict], pet_model: str) -> pd.DataFrame:
+    """One row per study of the study sheet, in sheet order, with its design and counts.
+
+    ``files`` maps each study to its :func:`study_inputs`.
+    """
+    records = []
+    for row in rows:
+        enrolled, analysed = study_counts(row, files[row["study"]], pet_model=pet_model)
+        records.append({**{c: row.get(c, "") for c in OVERVIEW_COLUMNS}, "n_enrolled": enrolled, "n_analysed": analysed})
+    return pd.DataFrame(records, columns=OVERVIEW_COLUMNS)
