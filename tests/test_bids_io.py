@@ -69,3 +69,39 @@ def test_events_need_onsets(tmp_path):
     path.write_text("onset\ttrial_type\nabc\thappy\n")
     with pytest.raises(BidsError, match="non-numeric"):
         read_events(path, who="t")
+
+
+def test_empty_recording_is_named(tmp_path):
+    _, files = _write(tmp_path, "edf")
+    open(files["recording"], "wb").close()
+    with pytest.raises(BidsError, match=r"participant '01'.*_emg.edf is missing or empty; copy the raw file again"):
+        read_emg(files, who="study 's', participant '01'")
+
+
+@pytest.mark.parametrize("fmt", ["bdf", "edf", "brainvision"])
+def test_corrupt_header_is_reported_for_every_format(tmp_path, fmt):
+    _, files = _write(tmp_path, fmt)
+    with open(files["recording"], "r+b") as fh:
+        fh.write(b"\x00garbage\xff" * 30)
+    with pytest.raises(BidsError) as err:
+        read_emg(files, who="study 's', participant '01'")
+    assert "participant '01'" in str(err.value) and files["recording"] in str(err.value)
+    assert "corrupt or truncated" in str(err.value) or "not in" in str(err.value)
+
+
+def test_brainvision_with_a_truncated_data_file(tmp_path):
+    """MNE sizes a BrainVision recording from its .eeg file: only the sidecar tells it was cut."""
+    _, files = _write(tmp_path, "brainvision")
+    with open(files["eeg"], "r+b") as fh:
+        fh.truncate(4000)
+    with pytest.raises(BidsError, match=r"participant '01'.*_emg.vhdr holds 0.* s but .*RecordingDuration 10 s; the file is truncated"):
+        read_emg(files, who="study 's', participant '01'")
+
+
+def test_nan_samples_are_named_by_muscle(tmp_path):
+    data, files = _write(tmp_path, "brainvision")
+    data[1, 100:200] = np.nan
+    write_emg_recording(root=tmp_path, participant="01", task="faces", data=data, sfreq=SFREQ, muscles=MUSCLES,
+                        events=read_events(files["events"], who="t"), line_freq=50.0, fmt="brainvision")
+    with pytest.raises(BidsError, match=r"NaN or infinite samples in \['zygomaticus'\]; re-export the recording"):
+        read_emg(files, who="study 's', participant '01'")

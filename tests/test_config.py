@@ -1,10 +1,10 @@
 import pytest
 import yaml
 
-from opioidsocial.config import SCHEMA_DIR, ConfigError, validate_config
+from opioidsocial.config import SCHEMA_DIR, ConfigError, validate_config, validate_section
 from opioidsocial.emg.preprocess import check_windows
 from opioidsocial.sheets import load_participants, load_studies
-from tests.conftest import REPO
+from tests.conftest import REPO, TINY_EMG
 
 
 def test_demo_config_is_valid_and_defaults_are_filled():
@@ -27,6 +27,35 @@ def test_wrong_type_is_named_with_its_path():
 def test_baseline_after_response_window_is_an_error(emg_cfg):
     with pytest.raises(ConfigError, match="must end before"):
         check_windows({**emg_cfg, "baseline_s": [0.0, 1.0], "response_s": [0.5, 3.0]})
+
+
+def test_out_of_range_values_stop_the_config_when_it_is_loaded():
+    """Cross-key mistakes are caught by validate_config (common.smk), before any job runs."""
+    schema = SCHEMA_DIR / "config.schema.yaml"
+    with pytest.raises(ConfigError, match=r"^config: emg.baseline_s \[0.0, 1.0\] must end before emg.response_s \[0.5, 3.0\] starts$"):
+        validate_config({"emg": {"baseline_s": [0.0, 1.0], "response_s": [0.5, 3.0]}}, schema)
+    with pytest.raises(ConfigError, match=r"'emg.highpass_hz' = 600 Hz must be below 'emg.lowpass_hz' = 500 Hz"):
+        validate_config({"emg": {"highpass_hz": 600}}, schema)
+    with pytest.raises(ConfigError, match=r"'emg.smoothing_ms' = -5 is invalid: -5 is less than the minimum of 0 \(Width of the centred moving average"):
+        validate_config({"emg": {"smoothing_ms": -5}}, schema)
+    with pytest.raises(ConfigError, match=r"'on_bad_data' = 'skip' is invalid: 'skip' is not one of \['fail', 'exclude'\]"):
+        validate_config({"on_bad_data": "skip"}, schema)
+
+
+def test_band_pass_above_the_nyquist_limit_of_a_simulated_study(tmp_path):
+    config = {"emg": {"highpass_hz": 300, "lowpass_hz": 1000}, "simulate": {"emg": {"tinyemg": {**TINY_EMG, "sfreq": 512}}}}
+    with pytest.raises(ConfigError, match=r"'simulate.emg.tinyemg.sfreq' = 512 Hz allows a band up to 230.4 Hz .*lower emg.highpass_hz"):
+        validate_config(config, SCHEMA_DIR / "config.schema.yaml")
+
+
+def test_a_section_validated_alone_gets_the_same_checks():
+    with pytest.raises(ConfigError, match=r"^emg: 'emg.highpass_hz' = 40 Hz must be below 'emg.lowpass_hz' = 30 Hz"):
+        validate_section({"highpass_hz": 40, "lowpass_hz": 30}, "emg.schema.yaml", source="emg")
+
+
+def test_unknown_top_level_key_and_nested_misspelling():
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) 'on_bad_dat' \(did you mean 'on_bad_data'\?\) in '<top level>'"):
+        validate_config({"on_bad_dat": "exclude"}, SCHEMA_DIR / "config.schema.yaml")
 
 
 def _sheet(tmp_path, body):

@@ -102,7 +102,10 @@ def _message(error: jsonschema.ValidationError, source: str) -> str:
         )
     if error.validator == "required":
         return f"{source}: '{where}' is missing a required key: {error.message}"
-    return f"{source}: '{where}' = {error.instance!r} is invalid: {error.message}"
+    described = error.schema.get("description") if isinstance(error.schema, dict) else None
+    # The key's own documentation says what a valid value looks like: the fix.
+    hint = f" ({' '.join(described.split())})" if described else ""
+    return f"{source}: '{where}' = {error.instance!r} is invalid: {error.message}{hint}"
 
 
 def validate_config(config: dict, schema_path: str | Path, *, source: str = "config") -> dict:
@@ -114,7 +117,54 @@ def validate_config(config: dict, schema_path: str | Path, *, source: str = "con
     errors = sorted(validator.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message))
     if errors:
         raise ConfigError("\n".join(_message(e, source) for e in errors))
+    consistency = CONSISTENCY.get(Path(schema_path).name)
+    problems = consistency(data, source) if consistency else []
+    if problems:
+        raise ConfigError("\n".join(f"{source}: {p}" for p in problems))
     return data
+
+
+def _emg_consistency(emg: dict, where: str) -> list[str]:
+    """What the emg section's schema cannot say: its values' order relative to each other."""
+    from opioidsocial.emg.preprocess import check_windows  # the windows' one check, also run per recording
+
+    problems = []
+    if emg["highpass_hz"] >= emg["lowpass_hz"]:
+        problems.append(
+            f"'{where}.highpass_hz' = {emg['highpass_hz']:g} Hz must be below '{where}.lowpass_hz' = {emg['lowpass_hz']:g} Hz "
+            "(the band-pass is highpass_hz to lowpass_hz; van Boxtel 2010 recommends 20 to 500)"
+        )
+    try:
+        check_windows(emg, where=where)
+    except ConfigError as err:
+        problems.append(str(err).removeprefix("config: "))
+    return problems
+
+
+def _config_consistency(config: dict, _source: str) -> list[str]:
+    """The emg section's own checks, and the band against the simulated sampling rates.
+
+    Real recordings' rates are known only when they are read: there a lower edge
+    above the Nyquist limit is an error naming the file (emg.filters), an upper one
+    is capped and the cap recorded in the QC JSON.
+    """
+    from opioidsocial.emg.filters import NYQUIST_FRACTION
+
+    emg = config["emg"]
+    problems = _emg_consistency(emg, "emg")
+    for study, sim in sorted(config["simulate"]["emg"].items()):
+        limit = NYQUIST_FRACTION * sim["sfreq"] / 2
+        if emg["highpass_hz"] >= limit:
+            problems.append(
+                f"'emg.highpass_hz' = {emg['highpass_hz']:g} Hz is above what study '{study}' can carry: "
+                f"'simulate.emg.{study}.sfreq' = {sim['sfreq']:g} Hz allows a band up to {limit:g} Hz "
+                f"({NYQUIST_FRACTION:g} x Nyquist); lower emg.highpass_hz or raise the sampling rate"
+            )
+    return problems
+
+
+# Cross-key checks, by the schema file whose data they apply to.
+CONSISTENCY = {"config.schema.yaml": _config_consistency, "emg.schema.yaml": _emg_consistency}
 
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"

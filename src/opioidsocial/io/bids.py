@@ -179,7 +179,8 @@ def read_events(path: str | Path, *, who: str) -> pd.DataFrame:
     missing = {"onset", "trial_type"} - set(events.columns)
     if missing:
         raise BidsError(f"{who}: {path} lacks column(s) {sorted(missing)}")
-    if not pd.api.types.is_numeric_dtype(events["onset"]) or events["onset"].isna().any():
+    # A header without rows has no dtype to check: the caller says there is nothing to epoch.
+    if not events.empty and (not pd.api.types.is_numeric_dtype(events["onset"]) or events["onset"].isna().any()):
         raise BidsError(f"{who}: {path} has non-numeric or missing onsets; onsets are seconds from the recording start")
     if "stimulus" not in events.columns:
         events["stimulus"] = events.get("stim_file", events["trial_type"])
@@ -216,8 +217,8 @@ def read_emg(files: dict, *, who: str, muscles: list[str] | None = None) -> EmgR
     """Read a participant's EMG channels by target muscle, bipolar, in microvolt.
 
     ``muscles`` empty or None means every EMG channel. A requested muscle without a
-    channel, a sampling rate that disagrees with the sidecar, or non-finite samples
-    are errors naming the file.
+    channel, a sampling rate that disagrees with the sidecar, a recording shorter than
+    the sidecar's RecordingDuration, or non-finite samples are errors naming the file.
     """
     channels = read_channels(files["channels"], who=who)
     sidecar = read_sidecar(files["sidecar"], who=who)
@@ -242,6 +243,14 @@ def read_emg(files: dict, *, who: str, muscles: list[str] | None = None) -> EmgR
         raise BidsError(
             f"{who}: {files['recording']} is sampled at {sfreq:g} Hz but {files['sidecar']} says SamplingFrequency "
             f"{declared}; correct the sidecar (or re-export the recording)"
+        )
+    declared_s = sidecar.get("RecordingDuration")
+    if isinstance(declared_s, (int, float)) and raw.n_times < round(declared_s * sfreq) - 1:
+        # BrainVision (and some EDF writers) size the recording from the data file,
+        # so a copy cut short reads without complaint, only shorter.
+        raise BidsError(
+            f"{who}: {files['recording']} holds {raw.n_times / sfreq:g} s but {files['sidecar']} says RecordingDuration "
+            f"{declared_s:g} s; the file is truncated: copy it again from the acquisition computer"
         )
     try:
         # Reading the picks of an unloaded raw fills one array in ``picks`` order,

@@ -9,6 +9,7 @@ runs on the same input write identical bytes.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import tempfile
@@ -152,6 +153,11 @@ def conform(df: pd.DataFrame, spec: TableSpec, *, source: str = "<table>") -> pa
 
 def _atomic_target(path: Path) -> tuple[int, str]:
     path.parent.mkdir(parents=True, exist_ok=True)
+    # A writer killed outright (SIGKILL, power loss) skips its cleanup and leaves its
+    # temporary behind; the rerun that writes the target removes it, so a finished
+    # run holds no debris however often it was interrupted.
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        stale.unlink(missing_ok=True)
     return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
 
 
