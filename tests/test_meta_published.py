@@ -79,6 +79,12 @@ def test_row_overrides_direction_drug_modality_and_contrast(tmp_path):
         (_row(outcome="a", design="sideways", n1=20, n2=22, t=2.0), "'design' = 'sideways' is invalid"),
         (_row(outcome="a", study="other", n1=20, n2=22, t=2.0), "belongs to study 'korb2020'"),
         (_row(outcome="a"), "found none"),
+        (_row(outcome="a", n1=1, n2=22, m1=5, m2=4, sd1=2, sd2=2.5), "n1i < 2; SMD needs at least 2 participants per sample"),
+        (_row(outcome="a", design="within", n=2, t=2.0), "ni < 3; SMCC needs at least 3"),
+        (_row(outcome="a", n1=-3, n2=22, t=2.0), "'n1' = -3 is invalid: -3 is less than the minimum of 0"),
+        (_row(outcome="a", yi=0.2, vi=-0.1), "vi is not positive; a sampling variance must be > 0"),
+        (_row(outcome="a", design="within", n=20, r=-1.0), "ri is outside (-1, 1)"),
+        (_row(outcome="a", n1=20, n2=22, t="inf"), "ti is missing or not finite"),
     ],
 )
 def test_bad_rows_name_file_line_and_fix(tmp_path, row, message):

@@ -47,12 +47,13 @@ def test_tac_file_is_read_in_minutes_with_every_roi(tmp_path):
         (HEADER + FRAMES, ("thalamus",), "lacks column(s) ['thalamus']"),
         (HEADER + FRAMES.replace("\t3\t4\t5", "\tn/a\t4\t5"), (), "column 'occipital' = 'n/a' is not a finite number"),
         (HEADER + FRAMES.replace("120\t180", "100\t180"), (), "before the previous frame ends"),
+        (HEADER + FRAMES + "60\t120\t1\t1\t1\n", (), "line 7: frame starts at 60 s, before the previous frame ends (300 s)"),
         (HEADER + FRAMES.replace("240\t300", "240\t240"), (), "frame_end must be greater than frame_start"),
         (HEADER + FRAMES.replace("0\t60\t1", "-5\t60\t1"), (), "less than the minimum"),
         (HEADER + FRAMES.split("\n", 2)[0] + "\n", (), "at least 4 are needed"),
         (HEADER + "".join(f"{s}\t{s + 60}\t0\t1\t1\n" for s in range(0, 300, 60)), (), "has no positive activity"),
     ],
-    ids=["no_reference", "missing_roi", "n/a", "overlap", "empty_frame", "negative_time", "too_few", "zero_reference"],
+    ids=["no_reference", "missing_roi", "n/a", "overlap", "backwards", "empty_frame", "negative_time", "too_few", "zero_reference"],
 )
 def test_bad_tac_files_raise_errors_naming_file_participant_and_fix(tmp_path, text, rois, message):
     path = _tac(tmp_path, text)
@@ -115,10 +116,12 @@ def test_bpnd_separate_hemispheres_become_rois(tmp_path):
         (BPND + "sub-01\tvs\tleft\tplacebo\t2.0\t\n", {}, "not in config pet.conditions"),
         (BPND.replace("\tleft\trejection", "\tLeft\trejection"), {}, "'Left' is not one of"),
         (BPND.replace("1.5", "high"), {}, "is not a finite number"),
+        (BPND.replace("1.5", "-1.5"), {}, "line 6, column 'bp_nd': -1.5 is less than or equal to the minimum of -1"),
+        (BPND.replace("1.5", "inf"), {}, "line 6, column 'bp_nd' = 'inf' is not a finite number"),
         (BPND, {"rois": ["amygdala"]}, "no rows for ROI(s) ['amygdala']"),
         (BPND.replace("bp_nd\t", "bpnd\t"), {}, "lacks column(s) ['bp_nd']"),
     ],
-    ids=["unknown_participant", "duplicate", "mixed_sides", "unknown_condition", "bad_hemisphere", "not_number", "missing_roi", "no_column"],
+    ids=["unknown_participant", "duplicate", "mixed_sides", "unknown_condition", "bad_hemisphere", "not_number", "below_minus_one", "infinite", "missing_roi", "no_column"],
 )
 def test_bad_bpnd_tables_raise_clear_errors(tmp_path, text, kw, message):
     with pytest.raises(PetInputError) as err:
