@@ -115,7 +115,15 @@ def escalc(
     if len(names) != length:
         raise EffectSizeError(f"escalc: {len(names)} labels for {length} rows; give one label per row")
     check = _Checker(arr, names, measure)
+    # Values the checks let through can still overflow (a mean of 1e300, an SD of
+    # 1e-300): those rows are named below instead of entering a pool as inf.
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        out = _compute(measure, arr, check)
+    check.finite_result(out)
+    return out
 
+
+def _compute(measure: str, arr: dict, check: _Checker) -> pd.DataFrame:
     if measure == "GEN":
         check.required("yi", "vi")
         check.positive("vi")
@@ -140,7 +148,8 @@ def escalc(
         check.required("ni", "ti" if from_t else "ri")
         check.min_n("ni")
         n = arr["ni"]
-        r = arr["ti"] / np.sqrt(arr["ti"] ** 2 + n - 2) if from_t else arr["ri"]
+        # hypot, not sqrt(t^2 + n - 2): a huge t must give r near 1, not inf / inf.
+        r = arr["ti"] / np.hypot(arr["ti"], np.sqrt(n - 2)) if from_t else arr["ri"]
         if not from_t:
             check.correlation("ri")
         return _frame(np.arctanh(r), 1 / (n - 3))
@@ -220,6 +229,12 @@ class _Checker:
 
     def positive(self, name: str) -> None:
         self._fail(~(self.arr[name] > 0), f"{name} is not positive", "a sampling variance must be > 0")
+
+    def finite_result(self, out: pd.DataFrame) -> None:
+        self._fail(
+            ~(np.isfinite(out["yi"]) & np.isfinite(out["vi"])).to_numpy(), "the effect size or its variance is not finite",
+            "a value is out of any plausible range (check units and decimal separators)",
+        )
 
     def correlation(self, name: str) -> None:
         r = self.arr[name]
