@@ -126,9 +126,9 @@ def validate_config(config: dict, schema_path: str | Path, *, source: str = "con
 
 def _emg_consistency(emg: dict, where: str) -> list[str]:
     """What the emg section's schema cannot say: its values' order relative to each other."""
-    from opioidsocial.emg.preprocess import (
-        check_windows,  # the windows' one check, also run per recording
-    )
+    # The windows' one check, also run per recording; imported here, not at the top,
+    # because emg.preprocess imports ConfigError from this module.
+    from opioidsocial.emg.preprocess import check_windows
 
     problems = []
     if emg["highpass_hz"] >= emg["lowpass_hz"]:

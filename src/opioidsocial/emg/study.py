@@ -14,19 +14,9 @@ import pandas as pd
 
 from opioidsocial.emg.epochs import EpochError
 from opioidsocial.emg.filters import FilterError
-from opioidsocial.emg.preprocess import (
-    UnusableParticipant,
-    empty_bins,
-    preprocess_participant,
-)
+from opioidsocial.emg.preprocess import UnusableParticipant, empty_bins, preprocess_participant
 from opioidsocial.io.bids import BidsError
-from opioidsocial.io.tables import (
-    EMG_BINS,
-    read_table,
-    write_json,
-    write_table,
-    write_tsv,
-)
+from opioidsocial.io.tables import EMG_BINS, read_table, write_json, write_table, write_tsv
 
 log = logging.getLogger(__name__)
 
