@@ -206,7 +206,10 @@ def _read_raw(path: Path, *, who: str, picks: list[str]):
     try:
         raw = readers[path.suffix](path, preload=False, verbose="error")
     except Exception as err:  # MNE raises many kinds on a corrupt header
-        raise BidsError(f"{who}: cannot read {path} ({type(err).__name__}: {err}); the file is corrupt or truncated") from err
+        raise BidsError(
+            f"{who}: cannot read {path} ({type(err).__name__}: {err}); the file is corrupt or truncated: "
+            f"copy it again from the acquisition computer (or set on_bad_data: exclude to go on without it)"
+        ) from err
     absent = [c for c in picks if c not in raw.ch_names]
     if absent:
         raise BidsError(f"{who}: channel(s) {absent} listed in channels.tsv are not in {path} (it has {raw.ch_names})")
