@@ -18,7 +18,8 @@ import yaml
 from opioidsocial.emg.trials import TRIAL_RESPONSES
 from opioidsocial.io.tables import PET_BP, TableSchemaError, write_table
 from opioidsocial.report.html_table import table_html, tsv_to_html
-from opioidsocial.report.overview import gather_exclusions, overview, study_inputs
+from opioidsocial.report.inputs import study_inputs
+from opioidsocial.report.overview import gather_exclusions, overview
 from opioidsocial.report.software import config_table, config_yaml, versions_table
 from tests.conftest import REPO, WORKFLOW_TINY_EMG
 

@@ -6,7 +6,7 @@
 from collections import namedtuple
 
 from opioidsocial.provenance import versions
-from opioidsocial.report.overview import exclusion_inputs, study_inputs
+from opioidsocial.report.inputs import exclusion_inputs, study_inputs
 
 
 report: "../report/workflow.rst"

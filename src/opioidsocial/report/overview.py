@@ -22,29 +22,6 @@ from opioidsocial.meta.published import read_summary
 from opioidsocial.sheets import load_participants
 
 OVERVIEW_COLUMNS = ["study", "modality", "input", "design", "drug", "direction", "sample_group", "n_enrolled", "n_analysed", "description"]
-#: Inputs whose `path` is a dataset folder with a participants.tsv.
-WITH_PARTICIPANTS = ("bids", "tac", "bpnd")
-
-
-def study_inputs(row: dict, results: str) -> dict[str, str]:
-    """The files the overview reads for one study; the rule lists the same files as inputs."""
-    study, kind = row["study"], row["input"]
-    model = f"{results}/{study}/model"
-    files = {"participants": f"{row['path']}/participants.tsv"} if kind in WITH_PARTICIPANTS else {}
-    if row["modality"] == "emg":
-        files |= {"trials": f"{model}/trials.parquet", "fit": f"{model}/fit.json"}
-    elif row["modality"] == "pet":
-        files |= {"bp": f"{model}/pet_bp.parquet"}
-    else:
-        files |= {"summary": row["path"]}
-    return files
-
-
-def exclusion_inputs(rows: list[dict], results: str) -> list[str]:
-    """The per-study exclusion lists: preprocessed EMG (input 'bids') and every PET study write one."""
-    return [f"{results}/{r['study']}/exclusions.tsv" for r in rows if r["input"] in ("bids", "tac", "bpnd")]
-
-
 def gather_exclusions(paths: list[str]) -> pd.DataFrame:
     """One table of every study's exclusions, sorted by study, participant, stage and reason."""
     frames = []
@@ -95,7 +72,7 @@ def study_counts(row: dict, files: dict, *, pet_model: str) -> tuple[int, int]:
 def overview(rows: list[dict], *, files: dict[str, dict], pet_model: str) -> pd.DataFrame:
     """One row per study of the study sheet, in sheet order, with its design and counts.
 
-    ``files`` maps each study to its :func:`study_inputs`.
+    ``files`` maps each study to its :func:`opioidsocial.report.inputs.study_inputs`.
     """
     records = []
     for row in rows:
