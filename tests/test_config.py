@@ -85,3 +85,29 @@ def test_study_sheet_of_the_demo_loads():
     sheet = load_studies(REPO / "config/studies.tsv", schemas=SCHEMA_DIR)
     assert {"naltrexone2016", "korb2023", "morphine2022"} <= set(sheet.index)
     assert sheet.loc["naltrexone2016", "direction"] == -1
+
+
+def test_sheet_missing_a_column_names_it_and_the_schema(tmp_path):
+    path = tmp_path / "studies.tsv"
+    path.write_text("study\tmodality\tinput\tdesign\tdrug\tdirection\treference\tpath\nx\temg\tbids\tbetween\tnal\t-1\tplacebo\tdata/x\n")
+    with pytest.raises(ConfigError, match=r"studies.tsv lacks required column\(s\) \['sample_group'\]; columns are documented in .*studies.schema.yaml"):
+        load_studies(path, schemas=SCHEMA_DIR)
+    row = _sheet(tmp_path, "arm\nplacebo\n")
+    with pytest.raises(ConfigError, match=r"participants.tsv lacks required column\(s\) \['participant_id'\]"):
+        load_participants(row, schemas=SCHEMA_DIR)
+
+
+def test_undeclared_study_and_inconsistent_study_rows_are_named(tmp_path):
+    from opioidsocial.cli import simulate
+
+    (tmp_path / "studies.tsv").write_text((REPO / "config/studies.tsv").read_text())
+    config = {"studies": str(tmp_path / "studies.tsv"), "simulate": {"emg": {"nostudy": TINY_EMG}}}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(config))
+    with pytest.raises(ConfigError, match=r"simulate.emg.nostudy names a study that is not in .*studies.tsv; add its row there"):
+        simulate(str(tmp_path / "c.yaml"))
+    sheet = load_studies(REPO / "config/studies.tsv", schemas=SCHEMA_DIR)
+    bad = tmp_path / "bad.tsv"
+    bad.write_text((REPO / "config/studies.tsv").read_text().replace("\temg\tbids\t", "\temg\ttac\t", 1))
+    with pytest.raises(ConfigError, match=r"has input 'tac', which is for modality pet, not emg"):
+        load_studies(bad, schemas=SCHEMA_DIR)
+    assert len(sheet) > 3
