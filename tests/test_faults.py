@@ -29,7 +29,7 @@ import pytest
 
 from opioidsocial.io import tables
 from opioidsocial.io.tables import EMG_BINS, write_table
-from tests.test_robustness import copy_of_template, reference_run, snakemake_command
+from tests.test_robustness import copy_of_template, emg_stage_command, reference_run
 
 
 def _bins(n: int) -> pd.DataFrame:
@@ -101,7 +101,7 @@ def _differences(a: dict[str, str], b: dict[str, str]) -> list[str]:
 @pytest.mark.workflow
 def test_one_core_gives_the_same_bytes_as_two(tmp_path_factory, tmp_path):
     work = copy_of_template(tmp_path_factory, tmp_path / "run")
-    run = subprocess.run(snakemake_command(work, "--cores", "1", "--keep-going"), check=False, cwd=work, capture_output=True, text=True, timeout=900)
+    run = subprocess.run(emg_stage_command(work, "--cores", "1", "--keep-going"), check=False, cwd=work, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
     reference = _digests(reference_run(tmp_path_factory))
     assert len(reference) > 20
@@ -111,7 +111,7 @@ def test_one_core_gives_the_same_bytes_as_two(tmp_path_factory, tmp_path):
 @pytest.mark.workflow
 def test_a_run_killed_mid_way_and_restarted_gives_the_same_bytes(tmp_path_factory, tmp_path):
     work = copy_of_template(tmp_path_factory, tmp_path / "run")
-    command = snakemake_command(work, "--cores", "2", "--keep-going")
+    command = emg_stage_command(work, "--cores", "2", "--keep-going")
     with open(tmp_path / "killed.log", "w") as log:
         proc = subprocess.Popen(command, cwd=work, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 600
@@ -122,7 +122,7 @@ def test_a_run_killed_mid_way_and_restarted_gives_the_same_bytes(tmp_path_factor
         proc.wait()
     assert not (work / "results/tinyemg/model/effects.parquet").exists(), "the run ended before it was killed"
 
-    unlock = subprocess.run(snakemake_command(work, "--unlock"), check=False, cwd=work, capture_output=True, text=True, timeout=300)
+    unlock = subprocess.run(emg_stage_command(work, "--unlock"), check=False, cwd=work, capture_output=True, text=True, timeout=300)
     assert unlock.returncode == 0, unlock.stderr[-3000:]
     rerun = subprocess.run(command, check=False, cwd=work, capture_output=True, text=True, timeout=900)
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-5000:]

@@ -26,19 +26,16 @@ import pytest
 import yaml
 
 from opioidsocial.config import validate_section
-from tests.conftest import REPO, TINY_EMG
-from tests.test_workflow import STUDIES, _snakemake
+from tests.conftest import REPO, WORKFLOW_TINY_EMG, finished_run
+from tests.test_workflow import STUDIES
 
 pytestmark = pytest.mark.workflow
 
-# The tiny EMG study without injected artefacts, so that no arm loses all its
-# participants and every stage downstream runs.
-CLEAN_TINY_EMG = {**TINY_EMG, "movement_rate": 0.0, "clipped_channel_rate": 0.0, "flat_channel_rate": 0.0}
 TINY_PET_ROW = "tinypet\tpet\ttac\twithin\tsocial_rejection\t1\tbaseline\ttinypet\tdata/tinypet\t\n"
 TINY_CONFIG = {
     "studies": "config/studies.tsv",
     "on_bad_data": "exclude",
-    "simulate": {"seed": 1, "emg": {"tinyemg": CLEAN_TINY_EMG}, "pet": {"tinypet": {"participants": 3}}},
+    "simulate": {"seed": 1, "emg": {"tinyemg": WORKFLOW_TINY_EMG}, "pet": {"tinypet": {"participants": 3}}},
 }
 
 # `rule x:` / `localrule x:` headers of a dry run, each followed by indented fields.
@@ -46,23 +43,10 @@ _JOB = re.compile(r"^(?:local)?(?:rule|checkpoint) (\w+):\n((?:[ \t]+\S.*\n?)*)"
 _WILDCARDS = re.compile(r"^\s+wildcards: (.*)$", re.MULTILINE)
 
 
-def simulate_tiny(work: Path) -> Path:
-    """Write the tiny config and sheets into `work` and simulate its raw data."""
-    (work / "config").mkdir(parents=True)
-    (work / "config" / "studies.tsv").write_text(STUDIES + TINY_PET_ROW)
-    (work / "config" / "config.yaml").write_text(yaml.safe_dump(TINY_CONFIG, sort_keys=False))
-    sim = subprocess.run([sys.executable, "-m", "opioidsocial.cli", "simulate", "--config", "config/config.yaml"], cwd=work, capture_output=True, text=True)
-    assert sim.returncode == 0, sim.stderr
-    return work
-
-
 @pytest.fixture(scope="session")
 def tiny_local_run(tmp_path_factory) -> Path:
     """The tiny config simulated and run to the end locally (shared with test_slurm)."""
-    work = simulate_tiny(tmp_path_factory.mktemp("incremental") / "base")
-    run = _snakemake(work, "--cores", "2")
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
-    return work
+    return finished_run(tmp_path_factory.mktemp("incremental") / "base", STUDIES + TINY_PET_ROW, TINY_CONFIG)
 
 
 def planned_jobs(work: Path, *args: str, snakefile: Path = REPO / "Snakefile") -> set[tuple[str, str]]:
@@ -84,6 +68,11 @@ def planned_jobs(work: Path, *args: str, snakefile: Path = REPO / "Snakefile") -
 def downstream_of(base: Path, output: str) -> set[tuple[str, str]]:
     """The job that writes `output` and every job that depends on it, on the unchanged run."""
     return planned_jobs(base, "--forcerun", output)
+
+
+def provenance_jobs(base: Path) -> set[tuple[str, str]]:
+    """The report's record of the config: it changes with any config value, by design."""
+    return downstream_of(base, "report_provenance")
 
 
 @pytest.fixture
@@ -140,7 +129,7 @@ def test_emg_parameter_reruns_emg_and_downstream_not_pet(tiny_local_run, work):
 
     planned = planned_jobs(work)
 
-    assert planned == downstream_of(tiny_local_run, "emg_preprocess")
+    assert planned == downstream_of(tiny_local_run, "emg_preprocess") | provenance_jobs(tiny_local_run)
     assert {w for rule, w in planned if rule == "emg_preprocess"} == {f"study=tinyemg, participant={p}" for p in ("001", "002", "003", "004")}
     assert not any(rule.startswith("pet_") for rule, _ in planned)
 
@@ -151,8 +140,8 @@ def test_meta_option_reruns_only_the_meta_stage(tiny_local_run, work):
 
     planned = planned_jobs(work)
 
-    assert planned == downstream_of(tiny_local_run, "meta_effects")
-    assert planned and all(rule.startswith("meta_") for rule, _ in planned)
+    assert planned == downstream_of(tiny_local_run, "meta_effects") | provenance_jobs(tiny_local_run)
+    assert planned and all(rule.startswith(("meta_", "report_")) for rule, _ in planned)
 
 
 def test_threads_resources_and_log_paths_trigger_nothing(tiny_local_run, tmp_path):

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from opioidsocial.io.tables import read_table
 from opioidsocial.meta.harmonise import META_EFFECTS
-from tests.conftest import REPO
+from tests.conftest import finished_run, snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -27,25 +24,12 @@ META_OUT = ["effects.parquet", "pooled.tsv", "meta_regression.tsv", "multilevel.
             "sensitivity_influence.tsv", "small_study.tsv", "funnel.png", "funnel.svg"]
 
 
-def _snakemake(work: Path, *args: str) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(work), "--cores", "2", *args]
-    return subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=900)
-
-
 @pytest.fixture(scope="module")
 def meta_run(tmp_path_factory) -> Path:
-    work = tmp_path_factory.mktemp("meta")
-    (work / "config").mkdir()
-    (work / "config" / "studies.tsv").write_text(STUDIES)
     sim = {s: {"effects": EFFECT} for s in ("nal_a", "nal_b", "nal_b2", "mor_c", "mor_d")}
     config = {"studies": "config/studies.tsv", "simulate": {"seed": 3, "summary": sim},
               "meta": {"methods": ["REML", "DL"], "multilevel": {"models": [{"name": "by_family", "scope": "family"}]}}}
-    (work / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    done = subprocess.run([sys.executable, "-m", "opioidsocial.cli", "simulate", "--config", "config/config.yaml"], cwd=work, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    run = _snakemake(work)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
-    return work
+    return finished_run(tmp_path_factory.mktemp("meta"), STUDIES, config)
 
 
 def test_outputs_from_summary_studies_alone(meta_run):
@@ -68,11 +52,11 @@ def test_outputs_from_summary_studies_alone(meta_run):
 
 
 def test_rerun_has_nothing_to_do_and_forced_rerun_writes_identical_bytes(meta_run):
-    dry = _snakemake(meta_run, "-n")
+    dry = snakemake(meta_run, "--cores", "2", "-n")
     assert dry.returncode == 0 and "Nothing to be done" in dry.stdout + dry.stderr
     meta = meta_run / "results" / "meta"
     before = {p: p.read_bytes() for p in sorted(meta.rglob("*")) if p.is_file()}
-    again = _snakemake(meta_run, "--forcerun", "meta_effects")
+    again = snakemake(meta_run, "--cores", "2", "--forcerun", "meta_effects")
     assert again.returncode == 0, again.stderr[-3000:]
     after = {p: p.read_bytes() for p in sorted(meta.rglob("*")) if p.is_file()}
     assert before.keys() == after.keys()
@@ -87,7 +71,7 @@ def test_bad_summary_row_fails_with_a_clear_message(meta_run, tmp_path):
         cells = lines[1].split("\t")
         cells[lines[0].split("\t").index("sd1")] = "-1"
         bad.write_text("\n".join([lines[0], "\t".join(cells), *lines[2:]]) + "\n")
-        run = _snakemake(meta_run)
+        run = snakemake(meta_run, "--cores", "2")
         assert run.returncode != 0
         log = (meta_run / "results" / "logs" / "meta" / "effects.log").read_text()
         assert "sd1i is negative" in log and "nal_a" in log

@@ -21,7 +21,7 @@ from opioidsocial.report.html_table import table_html, tsv_to_html
 from opioidsocial.report.inputs import study_inputs
 from opioidsocial.report.overview import gather_exclusions, overview
 from opioidsocial.report.software import config_table, config_yaml, versions_table
-from tests.conftest import REPO, WORKFLOW_TINY_EMG
+from tests.conftest import TINY_PET, WORKFLOW_TINY_EMG, finished_run, snakemake
 
 # ---------------------------------------------------------------- unit tests (fast)
 
@@ -117,16 +117,10 @@ STUDIES = (
     "tinypet\tpet\ttac\twithin\tsocial_rejection\t1\tbaseline\tlab\tdata/tinypet\t\ttiny PET study\n"
     "tinysum\tsummary\tsummary\tbetween\tnaltrexone\t-1\tplacebo\tother\tdata/tinysum/summary.tsv\t\tpublished statistics\n"
 )
-PET = {
-    "participants": 3,
-    "rois": {"ventral_striatum": {"bp_nd": 2.4}, "pag": {"bp_nd": 1.6, "lateral": False}},
-    "activation": {"rejection": {"ventral_striatum": 0.06}},
-    "traits": {"resiliency": {"condition": "rejection", "roi": "ventral_striatum", "r": 0.6, "mean": 50, "sd": 10}},
-}
 CONFIG = {
     "studies": "config/studies.tsv",
     "on_bad_data": "exclude",
-    "simulate": {"seed": 1, "emg": {"tinyemg": WORKFLOW_TINY_EMG}, "pet": {"tinypet": PET},
+    "simulate": {"seed": 1, "emg": {"tinyemg": WORKFLOW_TINY_EMG}, "pet": {"tinypet": {**TINY_PET, "participants": 3}},
                  "summary": {"tinysum": {"effects": [{"outcome": "corrugator to happy faces", "report": "t", "n": 30, "effect": 0.2}]}}},
     # A plausible-BPND ceiling inside the simulated spread, so that some fits are flagged and listed as exclusions.
     "pet": {"traits": ["resiliency"], "plausible": {"bp_nd": [0.0, 2.35]}},
@@ -203,23 +197,12 @@ document.body.appendChild(out);
 """
 
 
-def _snakemake(work: Path, *args: str) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(work), *args]
-    return subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=900)
-
-
 @pytest.fixture(scope="module")
 def report_run(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("report")
-    (work / "config").mkdir()
-    (work / "config" / "studies.tsv").write_text(STUDIES)
-    (work / "config" / "config.yaml").write_text(yaml.safe_dump(CONFIG, sort_keys=False))
-    sim = subprocess.run([sys.executable, "-m", "opioidsocial.cli", "simulate", "--config", "config/config.yaml"], cwd=work, capture_output=True, text=True)
-    assert sim.returncode == 0, sim.stderr
-    run = _snakemake(work, "--cores", "2")
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
+    finished_run(work, STUDIES, CONFIG)
     for target in ("report.zip", "report.html"):
-        made = _snakemake(work, "--report", target)
+        made = snakemake(work, "--report", target)
         assert made.returncode == 0, made.stderr[-5000:]
     return work
 

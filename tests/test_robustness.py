@@ -18,20 +18,18 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-import yaml
 
 from opioidsocial.emg.study import DATA_PROBLEMS, run_participant
 from opioidsocial.io.bids import emg_files
 from opioidsocial.io.tables import EFFECTS, read_table
 from opioidsocial.provenance import KEY_PACKAGES
 from opioidsocial.stats.lmm import LmmError, fit
-from tests.conftest import REPO, WORKFLOW_TINY_EMG
+from tests.conftest import REPO, WORKFLOW_TINY_EMG, simulated_workdir, snakemake_command
 from tests.test_workflow import STUDIES
 
 CORRUPT = "003"  # a placebo participant: the placebo arm keeps two, enough for the model
@@ -107,9 +105,9 @@ TARGETS = (
 )
 
 
-def snakemake_command(work: Path, *args: str) -> list[str]:
+def emg_stage_command(work: Path, *args: str) -> list[str]:
     """The command line of a run of the EMG stage (TARGETS) in `work`."""
-    return [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(work), *args, *TARGETS]
+    return snakemake_command(work, *args, *TARGETS)
 
 
 # One template and one reference run per test session, shared with test_faults.
@@ -126,11 +124,7 @@ def template(factory: pytest.TempPathFactory) -> Path:
 
 
 def _make_template(work: Path) -> Path:
-    (work / "config").mkdir()
-    (work / "config" / "studies.tsv").write_text(STUDIES)
-    (work / "config" / "config.yaml").write_text(yaml.safe_dump(CONFIG, sort_keys=False))
-    sim = subprocess.run([sys.executable, "-m", "opioidsocial.cli", "simulate", "--config", "config/config.yaml"], check=False, cwd=work, capture_output=True, text=True)
-    assert sim.returncode == 0, sim.stderr
+    simulated_workdir(work, STUDIES, CONFIG)
     recording = work / f"data/tinyemg/sub-{CORRUPT}/emg/sub-{CORRUPT}_task-faces_emg.bdf"
     with open(recording, "r+b") as fh:
         fh.truncate(300)  # inside the header: what an interrupted copy leaves
@@ -146,7 +140,7 @@ def reference_run(factory: pytest.TempPathFactory) -> Path:
     """The uninterrupted run on two cores with --keep-going."""
     if "reference" not in _ONCE:
         work = copy_of_template(factory, factory.mktemp("robust") / "run")
-        run = subprocess.run(snakemake_command(work, "--cores", "2", "--keep-going"), check=False, cwd=work, capture_output=True, text=True, timeout=900)
+        run = subprocess.run(emg_stage_command(work, "--cores", "2", "--keep-going"), check=False, cwd=work, capture_output=True, text=True, timeout=900)
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
         _ONCE["reference"] = work
     return _ONCE["reference"]

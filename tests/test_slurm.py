@@ -18,9 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, snakemake
 from tests.test_incremental import tiny_local_run  # noqa: F401  (shared session fixture)
-from tests.test_workflow import _snakemake
 
 pytestmark = [
     pytest.mark.workflow,
@@ -43,7 +42,7 @@ def slurm_run(tiny_local_run, tmp_path_factory) -> tuple[Path, str]:  # noqa: F8
     for name in ("config", "data"):
         shutil.copytree(tiny_local_run / name, work / name)
     # Targets first: --group-components takes every value after it.
-    run = _snakemake(work, *TARGETS, "--profile", str(PROFILE), *TEST_OPTIONS)
+    run = snakemake(work, *TARGETS, "--profile", str(PROFILE), *TEST_OPTIONS)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
     return work, run.stdout + run.stderr
 

@@ -7,10 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from opioidsocial.io.tables import EMG_BINS, read_table
-from tests.conftest import REPO, WORKFLOW_TINY_EMG
+from tests.conftest import REPO, WORKFLOW_TINY_EMG, finished_run, snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -20,23 +19,10 @@ STUDIES = (
 )
 
 
-def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir), *args]
-    return subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=900)
-
-
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory) -> Path:
-    work = tmp_path_factory.mktemp("workflow")
-    (work / "config").mkdir()
-    (work / "config" / "studies.tsv").write_text(STUDIES)
     config = {"studies": "config/studies.tsv", "on_bad_data": "exclude", "simulate": {"seed": 1, "emg": {"tinyemg": WORKFLOW_TINY_EMG}}}
-    (work / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    sim = subprocess.run([sys.executable, "-m", "opioidsocial.cli", "simulate", "--config", "config/config.yaml"], cwd=work, capture_output=True, text=True)
-    assert sim.returncode == 0, sim.stderr
-    run = _snakemake(work, "--cores", "2")
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
-    return work
+    return finished_run(tmp_path_factory.mktemp("workflow"), STUDIES, config)
 
 
 def test_one_parquet_and_qc_per_participant(tiny_run):
@@ -50,7 +36,7 @@ def test_one_parquet_and_qc_per_participant(tiny_run):
 
 
 def test_second_run_has_nothing_to_do(tiny_run):
-    dry = _snakemake(tiny_run, "-n", "--cores", "1")
+    dry = snakemake(tiny_run, "-n", "--cores", "1")
     assert dry.returncode == 0
     assert "Nothing to be done" in dry.stdout + dry.stderr
 

@@ -39,7 +39,8 @@ class TableSpec:
         return list(self.schema.names)
 
 
-def _f(name: str, typ: pa.DataType, nullable: bool = False, doc: str = "") -> pa.Field:
+def field(name: str, typ: pa.DataType, nullable: bool = False, doc: str = "") -> pa.Field:
+    """A column of a data contract, its documentation stored in the Parquet schema."""
     return pa.field(name, typ, nullable=nullable, metadata={"doc": doc} if doc else None)
 
 
@@ -49,18 +50,18 @@ EMG_BINS = TableSpec(
     sort_by=("study", "participant", "trial", "muscle", "bin_start_s"),
     schema=pa.schema(
         [
-            _f("study", pa.string(), doc="study id from studies.tsv"),
-            _f("participant", pa.string(), doc="BIDS label without 'sub-'"),
-            _f("arm", pa.string(), doc="treatment arm from participants.tsv"),
-            _f("trial", pa.int32(), doc="1-based trial number in recording order"),
-            _f("stimulus", pa.string(), doc="stimulus id from events.tsv"),
-            _f("emotion", pa.string(), doc="events.tsv trial_type"),
-            _f("muscle", pa.string(), doc="target muscle from channels.tsv"),
-            _f("bin_start_s", pa.float64(), doc="bin start relative to stimulus onset, s"),
-            _f("amplitude_uv", pa.float64(), doc="rectified, smoothed, baseline-corrected amplitude, microvolt"),
-            _f("amplitude_z", pa.float64(), doc="amplitude_uv z-scored within participant x muscle"),
-            _f("artefact", pa.bool_(), doc="trial x muscle rejected by an artefact rule"),
-            _f("artefact_reason", pa.string(), doc="rule(s) that rejected it; empty when clean"),
+            field("study", pa.string(), doc="study id from studies.tsv"),
+            field("participant", pa.string(), doc="BIDS label without 'sub-'"),
+            field("arm", pa.string(), doc="treatment arm from participants.tsv"),
+            field("trial", pa.int32(), doc="1-based trial number in recording order"),
+            field("stimulus", pa.string(), doc="stimulus id from events.tsv"),
+            field("emotion", pa.string(), doc="events.tsv trial_type"),
+            field("muscle", pa.string(), doc="target muscle from channels.tsv"),
+            field("bin_start_s", pa.float64(), doc="bin start relative to stimulus onset, s"),
+            field("amplitude_uv", pa.float64(), doc="rectified, smoothed, baseline-corrected amplitude, microvolt"),
+            field("amplitude_z", pa.float64(), doc="amplitude_uv z-scored within participant x muscle"),
+            field("artefact", pa.bool_(), doc="trial x muscle rejected by an artefact rule"),
+            field("artefact_reason", pa.string(), doc="rule(s) that rejected it; empty when clean"),
         ]
     ),
 )
@@ -71,17 +72,17 @@ PET_BP = TableSpec(
     sort_by=("study", "participant", "roi", "condition", "model"),
     schema=pa.schema(
         [
-            _f("study", pa.string()),
-            _f("participant", pa.string()),
-            _f("roi", pa.string()),
-            _f("condition", pa.string(), doc="baseline | rejection | acceptance (or as configured)"),
-            _f("model", pa.string(), doc="SRTM | Logan | given"),
-            _f("bp_nd", pa.float64(), nullable=True, doc="non-displaceable binding potential"),
-            _f("r1", pa.float64(), nullable=True, doc="SRTM relative delivery K1/K1'"),
-            _f("k2", pa.float64(), nullable=True, doc="SRTM k2, 1/min"),
-            _f("rmse", pa.float64(), nullable=True, doc="root mean squared residual of the fit"),
-            _f("fit_ok", pa.bool_(), doc="False when the fit failed or is implausible"),
-            _f("flag_reason", pa.string(), doc="why fit_ok is False; empty otherwise"),
+            field("study", pa.string()),
+            field("participant", pa.string()),
+            field("roi", pa.string()),
+            field("condition", pa.string(), doc="baseline | rejection | acceptance (or as configured)"),
+            field("model", pa.string(), doc="SRTM | Logan | given"),
+            field("bp_nd", pa.float64(), nullable=True, doc="non-displaceable binding potential"),
+            field("r1", pa.float64(), nullable=True, doc="SRTM relative delivery K1/K1'"),
+            field("k2", pa.float64(), nullable=True, doc="SRTM k2, 1/min"),
+            field("rmse", pa.float64(), nullable=True, doc="root mean squared residual of the fit"),
+            field("fit_ok", pa.bool_(), doc="False when the fit failed or is implausible"),
+            field("flag_reason", pa.string(), doc="why fit_ok is False; empty otherwise"),
         ]
     ),
 )
@@ -92,19 +93,19 @@ EFFECTS = TableSpec(
     sort_by=("study", "outcome", "contrast"),
     schema=pa.schema(
         [
-            _f("study", pa.string()),
-            _f("outcome", pa.string(), doc="outcome family, e.g. 'zygomaticus to happy faces'"),
-            _f("contrast", pa.string(), doc="e.g. 'naltrexone - placebo', 'rejection - baseline'"),
-            _f("yi", pa.float64(), doc="effect size on the measure's scale"),
-            _f("vi", pa.float64(), doc="its sampling variance"),
-            _f("n1", pa.int64(), nullable=True, doc="n of group 1 (or of the paired sample)"),
-            _f("n2", pa.int64(), nullable=True, doc="n of group 2; null for within designs"),
-            _f("design", pa.string(), doc="between | within"),
-            _f("direction", pa.int8(), doc="+1 agonist or endogenous release, -1 antagonist"),
-            _f("sample_group", pa.string(), doc="studies sharing participants share this"),
-            _f("measure", pa.string(), doc="escalc measure: SMD, SMCC, SMCR, ZCOR or GEN"),
-            _f("modality", pa.string(), doc="emg | pet | summary"),
-            _f("drug", pa.string(), doc="drug or manipulation"),
+            field("study", pa.string()),
+            field("outcome", pa.string(), doc="outcome family, e.g. 'zygomaticus to happy faces'"),
+            field("contrast", pa.string(), doc="e.g. 'naltrexone - placebo', 'rejection - baseline'"),
+            field("yi", pa.float64(), doc="effect size on the measure's scale"),
+            field("vi", pa.float64(), doc="its sampling variance"),
+            field("n1", pa.int64(), nullable=True, doc="n of group 1 (or of the paired sample)"),
+            field("n2", pa.int64(), nullable=True, doc="n of group 2; null for within designs"),
+            field("design", pa.string(), doc="between | within"),
+            field("direction", pa.int8(), doc="+1 agonist or endogenous release, -1 antagonist"),
+            field("sample_group", pa.string(), doc="studies sharing participants share this"),
+            field("measure", pa.string(), doc="escalc measure: SMD, SMCC, SMCR, ZCOR or GEN"),
+            field("modality", pa.string(), doc="emg | pet | summary"),
+            field("drug", pa.string(), doc="drug or manipulation"),
         ]
     ),
 )
@@ -135,10 +136,10 @@ def conform(df: pd.DataFrame, spec: TableSpec, *, source: str = "<table>") -> pa
             + f"; expected exactly {spec.columns}"
         )
     df = df[spec.columns]
-    for field in spec.schema:
-        if not field.nullable and df[field.name].isna().any():
+    for column in spec.schema:
+        if not column.nullable and df[column.name].isna().any():
             raise TableSchemaError(
-                f"{source}: column '{field.name}' of table '{spec.name}' has missing values "
+                f"{source}: column '{column.name}' of table '{spec.name}' has missing values "
                 f"but the contract requires a value in every row"
             )
     try:

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from opioidsocial.io.tables import EFFECTS, TableSpec, _f, read_table, register
+from opioidsocial.io.tables import EFFECTS, TableSpec, field, read_table, register
 from opioidsocial.meta.escalc import MEASURES
 from opioidsocial.meta.published import read_summary
 
@@ -51,26 +51,26 @@ META_EFFECTS = register(
         sort_by=("family", "study", "outcome", "contrast"),
         schema=pa.schema(
             [
-                _f("family", pa.string(), doc="outcome family the effect is pooled in (meta.families)"),
-                _f("study", pa.string()),
-                _f("outcome", pa.string(), doc="outcome label as the study reports it"),
-                _f("contrast", pa.string(), doc="e.g. 'naltrexone - placebo'"),
-                _f("yi", pa.float64(), doc="effect size, contrast as labelled (manipulation minus reference)"),
-                _f("vi", pa.float64(), doc="its sampling variance"),
-                _f("yi_harmonised", pa.float64(), doc="yi * direction (effect of more mu-opioid signalling); yi when direction is 0"),
-                _f("n1", pa.int64(), nullable=True),
-                _f("n2", pa.int64(), nullable=True),
-                _f("design", pa.string(), doc="between | within"),
-                _f("direction", pa.int8(), doc="+1 agonist or endogenous release, -1 antagonist, 0 no opioid manipulation"),
-                _f("sample_group", pa.string(), doc="studies sharing participants share this"),
-                _f("measure", pa.string(), doc="SMD, SMCC, SMCR, ZCOR or GEN"),
-                _f("scale", pa.string(), doc="d (SMD/SMCC/SMCR), z (ZCOR) or GEN: only one scale per family"),
-                _f("conversion", pa.string(), doc="how yi was obtained (formula and reference)"),
-                _f("source", pa.string(), doc="model (a study's effects.parquet) | summary (published statistics)"),
-                _f("modality", pa.string(), doc="emg | pet | summary"),
-                _f("drug", pa.string()),
-                _f("muscle", pa.string(), nullable=True, doc="from meta.outcome_pattern; null when the label has none"),
-                _f("emotion", pa.string(), nullable=True, doc="from meta.outcome_pattern; null when the label has none"),
+                field("family", pa.string(), doc="outcome family the effect is pooled in (meta.families)"),
+                field("study", pa.string()),
+                field("outcome", pa.string(), doc="outcome label as the study reports it"),
+                field("contrast", pa.string(), doc="e.g. 'naltrexone - placebo'"),
+                field("yi", pa.float64(), doc="effect size, contrast as labelled (manipulation minus reference)"),
+                field("vi", pa.float64(), doc="its sampling variance"),
+                field("yi_harmonised", pa.float64(), doc="yi * direction (effect of more mu-opioid signalling); yi when direction is 0"),
+                field("n1", pa.int64(), nullable=True),
+                field("n2", pa.int64(), nullable=True),
+                field("design", pa.string(), doc="between | within"),
+                field("direction", pa.int8(), doc="+1 agonist or endogenous release, -1 antagonist, 0 no opioid manipulation"),
+                field("sample_group", pa.string(), doc="studies sharing participants share this"),
+                field("measure", pa.string(), doc="SMD, SMCC, SMCR, ZCOR or GEN"),
+                field("scale", pa.string(), doc="d (SMD/SMCC/SMCR), z (ZCOR) or GEN: only one scale per family"),
+                field("conversion", pa.string(), doc="how yi was obtained (formula and reference)"),
+                field("source", pa.string(), doc="model (a study's effects.parquet) | summary (published statistics)"),
+                field("modality", pa.string(), doc="emg | pet | summary"),
+                field("drug", pa.string()),
+                field("muscle", pa.string(), nullable=True, doc="from meta.outcome_pattern; null when the label has none"),
+                field("emotion", pa.string(), nullable=True, doc="from meta.outcome_pattern; null when the label has none"),
             ]
         ),
     )
