@@ -24,6 +24,7 @@ slow electrode drift and DC offset, movement bursts, and occasionally a detached
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,8 @@ RESPONSE_LATENCY_S = 0.2
 RISE_TAU_S = 0.1
 DECAY_TAU_S = 0.3
 LEAD_IN_S = 3.0
+
+log = logging.getLogger("opioidsocial.simulate")
 
 
 def response_shape(t: np.ndarray, *, stimulus_s: float) -> np.ndarray:
@@ -242,7 +245,9 @@ def simulate_study(*, study: str, row: dict, params: dict, seed: int) -> None:
         raise ConfigError(f"simulate.emg.{study}: the study's reference arm '{reference}' (studies.tsv) is not one of its arms {list(params['arms'])}")
     artefact_log = []
     sheet = []
-    for person in drawn["participants"]:
+    for i, person in enumerate(drawn["participants"], start=1):
+        # A full-size study takes minutes: say where it is.
+        log.info("  %s: participant %d/%d (sub-%s)", study, i, len(drawn["participants"]), person["label"])
         data, events, _, artefacts = participant_signals(params, person, drawn, rng)
         write_emg_recording(
             root=root,

@@ -36,6 +36,7 @@ them.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +51,8 @@ from opioidsocial.pet.inputs import bpnd_path, tac_path
 _FENG = {"a1": 851.1225, "a2": 21.8798, "a3": 20.8113, "l1": 4.1339, "l2": 0.1191, "l3": 0.0104, "tau": 0.7341}
 _SIM_GRID_MIN = 0.1 / 60.0
 _REFERENCE_PEAK = 10.0  # scales the input so the reference region peaks near 10 kBq/mL
+
+log = logging.getLogger("opioidsocial.simulate")
 
 
 def plasma_input(t_min: np.ndarray) -> np.ndarray:
@@ -218,7 +221,8 @@ def _write_tacs(*, root: Path, participants, conditions, truth: dict, params: di
     start, end = frames_from_durations(params["frames"])
     scale = _input_scale(start_min=start, end_min=end, k1_ref=params["k1_ref"], k2_ref=params["k2_ref"])
     half_life = params["half_life_min"]
-    for p in participants:
+    for i, p in enumerate(participants, start=1):
+        log.info("  %s: participant %d/%d (sub-%s)", root.name, i, len(participants), p)
         t = truth[p]
         for cond in conditions:
             targets = {roi: (t["bp_nd"][roi][cond], t["r1"][roi]) for roi in params["rois"]}
