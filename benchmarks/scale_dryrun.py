@@ -47,22 +47,14 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # for tests.designs
+from tests.designs import TINY_EMG  # noqa: E402
+
 RESULTS = REPO / "benchmarks" / "results"
 TARGET_RATIO = 1.5
-# The tiny, artefact-free EMG design of tests/conftest.py: 2 muscles, 2 emotions,
-# 3 stimuli x 2 repetitions, i.e. 12 trials of a few seconds per participant.
-SMALL_EMG = {
-    "arms": {"placebo": 1, "naltrexone": 1},
-    "muscles": ["corrugator", "zygomaticus"],
-    "emotions": ["happy", "angry"],
-    "stimuli_per_emotion": 3,
-    "repetitions": 2,
-    "responses": {"corrugator": {"happy": -0.5, "angry": 1.0}, "zygomaticus": {"happy": 1.5, "angry": 0.0}},
-    "arm_effects": {"naltrexone": {"corrugator": {"happy": 0.7}}},
-    "movement_rate": 0.0,
-    "clipped_channel_rate": 0.0,
-    "flat_channel_rate": 0.0,
-}
+# The tests' tiny EMG design (tests/designs.py) without artefacts: 2 muscles, 2
+# emotions, 3 stimuli x 2 repetitions, i.e. 12 trials of a few seconds per participant.
+SMALL_EMG = {**TINY_EMG, "movement_rate": 0.0, "clipped_channel_rate": 0.0, "flat_channel_rate": 0.0}
 # The minimal Snakefile's jobs either run a one-line shell command or, like ours, a
 # Python script: Snakemake reads a script rule's source for every job it plans, a
 # cost of the engine that a shell rule does not have.
