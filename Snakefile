@@ -12,13 +12,12 @@ include: "workflow/rules/common.smk"
 
 
 rule all:
-    input:
-        lambda wildcards: all_targets(),
     default_target: True
+    input:
+        get_all_targets,
 
 
 include: "workflow/rules/emg.smk"
-include: "workflow/rules/models.smk"
 include: "workflow/rules/pet.smk"
 include: "workflow/rules/meta.smk"
 include: "workflow/rules/report.smk"

@@ -128,7 +128,7 @@ def neurokit_all_channels(channels_uv, sfreq: float) -> list[float]:
         # NeuroKit2 warns when a channel has no activation burst; irrelevant to timing.
         warnings.simplefilter("ignore")
         for x in channels_uv:
-            out.append(seconds(lambda: nk.emg_process(x, sampling_rate=sfreq)))
+            out.append(seconds(lambda x=x: nk.emg_process(x, sampling_rate=sfreq)))
     return out
 
 
@@ -269,8 +269,10 @@ def main(argv: list[str] | None = None) -> dict:
             "repeats": args.repeats,
             "nk_repeats": args.nk_repeats,
             "timer": "time.perf_counter, wall clock; one untimed call of each first (warm page cache)",
-            "neurokit": "neurokit2.emg_process(channel_uv, sampling_rate=sfreq) with its defaults on each full-length channel already in memory; one repetition = all channels",
-            "memory": "fresh subprocess per figure, after an untimed call on a short recording; rss = VmHWM (reset just before) after the call minus VmRSS before it; tracemalloc = traced peak during the call",
+            "neurokit": "neurokit2.emg_process(channel_uv, sampling_rate=sfreq) with its defaults on each full-length channel already in memory; "
+                        "one repetition = all channels",
+            "memory": "fresh subprocess per figure, after an untimed call on a short recording; rss = VmHWM (reset just before) after the call "
+                      "minus VmRSS before it; tracemalloc = traced peak during the call",
         },
         "seconds": {
             "load": {"median": med_load, "runs": load_s},

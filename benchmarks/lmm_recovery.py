@@ -28,7 +28,7 @@ import pandas as pd
 import yaml
 
 from opioidsocial.config import validate_section
-from opioidsocial.emg.models import fit_study, planned_contrasts
+from opioidsocial.emg.study import fit_study, planned_contrasts
 from opioidsocial.sheets import load_studies
 from opioidsocial.simulate.emg import simulate_trials
 

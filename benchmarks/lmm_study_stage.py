@@ -41,19 +41,20 @@ PARAMS = {
 def model_job(bins: str, folder: str) -> float:
     start = time.perf_counter()
     from opioidsocial.config import validate_section
-    from opioidsocial.emg.models import run_study
+    from opioidsocial.emg.study import run_model
 
     names = {"trials": "trials.parquet", "fixef": "fixef.tsv", "anova": "anova.tsv", "varcomp": "varcomp.tsv", "emmeans": "emmeans.tsv",
              "contrasts": "contrasts.tsv", "fit": "fit.json", "effects": "effects.parquet", "plot_png": "emmeans.png", "plot_svg": "emmeans.svg"}
-    run_study(source=bins, study=STUDY, cfg=validate_section({}, "models.schema.yaml", source="models"), window=(0.5, 3.5),
-              outputs={k: f"{folder}/{v}" for k, v in names.items()})
+    cfg = {"models": validate_section({}, "models.schema.yaml", source="models"), "emg": {"response_s": [0.5, 3.5]}, "on_bad_data": "fail"}
+    run_model(inputs={"source": bins}, outputs={k: f"{folder}/{v}" for k, v in names.items()}, cfg=cfg, study=STUDY["study"], row=STUDY, metadata={})
     return time.perf_counter() - start
 
 
 def timecourse_job(bins: str, folder: str) -> float:
     start = time.perf_counter()
     from opioidsocial.emg.plots import plot_time_courses
-    from opioidsocial.io.tables import EMG_BINS, read_table
+    from opioidsocial.io.contracts import EMG_BINS
+    from opioidsocial.io.tables import read_table
 
     plot_time_courses(read_table(bins, EMG_BINS), study=STUDY["study"], reference="placebo", window=(0.5, 3.5), level=0.95,
                       paths=(f"{folder}/timecourses.png", f"{folder}/timecourses.svg"))
@@ -61,8 +62,9 @@ def timecourse_job(bins: str, folder: str) -> float:
 
 
 def main() -> None:
-    from opioidsocial.emg.binned_simulation import bins_from_trials
-    from opioidsocial.io.tables import EMG_BINS, write_table
+    from opioidsocial.io.contracts import EMG_BINS
+    from opioidsocial.io.tables import write_table
+    from opioidsocial.simulate.binned import bins_from_trials
     from opioidsocial.simulate.emg import simulate_trials
 
     with tempfile.TemporaryDirectory() as tmp:

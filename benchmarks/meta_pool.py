@@ -36,7 +36,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from opioidsocial.meta import pool, pool_multilevel
+from opioidsocial.meta.multilevel import pool_multilevel
+from opioidsocial.meta.random_effects import pool
 
 ROOT = Path(__file__).resolve().parents[1]
 FIX = ROOT / "tests" / "fixtures" / "metafor"

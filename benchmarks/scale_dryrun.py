@@ -143,7 +143,8 @@ def minimal_snakefile(counts: dict[str, int], *, studies: list[str], participant
     for k in range(len(per_study)):
         lines += [f"rule study{k}:", f"    input: lambda wc: expand(f{last!r}, p=PARTICIPANTS[wc.study])", f"    output: 'minimal/{{study}}/s{k}.txt'", action, ""]
     for k in range(len(single)):
-        lines += [f"rule single{k}:", f"    input: expand('minimal/{{s}}/s{{k}}.txt', s=STUDIES, k={list(range(len(per_study)))!r})", f"    output: 'minimal/single{k}.txt'", action, ""]
+        inputs = f"    input: expand('minimal/{{s}}/s{{k}}.txt', s=STUDIES, k={list(range(len(per_study)))!r})"
+        lines += [f"rule single{k}:", inputs, f"    output: 'minimal/single{k}.txt'", action, ""]
     return "\n".join(lines)
 
 

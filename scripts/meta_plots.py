@@ -1,17 +1,5 @@
-"""Forest plot per family and the funnel plot (PNG and SVG)."""
+"""Snakemake entry point: forest plot per family and the funnel plot (PNG and SVG)."""
+from opioidsocial.meta.plots import run
+from opioidsocial.runlog import run_job
 
-from pathlib import Path
-
-import pandas as pd
-
-from opioidsocial.io.tables import read_table
-from opioidsocial.meta.harmonise import META_EFFECTS
-from opioidsocial.meta.plots import write_plots
-from opioidsocial.runlog import job_log
-
-with job_log(snakemake):
-    cfg = snakemake.params.meta
-    effects = read_table(snakemake.input.effects, META_EFFECTS)
-    pooled = pd.read_csv(snakemake.input.pooled, sep="\t")
-    write_plots(effects, pooled, forest_dir=snakemake.output.forest, funnel_stem=Path(snakemake.output.funnel_png).with_suffix(""), method=cfg["methods"][0],
-                test=cfg["tests"][0], level=cfg["level"], dpi=cfg["plot_dpi"])
+run_job(snakemake, run)

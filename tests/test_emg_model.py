@@ -10,11 +10,12 @@ import pandas as pd
 import pytest
 
 from opioidsocial.config import validate_section
-from opioidsocial.emg.binned_simulation import bins_from_trials
 from opioidsocial.emg.effects import study_effects
-from opioidsocial.emg.models import EmgModelError, StudyNotEstimable, check_design, fit_study, planned_contrasts, run_study
-from opioidsocial.emg.trials import TRIAL_RESPONSES, TrialTableError, read_user_trials, responses_from_bins
-from opioidsocial.io.tables import EFFECTS, EMG_BINS, read_table, write_table
+from opioidsocial.emg.study import EmgModelError, StudyNotEstimable, check_design, fit_study, planned_contrasts, run_model
+from opioidsocial.emg.trials import TrialTableError, read_user_trials, responses_from_bins
+from opioidsocial.io.contracts import EFFECTS, EMG_BINS, TRIAL_RESPONSES
+from opioidsocial.io.tables import read_table, write_table
+from opioidsocial.simulate.binned import bins_from_trials
 from opioidsocial.simulate.emg import simulate_trials
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +31,12 @@ STUDY = {"study": "nal", "modality": "emg", "input": "bids", "design": "between"
 
 def models_cfg(**overrides) -> dict:
     return validate_section(overrides, "models.schema.yaml", source="models")
+
+
+def run_study(*, source: str, study: dict, cfg: dict, window, outputs: dict, on_bad_data: str = "fail") -> None:
+    """The model stage as its rule calls it, with the step's config keys."""
+    step = {"models": cfg, "emg": {"response_s": list(window or (0.5, 3.5))}, "on_bad_data": on_bad_data}
+    run_model(inputs={"source": source}, outputs=outputs, cfg=step, study=study["study"], row=study, metadata={})
 
 
 def outputs(folder: Path) -> dict:
@@ -152,7 +159,7 @@ def test_configuration_mistakes_are_clear_errors():
         fit_study(data.assign(muscle="zyg"), study=STUDY, cfg=models_cfg(formula="response_uv ~ arm * muscle + (1 | participant)"))
     with pytest.raises(EmgModelError, match="no factor for"):
         fit_study(data, study=STUDY, cfg=models_cfg(formula="response_uv ~ arm + (1 | participant)", by=[], contrast_within=["emotion", "muscle"]))
-    with pytest.raises(EmgModelError, match="reference arm 'saline'"):
+    with pytest.raises(StudyNotEstimable, match="reference arm 'saline'"):
         check_design(data, study={**STUDY, "reference": "saline"})
     three = pd.read_csv(FIXTURES / "threeway.csv").rename(columns={"response": "response_uv"})
     with pytest.raises(StudyNotEstimable, match="study 'nal', muscle zygomaticus: reference arm 'placebo'"):

@@ -5,10 +5,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from opioidsocial.emg.participant import run
 from opioidsocial.emg.preprocess import preprocess_participant
-from opioidsocial.emg.study import run_participant
+from opioidsocial.errors import DataError
 from opioidsocial.io.bids import emg_files
-from opioidsocial.io.tables import EMG_BINS, conform, read_table
+from opioidsocial.io.contracts import EMG_BINS
+from opioidsocial.io.tables import conform, read_table
 from opioidsocial.simulate.emg import simulate_study
 from tests.conftest import TINY_EMG
 
@@ -75,11 +77,11 @@ def test_simulator_same_seed_same_bytes(tmp_path):
 def test_unusable_participant_is_excluded_or_fails_by_policy(tiny_emg_study, emg_cfg, tmp_path):
     files = emg_files(tiny_emg_study, "001")
     strict = {**emg_cfg, "max_rejected_fraction": 0.0, "reject_robust_z": 0.01, "reject_min_ratio": 1.0}
-    kwargs = dict(files=files, study="tiny", participant="001", arm="placebo", cfg=strict, metadata={})
-    with pytest.raises(ValueError, match="participant '001'.*rejected"):
-        run_participant(bins_path=str(tmp_path / "f.parquet"), qc_path=str(tmp_path / "f.json"), on_bad_data="fail", **kwargs)
+    kwargs = dict(inputs=files, study="tiny", participant="001", arm="placebo", metadata={})
+    with pytest.raises(DataError, match="participant '001'.*rejected"):
+        run(outputs={"bins": str(tmp_path / "f.parquet"), "qc": str(tmp_path / "f.json")}, cfg={"emg": strict, "on_bad_data": "fail"}, **kwargs)
     assert not list(tmp_path.iterdir())  # nothing half-written
-    run_participant(bins_path=str(tmp_path / "e.parquet"), qc_path=str(tmp_path / "e.json"), on_bad_data="exclude", **kwargs)
+    run(outputs={"bins": str(tmp_path / "e.parquet"), "qc": str(tmp_path / "e.json")}, cfg={"emg": strict, "on_bad_data": "exclude"}, **kwargs)
     qc = json.loads((tmp_path / "e.json").read_text())
     assert qc["usable"] is False and "rejected" in qc["exclusion_reason"]
     assert read_table(tmp_path / "e.parquet", EMG_BINS).empty

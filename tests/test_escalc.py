@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from opioidsocial.meta.escalc import EffectSizeError, escalc
+from opioidsocial.stats.escalc import EffectSizeError, escalc
 
 FIXTURES = Path(__file__).parent / "fixtures" / "metafor"
 ARGS = ["n1i", "n2i", "m1i", "m2i", "sd1i", "sd2i", "ni", "ri", "ti"]

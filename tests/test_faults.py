@@ -28,7 +28,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from opioidsocial.io import tables
-from opioidsocial.io.tables import EMG_BINS, write_table
+from opioidsocial.io.contracts import EMG_BINS
+from opioidsocial.io.tables import write_table
 from tests.test_robustness import copy_of_template, emg_stage_command, reference_run
 
 
@@ -61,7 +62,8 @@ def test_a_writer_killed_mid_write_leaves_no_file_and_the_rerun_cleans_up(tmp_pa
         f"""
         import numpy as np
         from tests.test_faults import _bins
-        from opioidsocial.io.tables import EMG_BINS, write_table
+        from opioidsocial.io.contracts import EMG_BINS
+        from opioidsocial.io.tables import write_table
         # Random doubles do not compress: a file of some 50 MB, written over a few seconds.
         noise = np.random.default_rng(0).random((3, 2_000_000))
         bins = _bins(2_000_000).assign(bin_start_s=noise[0], amplitude_uv=noise[1], amplitude_z=noise[2])

@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 
 from opioidsocial.config import SCHEMA_DIR, ConfigError, validate_config
 from opioidsocial.io.bids import BidsError, read_channels, read_events
-from opioidsocial.meta.escalc import EffectSizeError, escalc
 from opioidsocial.meta.published import SummaryStudyError, read_summary
 from opioidsocial.pet.inputs import PetInputError, read_bpnd, read_tacs
 from opioidsocial.sheets import load_participants
+from opioidsocial.stats.escalc import EffectSizeError, escalc
 
 cells = st.text(alphabet=string.printable.replace("\t", "").replace("\n", "").replace("\r", ""), max_size=8)
 rows = st.lists(st.lists(cells, min_size=1, max_size=5), max_size=6)

@@ -156,6 +156,6 @@ def test_threads_resources_and_log_paths_trigger_nothing(tiny_local_run, tmp_pat
     shutil.copytree(REPO / "scripts", moved / "scripts")
     rules = list((moved / "workflow" / "rules").glob("*.smk"))
     for path in rules:
-        path.write_text(path.read_text().replace("{RESULTS}/logs/", "{RESULTS}/logs_moved/"))
-    assert any("logs_moved" in path.read_text() for path in rules)
+        path.write_text(path.read_text().replace("{P.logs}/", "{P.logs}_moved/"))
+    assert any("{P.logs}_moved/" in path.read_text() for path in rules)
     assert planned_jobs(tiny_local_run, snakefile=moved / "Snakefile") == set()

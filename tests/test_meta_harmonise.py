@@ -6,12 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from opioidsocial.io.tables import EFFECTS, read_table, write_table
-from opioidsocial.meta.harmonise import META_EFFECTS, HarmoniseError, collect, family_of, from_model, harmonise
+from opioidsocial.io.contracts import EFFECTS, META_EFFECTS, META_POOLED
+from opioidsocial.io.tables import read_table, write_table
+from opioidsocial.meta.harmonise import HarmoniseError, collect, family_of, from_model, harmonise
 from opioidsocial.meta.metareg import regression_table
 from opioidsocial.meta.multilevel import multilevel_table, pool_multilevel
 from opioidsocial.meta.overlap import by_sample_group, combine
-from opioidsocial.meta.pooled import POOLED_COLUMNS, pooled_table, samples
+from opioidsocial.meta.pooled import pooled_table, samples
 from opioidsocial.meta.random_effects import pool
 
 FIX = Path(__file__).parent / "fixtures" / "metafor"
@@ -98,7 +99,7 @@ def test_combine_matches_metafor_aggregate():
 def test_pooled_table_counts_samples_not_reports():
     eff = _studies()
     table = pooled_table(eff, methods=["REML", "DL"], tests=["knha", "z"], rho=0.5, min_k=2, level=0.95)
-    assert list(table.columns) == list(POOLED_COLUMNS)
+    assert list(table.columns) == list(META_POOLED.columns)
     zyg = table[(table["family"] == "zygomaticus to happy faces")]
     # korb2020 + korb2023 are one sample: 4 samples, not 5; the amisulpride arm is not an opioid effect.
     assert set(zyg["model"]) == {"opioid_aligned", "agonist", "antagonist"}

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from opioidsocial.meta import pool_multilevel
+from opioidsocial.meta.multilevel import pool_multilevel
 from opioidsocial.meta.random_effects import MetaAnalysisError
 
 FIX = Path(__file__).parent / "fixtures" / "metafor"

@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from opioidsocial.meta import pool
-from opioidsocial.meta.random_effects import METHODS, MetaAnalysisError
+from opioidsocial.meta.random_effects import METHODS, MetaAnalysisError, pool
 
 FIX = Path(__file__).parent / "fixtures" / "metafor"
 BCG = pd.read_csv(FIX / "dat_bcg.tsv", sep="\t")

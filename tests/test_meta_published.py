@@ -5,8 +5,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from opioidsocial.meta.escalc import escalc
 from opioidsocial.meta.published import SummaryStudyError, read_summary
+from opioidsocial.stats.escalc import escalc
 
 ROW = {"study": "korb2020", "drug": "naltrexone", "direction": -1, "reference": "placebo", "sample_group": "korb"}
 HEADER = "study\toutcome\tcontrast\tdesign\tmeasure\tn1\tn2\tn\tm1\tm2\tsd1\tsd2\tr\tt\tyi\tvi\tdirection\tdrug\tmodality\n"

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from opioidsocial.io.contracts import META_EFFECTS
 from opioidsocial.io.tables import read_table
-from opioidsocial.meta.harmonise import META_EFFECTS
 from tests.conftest import finished_run, snakemake
 
 pytestmark = pytest.mark.workflow

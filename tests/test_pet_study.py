@@ -9,11 +9,26 @@ import pandas as pd
 import pytest
 
 from opioidsocial.config import ConfigError, validate_section
-from opioidsocial.io.tables import EFFECTS, PET_BP, read_table
+from opioidsocial.io.contracts import EFFECTS, PET_BP
+from opioidsocial.io.tables import read_table
+from opioidsocial.pet import participant as pet_participant
+from opioidsocial.pet import study as pet_study
 from opioidsocial.pet.inputs import PetInputError, tac_path
-from opioidsocial.pet.participant import run_participant
-from opioidsocial.pet.study import run_study, traits_of
+from opioidsocial.pet.study import traits_of
 from opioidsocial.simulate.pet import simulate_study
+
+
+def run_participant(*, study: str, participant: str, tacs: dict, cfg: dict, on_bad_data: str, table: str, qc: str, metadata: dict) -> None:
+    """The fit job as its rule calls it."""
+    pet_participant.run(inputs=tacs, outputs={"bp": table, "qc": qc}, cfg={"pet": cfg, "on_bad_data": on_bad_data},
+                        study=study, participant=participant, metadata=metadata)
+
+
+def run_study(*, study: str, row: dict, cfg: dict, bp_paths: list, qc_paths: list, bpnd_paths: list, outputs: dict, metadata: dict) -> None:
+    """The study job as its rule calls it."""
+    pet_study.run(inputs={"bp": bp_paths, "qc": qc_paths, "bpnd": bpnd_paths}, outputs=outputs, cfg={"pet": cfg},
+                  study=study, row=row, metadata=metadata)
+
 
 PARAMS = {
     "participants": 5,

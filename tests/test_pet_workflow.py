@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from opioidsocial.io.tables import EFFECTS, PET_BP, read_table
+from opioidsocial.io.contracts import EFFECTS, PET_BP
+from opioidsocial.io.tables import read_table
 from tests.conftest import TINY_PET, finished_run, simulate, snakemake
 
 pytestmark = pytest.mark.workflow
@@ -37,7 +38,7 @@ def test_tac_study_runs_from_tacs_to_effects(pet_run):
     for p in ("01", "02", "03", "04"):
         table = read_table(pet_run / f"results/pettac/pet/{p}.parquet", PET_BP)
         assert set(table["participant"]) == {p} and set(table["model"]) == {"SRTM", "Logan"}
-        assert (pet_run / f"results/pettac/qc/{p}.json").is_file()
+        assert (pet_run / f"results/pettac/qc/pet/{p}.json").is_file()
         assert (pet_run / f"results/logs/pet_fit/pettac/{p}.log").read_text().strip()
     effects = read_table(pet_run / "results/pettac/model/effects.parquet", EFFECTS)
     assert set(effects["measure"]) == {"SMCC", "ZCOR"}

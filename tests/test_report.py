@@ -15,9 +15,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from opioidsocial.emg.trials import TRIAL_RESPONSES
-from opioidsocial.io.tables import PET_BP, TableSchemaError, write_table
-from opioidsocial.report.html_table import table_html, tsv_to_html
+from opioidsocial.io.contracts import PET_BP, TRIAL_RESPONSES
+from opioidsocial.io.tables import TableSchemaError, write_table
+from opioidsocial.report import html_table
+from opioidsocial.report.html_table import table_html
 from opioidsocial.report.inputs import study_inputs
 from opioidsocial.report.overview import gather_exclusions, overview
 from opioidsocial.report.software import config_table, config_yaml, versions_table
@@ -42,12 +43,20 @@ def test_table_html_sort_keys_formatting_and_escaping():
     assert 'download="x.tsv" href="data:text/tab-separated-values;base64,YQliCg=="' in page  # base64 of "a\tb\n"
 
 
-def test_tsv_to_html_keeps_ids_as_text_and_handles_an_empty_table(tmp_path):
-    path = tmp_path / "exclusions.tsv"
+def test_table_page_reads_its_contract_keeps_ids_as_text_and_handles_an_empty_table(tmp_path):
+    path, page = tmp_path / "exclusions.tsv", tmp_path / "page.html"
+
+    def render() -> str:
+        html_table.run(inputs={"tsv": str(path)}, outputs={"html": str(page)}, title="t", contract="EXCLUSIONS")
+        return page.read_text()
+
     path.write_text("study\tparticipant\tstage\treason\n")
-    assert "0 rows (empty)" in tsv_to_html(str(path), title="none")
+    assert "0 rows (empty)" in render()
+    path.write_text("study\tparticipant\tstage\treason\ns\t001\tpet_fit\t4\n")
+    assert _cells(render()) == [["s", "001", "pet_fit", "4"]]
     path.write_text("study\tparticipant\tn\ns\t001\t4\n")
-    assert _cells(tsv_to_html(str(path), title="one")) == [["s", "001", "4.0"]]
+    with pytest.raises(TableSchemaError, match="expected \\['study', 'participant', 'stage', 'reason'\\]"):
+        render()
 
 
 def test_gather_exclusions_sorts_and_keeps_labels(tmp_path):

@@ -24,9 +24,11 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from opioidsocial.emg.study import DATA_PROBLEMS, run_participant
+from opioidsocial.emg.participant import run
+from opioidsocial.errors import DataError
 from opioidsocial.io.bids import emg_files
-from opioidsocial.io.tables import EFFECTS, read_table
+from opioidsocial.io.contracts import EFFECTS
+from opioidsocial.io.tables import read_table
 from opioidsocial.provenance import KEY_PACKAGES
 from opioidsocial.stats.lmm import LmmError, fit
 from tests.conftest import REPO, WORKFLOW_TINY_EMG, simulated_workdir, snakemake_command
@@ -78,19 +80,19 @@ def test_a_broken_file_stops_the_participant_before_it_writes_anything(tiny_emg_
     shutil.copytree(Path(tiny_emg_study["path"]) / "sub-001", tmp_path / "sub-001")
     files = emg_files({**tiny_emg_study, "path": str(tmp_path)}, "001")
     cfg = {**emg_cfg, **_break(files, what)}
-    out = {"bins_path": str(tmp_path / "out/001.parquet"), "qc_path": str(tmp_path / "out/001.json")}
-    job = dict(files=files, study="tiny", participant="001", arm="placebo", cfg=cfg, metadata={}, **out)
-    with pytest.raises(DATA_PROBLEMS) as err:
-        run_participant(**job, on_bad_data="fail")
+    out = {"bins": str(tmp_path / "out/001.parquet"), "qc": str(tmp_path / "out/001.json")}
+    job = dict(inputs=files, outputs=out, study="tiny", participant="001", arm="placebo", metadata={})
+    with pytest.raises(DataError) as err:
+        run(**job, cfg={"emg": cfg, "on_bad_data": "fail"})
     text = str(err.value)
     assert text.startswith("study 'tiny', participant '001': ") and message in text
     assert files[culprit] in text
     assert not (tmp_path / "out").exists()
     # Under on_bad_data: exclude the same message becomes the participant's exclusion reason.
-    run_participant(**job, on_bad_data="exclude")
-    qc = json.loads(Path(out["qc_path"]).read_text())
+    run(**job, cfg={"emg": cfg, "on_bad_data": "exclude"})
+    qc = json.loads(Path(out["qc"]).read_text())
     assert qc["usable"] is False and qc["exclusion_reason"] == text
-    assert pq.read_table(out["bins_path"]).num_rows == 0
+    assert pq.read_table(out["bins"]).num_rows == 0
 
 
 # The EMG stage of the study: per-participant tables and QC records, the QC figures
@@ -98,8 +100,8 @@ def test_a_broken_file_stops_the_participant_before_it_writes_anything(tiny_emg_
 # exclusions, the model and its figures. The meta-analysis and the report are left
 # out to keep the three runs of this study (here and in test_faults) within CI's time.
 TARGETS = (
-    "results/tinyemg/qc/001.png",
-    f"results/tinyemg/qc/{CORRUPT}.png",
+    "results/tinyemg/qc/emg/001.png",
+    f"results/tinyemg/qc/emg/{CORRUPT}.png",
     "results/tinyemg/model/effects.parquet",
     "results/tinyemg/model/timecourses.png",
 )
@@ -158,7 +160,7 @@ def test_the_corrupt_participant_is_excluded_with_its_file_and_reason(robust_run
     reason = exclusions["reason"].iloc[0]
     assert f"participant '{CORRUPT}'" in reason and f"sub-{CORRUPT}_task-faces_emg.bdf" in reason
     assert "corrupt or truncated" in reason
-    qc = json.loads((robust_run / f"results/tinyemg/qc/{CORRUPT}.json").read_text())
+    qc = json.loads((robust_run / f"results/tinyemg/qc/emg/{CORRUPT}.json").read_text())
     assert qc["usable"] is False and qc["exclusion_reason"] == reason
 
 

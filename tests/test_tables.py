@@ -4,7 +4,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from opioidsocial.io.tables import EMG_BINS, TableSchemaError, read_table, write_table
+from opioidsocial.io.contracts import EMG_BINS
+from opioidsocial.io.tables import TableSchemaError, read_table, write_table
 
 
 def _bins(n=4):

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from opioidsocial.io.tables import EMG_BINS, read_table
+from opioidsocial.io.contracts import EMG_BINS
+from opioidsocial.io.tables import read_table
 from tests.conftest import REPO, WORKFLOW_TINY_EMG, finished_run, snakemake
 
 pytestmark = pytest.mark.workflow
@@ -29,7 +30,7 @@ def test_one_parquet_and_qc_per_participant(tiny_run):
     for p in ("001", "002", "003", "004"):
         bins = read_table(tiny_run / f"results/tinyemg/emg/{p}.parquet", EMG_BINS)
         assert set(bins["participant"]) <= {p}
-        assert (tiny_run / f"results/tinyemg/qc/{p}.json").is_file()
+        assert (tiny_run / f"results/tinyemg/qc/emg/{p}.json").is_file()
         assert (tiny_run / f"results/logs/emg_preprocess/tinyemg/{p}.log").read_text().strip()
     table = read_table(tiny_run / "results/tinyemg/emg_trials.parquet", EMG_BINS)
     assert table["participant"].nunique() + len((tiny_run / "results/tinyemg/exclusions.tsv").read_text().splitlines()) - 1 == 4

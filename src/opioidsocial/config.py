@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import difflib
 import hashlib
+import importlib
 import json
 import re
 from functools import cache
@@ -23,9 +24,7 @@ import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-
-class ConfigError(ValueError):
-    """The config or a sheet is invalid; the message says where and how to fix it."""
+from opioidsocial.errors import ConfigError
 
 
 def load_schema(path: str | Path) -> tuple[dict, Registry]:
@@ -117,56 +116,15 @@ def validate_config(config: dict, schema_path: str | Path, *, source: str = "con
     errors = sorted(validator.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message))
     if errors:
         raise ConfigError("\n".join(_message(e, source) for e in errors))
-    consistency = CONSISTENCY.get(Path(schema_path).name)
-    problems = consistency(data, source) if consistency else []
+    # Cross-key checks live with their modality (e.g. opioidsocial.emg.settings); the
+    # schema names them, so this generic validator imports no stage's code.
+    problems = []
+    for target in schema.get("x-checks", []):
+        module, _, name = target.rpartition(".")
+        problems += getattr(importlib.import_module(module), name)(data, source)
     if problems:
         raise ConfigError("\n".join(f"{source}: {p}" for p in problems))
     return data
-
-
-def _emg_consistency(emg: dict, where: str) -> list[str]:
-    """What the emg section's schema cannot say: its values' order relative to each other."""
-    # The windows' one check, also run per recording; imported here, not at the top,
-    # because emg.preprocess imports ConfigError from this module.
-    from opioidsocial.emg.preprocess import check_windows
-
-    problems = []
-    if emg["highpass_hz"] >= emg["lowpass_hz"]:
-        problems.append(
-            f"'{where}.highpass_hz' = {emg['highpass_hz']:g} Hz must be below '{where}.lowpass_hz' = {emg['lowpass_hz']:g} Hz "
-            "(the band-pass is highpass_hz to lowpass_hz; van Boxtel 2010 recommends 20 to 500)"
-        )
-    try:
-        check_windows(emg, where=where)
-    except ConfigError as err:
-        problems.append(str(err).removeprefix("config: "))
-    return problems
-
-
-def _config_consistency(config: dict, _source: str) -> list[str]:
-    """The emg section's own checks, and the band against the simulated sampling rates.
-
-    Real recordings' rates are known only when they are read: there a lower edge
-    above the Nyquist limit is an error naming the file (emg.filters), an upper one
-    is capped and the cap recorded in the QC JSON.
-    """
-    from opioidsocial.emg.filters import NYQUIST_FRACTION
-
-    emg = config["emg"]
-    problems = _emg_consistency(emg, "emg")
-    for study, sim in sorted(config["simulate"]["emg"].items()):
-        limit = NYQUIST_FRACTION * sim["sfreq"] / 2
-        if emg["highpass_hz"] >= limit:
-            problems.append(
-                f"'emg.highpass_hz' = {emg['highpass_hz']:g} Hz is above what study '{study}' can carry: "
-                f"'simulate.emg.{study}.sfreq' = {sim['sfreq']:g} Hz allows a band up to {limit:g} Hz "
-                f"({NYQUIST_FRACTION:g} x Nyquist); lower emg.highpass_hz or raise the sampling rate"
-            )
-    return problems
-
-
-# Cross-key checks, by the schema file whose data they apply to.
-CONSISTENCY = {"config.schema.yaml": _config_consistency, "emg.schema.yaml": _emg_consistency}
 
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
@@ -181,6 +139,56 @@ def validate_section(section: dict, schema_name: str, *, source: str) -> dict:
     if not path.is_file():
         raise ConfigError(f"schema {path} not found: run from a source checkout of opioidsocial (pip install -e .)")
     return validate_config(section, path, source=source)
+
+
+def step_config(config: dict, step: str, schema_path: str | Path) -> dict:
+    """The part of a validated ``config`` that the workflow step ``step`` reads.
+
+    Each key's schema names the steps (Snakemake rules) whose outputs it can change,
+    as ``x-stage``; a rule's params hold exactly those keys, so changing a key reruns
+    only the jobs it can affect (after mne-bids-pipeline's per-step ``get_config``).
+    The result is canonical: keys sorted, numbers of ``type: number`` as floats and
+    sequences as lists, so that key order, filled-in defaults and equal spellings of
+    one value (20 and 20.0) never trigger a rerun.
+    """
+    schema, registry = load_schema(schema_path)
+    return _step_part(config, schema, registry.resolver(base_uri=schema["$id"]), step) or {}
+
+
+def canonical_config(config: dict, schema_path: str | Path) -> dict:
+    """The whole validated config in the canonical form of :func:`step_config`."""
+    schema, registry = load_schema(schema_path)
+    return _canonical(config, schema, registry.resolver(base_uri=schema["$id"]))
+
+
+def _step_part(data, node: dict, resolver, step: str):
+    if "x-stage" in node:
+        return _canonical(data, node, resolver) if step in node["x-stage"] else None
+    node, resolver = _resolve(node, resolver)
+    if not isinstance(data, dict) or "properties" not in node:
+        return None
+    part = {}
+    for key in sorted(data):
+        if key in node["properties"]:
+            value = _step_part(data[key], node["properties"][key], resolver, step)
+            if value is not None:
+                part[key] = value
+    return part or None
+
+
+def _canonical(value, node: dict, resolver):
+    node, resolver = _resolve(node, resolver)
+    kinds = node.get("type", [])
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    if isinstance(value, dict):
+        props, extra = node.get("properties", {}), node.get("additionalProperties")
+        return {k: _canonical(v, props.get(k, extra if isinstance(extra, dict) else {}), resolver) for k, v in sorted(value.items())}
+    if isinstance(value, (list, tuple)):
+        items = node.get("items", {})
+        return [_canonical(v, items if isinstance(items, dict) else {}, resolver) for v in value]
+    if "number" in kinds and "integer" not in kinds and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
 
 
 def config_hash(config: dict) -> str:

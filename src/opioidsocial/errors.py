@@ -35,6 +35,9 @@ class DataError(OpioidSocialError, ValueError):
     """
 
     level = "participant"
+    #: The input file (by its role in the job, e.g. 'events') that an error of this
+    #: kind is about when the code raising it sees only arrays.
+    file_role: str | None = None
 
     def __init__(self, problem: str, *, study: str | None = None, participant: str | None = None,
                  file: str | None = None, fix: str | None = None, level: str | None = None) -> None:
@@ -48,11 +51,13 @@ class DataError(OpioidSocialError, ValueError):
             self.level = level
 
     def about(self, *, study: str | None = None, participant: str | None = None, file: str | None = None) -> DataError:
-        """A copy with the fields it lacks filled in (the ones it has are kept)."""
+        """This error with the fields it lacks filled in (the ones it has are kept); a copy if any changed."""
+        given = {"study": study, "participant": participant, "file": None if file is None else str(file)}
+        missing = {key: value for key, value in given.items() if value is not None and getattr(self, key) is None}
+        if not missing:
+            return self
         named = copy.copy(self)
-        named.study = self.study or study
-        named.participant = self.participant or participant
-        named.file = self.file or (None if file is None else str(file))
+        named.__dict__.update(missing)
         return named
 
     @property

@@ -1,8 +1,10 @@
 """Logging for the workflow's scripts: every job writes its own log file.
 
-A script wraps its work in ``with job_log(snakemake):``; messages and any
-traceback go to ``snakemake.log[0]``, the error is re-raised so Snakemake marks
-the job failed, and the log says which study, participant and file failed.
+Every script is ``run_job(snakemake, run)``: the stage's entry point gets the
+job's named inputs and outputs, its wildcards and its params as keyword
+arguments; messages and any traceback go to ``snakemake.log[0]``, the error is
+re-raised so Snakemake marks the job failed, and the log says which study,
+participant and file failed.
 """
 
 from __future__ import annotations
@@ -40,3 +42,14 @@ def job_log(smk):
     finally:
         root.removeHandler(handler)
         handler.close()
+
+
+def _plain(value):
+    return value if isinstance(value, str) else list(map(str, value))
+
+
+def run_job(smk, run) -> None:
+    """Call ``run(inputs=..., outputs=..., **wildcards, **params)`` for this job, logged."""
+    kwargs = {**dict(smk.wildcards.items()), **dict(smk.params.items())}
+    with job_log(smk):
+        run(inputs={k: _plain(v) for k, v in smk.input.items()}, outputs={k: _plain(v) for k, v in smk.output.items()}, **kwargs)

@@ -1,18 +1,23 @@
 # The one place that reads and validates the config and the sheets, and the
-# input functions every other rule file uses. Participants come from each study's
-# participants.tsv, never from globbing the disk.
+# input functions (get_*) every other rule file uses. Participants come from each
+# study's participants.tsv, never from globbing the disk.
 from functools import cache
 from pathlib import Path
 
-from opioidsocial.config import config_hash, validate_config
+from opioidsocial.config import canonical_config, config_hash, step_config, validate_config
 from opioidsocial.io.bids import emg_files
+from opioidsocial.paths import layout
+from opioidsocial.pet.inputs import bpnd_path, tac_path
 from opioidsocial.provenance import versions
-from opioidsocial.sheets import load_studies, load_participants
+from opioidsocial.sheets import load_participants, load_studies
 
-SCHEMAS = Path(workflow.basedir) / "workflow" / "schemas"
+# Resolved from this file, so the workflow also works as a module of another project.
+SCHEMAS = Path(workflow.current_basedir).parent / "schemas"
+CONFIG_SCHEMA = SCHEMAS / "config.schema.yaml"
 
-config.update(validate_config(config, SCHEMAS / "config.schema.yaml", source="config"))
+config.update(validate_config(config, CONFIG_SCHEMA, source="config"))
 RESULTS = config["results"]
+P = layout(RESULTS)
 STUDIES = load_studies(config["studies"], schemas=SCHEMAS)
 # Input functions run once per job; plain dicts keep a 10,000-participant DAG
 # from spending its time in pandas indexing.
@@ -24,7 +29,8 @@ SHEET_ROWS = {study: row.to_dict() for study, row in STUDIES.iterrows()}
 TARGETS = []
 
 
-def all_targets():
+def get_all_targets(wildcards):
+    """Every stage's final outputs (rule all)."""
     found = set()
     for target in TARGETS:
         found.update(target() if callable(target) else [target])
@@ -33,17 +39,23 @@ def all_targets():
 
 def studies(*, modality=None, input=None):
     """Study ids of the given modality and input kind, in sheet order."""
-    rows = STUDIES
-    if modality is not None:
-        rows = rows[rows["modality"] == modality]
-    if input is not None:
-        rows = rows[rows["input"] == input]
-    return rows.index.tolist()
+    return [s for s, row in SHEET_ROWS.items() if modality in (None, row["modality"]) and input in (None, row["input"])]
 
 
-def study_row(study):
-    """The study's row of the studies sheet, as a dict."""
-    return SHEET_ROWS[study]
+def one_of(names):
+    """A wildcard constraint matching exactly these study ids (none: matches nothing)."""
+    return "|".join(names) or "(?!)"
+
+
+# The study ids each kind of rule is for, as wildcard constraints.
+EMG_BIDS = one_of(studies(modality="emg", input="bids"))
+EMG_ANY = one_of(studies(modality="emg"))
+PET_TAC = one_of(studies(modality="pet", input="tac"))
+PET_ANY = one_of(studies(modality="pet"))
+
+
+wildcard_constraints:
+    participant="[A-Za-z0-9]+",
 
 
 @cache
@@ -61,22 +73,81 @@ def participants(study):
     return participants_table(study).index.tolist()
 
 
-def participant_info(study, participant):
-    """The participant's row of participants.tsv, as a dict."""
-    return _participant_rows(study)[participant]
+def per_participant(pattern, studies_):
+    """``pattern`` for every participant of every study in ``studies_``."""
+    return [pattern.format(study=s, participant=p) for s in studies_ for p in participants(s)]
 
 
-def emg_recording(wildcards):
-    """The participant's BIDS-EMG files, named from the sheets (never globbed)."""
-    return emg_files(study_row(wildcards.study), wildcards.participant)
+@cache
+def get_cfg(step):
+    """The config keys the step reads (their schema's x-stage names it), canonical."""
+    return step_config(config, step, CONFIG_SCHEMA)
 
 
-def provenance(section):
+def get_canonical_config():
+    """The whole config, canonical: what the provenance record writes."""
+    return canonical_config(config, CONFIG_SCHEMA)
+
+
+def get_provenance(step):
     """Recorded in every output's metadata instead of a timestamp: package and
-    library versions and the hash of the config section that produced it."""
-    return {**versions(), "config_section": section, "config_hash": config_hash(config[section])}
+    library versions and the hash of the config keys the step read."""
+    return {**versions(), "config_step": step, "config_hash": config_hash(get_cfg(step))}
+
+
+def get_study_row(wildcards):
+    """The study's row of the studies sheet, as a dict."""
+    return SHEET_ROWS[wildcards.study]
+
+
+def get_reference(wildcards):
+    return SHEET_ROWS[wildcards.study]["reference"]
+
+
+def get_arm(wildcards):
+    """The participant's arm from participants.tsv."""
+    return _participant_rows(wildcards.study)[wildcards.participant]["arm"]
+
+
+def get_emg_recording(wildcards):
+    """The participant's BIDS-EMG files, named from the sheets (never globbed)."""
+    return emg_files(SHEET_ROWS[wildcards.study], wildcards.participant)
+
+
+def get_tac_scans(wildcards):
+    """One TAC file per configured condition, named from the sheets (never globbed)."""
+    root = SHEET_ROWS[wildcards.study]["path"]
+    return {c: tac_path(root, wildcards.participant, c) for c in config["pet"]["conditions"]}
+
+
+def get_emg_participants(wildcards):
+    """Every participant's binned table and QC record of an EMG study."""
+    names = participants(wildcards.study)
+    return {
+        "bins": [P.emg_bins.format(study=wildcards.study, participant=p) for p in names],
+        "qc": [P.emg_qc.format(study=wildcards.study, participant=p) for p in names],
+    }
+
+
+def get_emg_model_source(wildcards):
+    """The user's trial table (input 'trials') or the preprocessed study table."""
+    row = SHEET_ROWS[wildcards.study]
+    return row["path"] if row["input"] == "trials" else P.emg_table.format(study=wildcards.study)
+
+
+def get_pet_study_inputs(wildcards):
+    """BPND-table studies read the table; TAC studies every participant's fits."""
+    row = SHEET_ROWS[wildcards.study]
+    inputs = {"participants": f"{row['path']}/participants.tsv", "bpnd": [], "bp": [], "qc": []}
+    if row["input"] == "bpnd":
+        inputs["bpnd"] = [bpnd_path(row["path"])]
+    else:
+        names = participants(wildcards.study)
+        inputs["bp"] = [P.pet_bp.format(study=wildcards.study, participant=p) for p in names]
+        inputs["qc"] = [P.pet_qc.format(study=wildcards.study, participant=p) for p in names]
+    return inputs
 
 
 def effects_files():
     """Every study-level effects table that the meta-analysis pools."""
-    return [f"{RESULTS}/{s}/model/effects.parquet" for s, row in SHEET_ROWS.items() if row["modality"] != "summary"]
+    return [P.effects.format(study=s) for s, row in SHEET_ROWS.items() if row["modality"] != "summary"]

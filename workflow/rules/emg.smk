@@ -1,85 +1,155 @@
-# Facial EMG: one preprocessing job per participant (fan-out), then one study table.
+# Facial EMG: one preprocessing job per participant (fan-out), then per study the
+# table of usable participants, the mixed models with planned contrasts, Hedges' g
+# and figures (fan-in; input 'trials' studies enter at the model).
 
 
-TARGETS.extend(f"{RESULTS}/{s}/emg_trials.parquet" for s in studies(modality="emg", input="bids"))
+TARGETS.extend(P.effects.format(study=s) for s in studies(modality="emg"))
+TARGETS.extend(f"{P.model}/timecourses.png".format(study=s) for s in studies(modality="emg", input="bids"))
 if config["report"]["qc_figures"]:
-    TARGETS.append(
-        lambda: [f"{RESULTS}/{s}/qc/{p}.png" for s in studies(modality="emg", input="bids") for p in participants(s)]
-    )
+    TARGETS.append(lambda: per_participant(P.emg_qc_figure, studies(modality="emg", input="bids")))
 
 
 rule emg_preprocess:
     input:
-        unpack(emg_recording),
+        unpack(get_emg_recording),
     output:
-        bins=f"{RESULTS}/{{study}}/emg/{{participant}}.parquet",
-        qc=f"{RESULTS}/{{study}}/qc/{{participant}}.json",
+        bins=P.emg_bins,
+        qc=P.emg_qc,
     log:
-        f"{RESULTS}/logs/emg_preprocess/{{study}}/{{participant}}.log",
+        f"{P.logs}/emg_preprocess/{{study}}/{{participant}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/emg_preprocess/{{study}}/{{participant}}.tsv"
+        f"{P.benchmarks}/emg_preprocess/{{study}}/{{participant}}.tsv"
     wildcard_constraints:
-        study="|".join(studies(modality="emg", input="bids")) or "(?!)",
-        participant="[A-Za-z0-9]+",
-    params:
-        emg=config["emg"],
-        on_bad_data=config["on_bad_data"],
-        arm=lambda wildcards: participant_info(wildcards.study, wildcards.participant)["arm"],
-        provenance=provenance("emg"),
+        study=EMG_BIDS,
+    conda:
+        "../../environment.yml"
     resources:
         mem_mb=2000,
         runtime=15,
-    conda:
-        "../../environment.yml"
+    params:
+        cfg=get_cfg("emg_preprocess"),
+        arm=get_arm,
+        metadata=get_provenance("emg_preprocess"),
     script:
         "../../scripts/emg_preprocess.py"
 
 
-rule emg_study_table:
-    input:
-        bins=lambda wc: expand(f"{RESULTS}/{wc.study}/emg/{{p}}.parquet", p=participants(wc.study)),
-        qc=lambda wc: expand(f"{RESULTS}/{wc.study}/qc/{{p}}.json", p=participants(wc.study)),
-    output:
-        table=f"{RESULTS}/{{study}}/emg_trials.parquet",
-        exclusions=f"{RESULTS}/{{study}}/exclusions.tsv",
-    wildcard_constraints:
-        study="|".join(studies(modality="emg", input="bids")) or "(?!)",
-    log:
-        f"{RESULTS}/logs/emg_study_table/{{study}}.log",
-    params:
-        provenance=provenance("emg"),
-    resources:
-        mem_mb=4000,
-        runtime=10,
-    conda:
-        "../../environment.yml"
-    script:
-        "../../scripts/emg_study_table.py"
-
-
 rule emg_qc_figure:
     input:
-        unpack(emg_recording),
-        qc=f"{RESULTS}/{{study}}/qc/{{participant}}.json",
+        unpack(get_emg_recording),
+        qc=P.emg_qc,
     output:
-        report(
-            f"{RESULTS}/{{study}}/qc/{{participant}}.png",
+        png=report(
+            P.emg_qc_figure,
             caption="../report/emg_qc.rst",
             category="2 Quality control",
             subcategory="{study}",
             labels={"participant": "{participant}"},
         ),
-    wildcard_constraints:
-        study="|".join(studies(modality="emg", input="bids")) or "(?!)",
-        participant="[A-Za-z0-9]+",
     log:
-        f"{RESULTS}/logs/emg_qc_figure/{{study}}/{{participant}}.log",
-    params:
-        emg=config["emg"],
+        f"{P.logs}/emg_qc_figure/{{study}}/{{participant}}.log",
+    benchmark:
+        f"{P.benchmarks}/emg_qc_figure/{{study}}/{{participant}}.tsv"
+    wildcard_constraints:
+        study=EMG_BIDS,
+    conda:
+        "../../environment.yml"
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../../environment.yml"
+    params:
+        cfg=get_cfg("emg_qc_figure"),
     script:
         "../../scripts/emg_qc_figure.py"
+
+
+rule emg_study_table:
+    input:
+        unpack(get_emg_participants),
+    output:
+        table=P.emg_table,
+        exclusions=P.exclusions,
+    log:
+        f"{P.logs}/emg_study_table/{{study}}.log",
+    benchmark:
+        f"{P.benchmarks}/emg_study_table/{{study}}.tsv"
+    wildcard_constraints:
+        study=EMG_BIDS,
+    conda:
+        "../../environment.yml"
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    params:
+        metadata=get_provenance("emg_study_table"),
+    script:
+        "../../scripts/emg_study_table.py"
+
+
+rule emg_model:
+    input:
+        source=get_emg_model_source,
+    output:
+        trials=P.trials,
+        fixef=f"{P.model}/fixef.tsv",
+        anova=f"{P.model}/anova.tsv",
+        varcomp=f"{P.model}/varcomp.tsv",
+        emmeans=f"{P.model}/emmeans.tsv",
+        contrasts=f"{P.model}/contrasts.tsv",
+        fit=P.fit,
+        effects=P.effects,
+        plot_png=report(
+            f"{P.model}/emmeans.png",
+            caption="../report/emg_model_emmeans.rst",
+            category="3 Study results",
+            subcategory="{study}",
+            labels={"item": "EMG marginal means"},
+        ),
+        plot_svg=f"{P.model}/emmeans.svg",
+    log:
+        f"{P.logs}/emg_model/{{study}}.log",
+    benchmark:
+        f"{P.benchmarks}/emg_model/{{study}}.tsv"
+    wildcard_constraints:
+        study=EMG_ANY,
+    conda:
+        "../../environment.yml"
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        cfg=get_cfg("emg_model"),
+        row=get_study_row,
+        metadata=get_provenance("emg_model"),
+    script:
+        "../../scripts/emg_model.py"
+
+
+rule emg_model_timecourses:
+    input:
+        table=P.emg_table,
+    output:
+        png=report(
+            f"{P.model}/timecourses.png",
+            caption="../report/emg_model_timecourses.rst",
+            category="3 Study results",
+            subcategory="{study}",
+            labels={"item": "EMG time courses"},
+        ),
+        svg=f"{P.model}/timecourses.svg",
+    log:
+        f"{P.logs}/emg_model_timecourses/{{study}}.log",
+    benchmark:
+        f"{P.benchmarks}/emg_model_timecourses/{{study}}.tsv"
+    wildcard_constraints:
+        study=EMG_BIDS,
+    conda:
+        "../../environment.yml"
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    params:
+        cfg=get_cfg("emg_model_timecourses"),
+        reference=get_reference,
+    script:
+        "../../scripts/emg_model_timecourses.py"

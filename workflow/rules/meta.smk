@@ -2,14 +2,19 @@
 # pool per outcome family, meta-regress, fit the multilevel model, check sensitivity
 # and plot. Works on summary studies alone when no study has an effects.parquet.
 
-META = f"{RESULTS}/meta"
 META_TABLES = ["pooled", "meta_regression", "multilevel", "sensitivity_leave1out", "sensitivity_influence", "small_study"]
 # The studies.tsv rows of the summary studies (their TSV of published statistics is at `path`).
-SUMMARY_STUDIES = [study_row(s) for s in studies(modality="summary")]
+SUMMARY_STUDIES = [SHEET_ROWS[s] for s in studies(modality="summary")]
 
 
 TARGETS.extend(
-    [f"{META}/effects.parquet", *(f"{META}/{name}.tsv" for name in META_TABLES), f"{META}/forest", f"{META}/funnel.png", f"{META}/funnel.svg"]
+    [
+        f"{P.meta}/effects.parquet",
+        *(f"{P.meta}/{name}.tsv" for name in META_TABLES),
+        f"{P.meta}/forest",
+        f"{P.meta}/funnel.png",
+        f"{P.meta}/funnel.svg",
+    ]
 )
 
 
@@ -18,131 +23,137 @@ rule meta_effects:
         effects=effects_files(),
         summaries=[row["path"] for row in SUMMARY_STUDIES],
     output:
-        effects=f"{META}/effects.parquet",
+        effects=f"{P.meta}/effects.parquet",
     log:
-        f"{RESULTS}/logs/meta/effects.log",
+        f"{P.logs}/meta/effects.log",
     benchmark:
-        f"{RESULTS}/benchmarks/meta/effects.tsv"
-    params:
-        meta=config["meta"],
-        summaries=SUMMARY_STUDIES,
-        provenance=provenance("meta"),
+        f"{P.benchmarks}/meta/effects.tsv"
+    conda:
+        "../../environment.yml"
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../../environment.yml"
+    params:
+        cfg=get_cfg("meta_effects"),
+        summaries=SUMMARY_STUDIES,
+        metadata=get_provenance("meta_effects"),
     script:
         "../../scripts/meta_effects.py"
 
 
 rule meta_pool:
     input:
-        effects=f"{META}/effects.parquet",
+        effects=rules.meta_effects.output.effects,
     output:
-        pooled=f"{META}/pooled.tsv",
+        pooled=f"{P.meta}/pooled.tsv",
     log:
-        f"{RESULTS}/logs/meta/pool.log",
+        f"{P.logs}/meta/pool.log",
     benchmark:
-        f"{RESULTS}/benchmarks/meta/pool.tsv"
-    params:
-        meta=config["meta"],
+        f"{P.benchmarks}/meta/pool.tsv"
+    conda:
+        "../../environment.yml"
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../../environment.yml"
+    params:
+        cfg=get_cfg("meta_pool"),
     script:
         "../../scripts/meta_pool.py"
 
 
 rule meta_regression:
     input:
-        effects=f"{META}/effects.parquet",
+        effects=rules.meta_effects.output.effects,
     output:
-        regression=f"{META}/meta_regression.tsv",
+        regression=f"{P.meta}/meta_regression.tsv",
     log:
-        f"{RESULTS}/logs/meta/regression.log",
+        f"{P.logs}/meta/regression.log",
     benchmark:
-        f"{RESULTS}/benchmarks/meta/regression.tsv"
-    params:
-        meta=config["meta"],
+        f"{P.benchmarks}/meta/regression.tsv"
+    conda:
+        "../../environment.yml"
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../../environment.yml"
+    params:
+        cfg=get_cfg("meta_regression"),
     script:
         "../../scripts/meta_regression.py"
 
 
 rule meta_multilevel:
     input:
-        effects=f"{META}/effects.parquet",
+        effects=rules.meta_effects.output.effects,
     output:
-        multilevel=f"{META}/multilevel.tsv",
+        multilevel=f"{P.meta}/multilevel.tsv",
     log:
-        f"{RESULTS}/logs/meta/multilevel.log",
+        f"{P.logs}/meta/multilevel.log",
     benchmark:
-        f"{RESULTS}/benchmarks/meta/multilevel.tsv"
-    params:
-        meta=config["meta"],
+        f"{P.benchmarks}/meta/multilevel.tsv"
+    conda:
+        "../../environment.yml"
     resources:
         mem_mb=2000,
         runtime=20,
-    conda:
-        "../../environment.yml"
+    params:
+        cfg=get_cfg("meta_multilevel"),
     script:
         "../../scripts/meta_multilevel.py"
 
 
 rule meta_sensitivity:
     input:
-        effects=f"{META}/effects.parquet",
+        effects=rules.meta_effects.output.effects,
     output:
-        leave1out=f"{META}/sensitivity_leave1out.tsv",
-        influence=f"{META}/sensitivity_influence.tsv",
-        small_study=f"{META}/small_study.tsv",
+        leave1out=f"{P.meta}/sensitivity_leave1out.tsv",
+        influence=f"{P.meta}/sensitivity_influence.tsv",
+        small_study=f"{P.meta}/small_study.tsv",
     log:
-        f"{RESULTS}/logs/meta/sensitivity.log",
+        f"{P.logs}/meta/sensitivity.log",
     benchmark:
-        f"{RESULTS}/benchmarks/meta/sensitivity.tsv"
-    params:
-        meta=config["meta"],
+        f"{P.benchmarks}/meta/sensitivity.tsv"
+    conda:
+        "../../environment.yml"
     resources:
         mem_mb=2000,
         runtime=20,
-    conda:
-        "../../environment.yml"
+    params:
+        cfg=get_cfg("meta_sensitivity"),
     script:
         "../../scripts/meta_sensitivity.py"
 
 
 rule meta_plots:
     input:
-        effects=f"{META}/effects.parquet",
-        pooled=f"{META}/pooled.tsv",
+        effects=rules.meta_effects.output.effects,
+        pooled=rules.meta_pool.output.pooled,
     output:
         forest=report(
-            directory(f"{META}/forest"),
+            directory(f"{P.meta}/forest"),
             patterns=["{name}.png"],
             caption="../report/meta_forest.rst",
             category="4 Meta-analysis",
             subcategory="Plots",
             labels={"item": "forest plot: {name}"},
         ),
-        funnel_png=report(f"{META}/funnel.png", caption="../report/meta_funnel.rst", category="4 Meta-analysis", subcategory="Plots", labels={"item": "funnel plot"}),
-        funnel_svg=f"{META}/funnel.svg",
+        funnel_png=report(
+            f"{P.meta}/funnel.png",
+            caption="../report/meta_funnel.rst",
+            category="4 Meta-analysis",
+            subcategory="Plots",
+            labels={"item": "funnel plot"},
+        ),
+        funnel_svg=f"{P.meta}/funnel.svg",
     log:
-        f"{RESULTS}/logs/meta/plots.log",
+        f"{P.logs}/meta/plots.log",
     benchmark:
-        f"{RESULTS}/benchmarks/meta/plots.tsv"
-    params:
-        meta=config["meta"],
+        f"{P.benchmarks}/meta/plots.tsv"
+    conda:
+        "../../environment.yml"
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../../environment.yml"
+    params:
+        cfg=get_cfg("meta_plots"),
     script:
         "../../scripts/meta_plots.py"

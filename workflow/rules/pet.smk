@@ -1,101 +1,106 @@
 # PET: SRTM and Logan fits per participant and scan (fan-out, TAC studies), then
 # paired tests, trait correlations, effects and figures per study (fan-in; BPND-table
 # studies enter here directly).
-from opioidsocial.pet.inputs import bpnd_path, tac_path
 
-TARGETS.extend(f"{RESULTS}/{s}/model/effects.parquet" for s in studies(modality="pet"))
+
+TARGETS.extend(P.effects.format(study=s) for s in studies(modality="pet"))
 if config["report"]["qc_figures"]:
-    TARGETS.append(lambda: [f"{RESULTS}/{s}/qc/{p}.png" for s in studies(modality="pet", input="tac") for p in participants(s)])
-
-# One TAC file per configured condition, named from the sheets (never globbed); the
-# fits and their QC figure read the same files.
-pet_scans = lambda wc: {c: tac_path(study_row(wc.study)["path"], wc.participant, c) for c in config["pet"]["conditions"]}
+    TARGETS.append(lambda: per_participant(P.pet_qc_figure, studies(modality="pet", input="tac")))
 
 
 rule pet_fit:
     input:
-        unpack(pet_scans),
+        unpack(get_tac_scans),
     output:
-        bp=f"{RESULTS}/{{study}}/pet/{{participant}}.parquet",
-        qc=f"{RESULTS}/{{study}}/qc/{{participant}}.json",
+        bp=P.pet_bp,
+        qc=P.pet_qc,
     log:
-        f"{RESULTS}/logs/pet_fit/{{study}}/{{participant}}.log",
+        f"{P.logs}/pet_fit/{{study}}/{{participant}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/pet_fit/{{study}}/{{participant}}.tsv"
+        f"{P.benchmarks}/pet_fit/{{study}}/{{participant}}.tsv"
     wildcard_constraints:
-        study="|".join(studies(modality="pet", input="tac")) or "(?!)",
-        participant="[A-Za-z0-9]+",
-    params:
-        pet=config["pet"],
-        on_bad_data=config["on_bad_data"],
-        provenance=provenance("pet"),
+        study=PET_TAC,
+    conda:
+        "../../environment.yml"
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../../environment.yml"
+    params:
+        cfg=get_cfg("pet_fit"),
+        metadata=get_provenance("pet_fit"),
     script:
         "../../scripts/pet_fit.py"
 
 
 rule pet_qc_figure:
     input:
-        unpack(pet_scans),
-        qc=f"{RESULTS}/{{study}}/qc/{{participant}}.json",
-        bp=f"{RESULTS}/{{study}}/pet/{{participant}}.parquet",
+        unpack(get_tac_scans),
+        qc=P.pet_qc,
+        bp=P.pet_bp,
     output:
-        report(
-            f"{RESULTS}/{{study}}/qc/{{participant}}.png",
+        png=report(
+            P.pet_qc_figure,
             caption="../report/pet_qc.rst",
             category="2 Quality control",
             subcategory="{study}",
             labels={"participant": "{participant}"},
         ),
-    wildcard_constraints:
-        study="|".join(studies(modality="pet", input="tac")) or "(?!)",
-        participant="[A-Za-z0-9]+",
     log:
-        f"{RESULTS}/logs/pet_qc_figure/{{study}}/{{participant}}.log",
-    params:
-        pet=config["pet"],
+        f"{P.logs}/pet_qc_figure/{{study}}/{{participant}}.log",
+    benchmark:
+        f"{P.benchmarks}/pet_qc_figure/{{study}}/{{participant}}.tsv"
+    wildcard_constraints:
+        study=PET_TAC,
+    conda:
+        "../../environment.yml"
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../../environment.yml"
+    params:
+        cfg=get_cfg("pet_qc_figure"),
     script:
         "../../scripts/pet_qc_figure.py"
 
 
 rule pet_study:
     input:
-        participants=lambda wc: f"{study_row(wc.study)['path']}/participants.tsv",
-        # BPND-table studies read the table; TAC studies every participant's fits.
-        bpnd=lambda wc: [bpnd_path(study_row(wc.study)["path"])] if study_row(wc.study)["input"] == "bpnd" else [],
-        bp=lambda wc: [] if study_row(wc.study)["input"] == "bpnd" else expand(f"{RESULTS}/{wc.study}/pet/{{p}}.parquet", p=participants(wc.study)),
-        qc=lambda wc: [] if study_row(wc.study)["input"] == "bpnd" else expand(f"{RESULTS}/{wc.study}/qc/{{p}}.json", p=participants(wc.study)),
+        unpack(get_pet_study_inputs),
     output:
-        effects=f"{RESULTS}/{{study}}/model/effects.parquet",
-        bp=f"{RESULTS}/{{study}}/model/pet_bp.parquet",
-        paired=f"{RESULTS}/{{study}}/model/pet_paired.tsv",
-        correlations=f"{RESULTS}/{{study}}/model/pet_correlations.tsv",
-        exclusions=f"{RESULTS}/{{study}}/exclusions.tsv",
-        paired_png=report(f"{RESULTS}/{{study}}/model/pet_paired.png", caption="../report/pet_paired.rst", category="3 Study results", subcategory="{study}", labels={"item": "PET per-ROI changes"}),
-        paired_svg=f"{RESULTS}/{{study}}/model/pet_paired.svg",
-        correlations_png=report(f"{RESULTS}/{{study}}/model/pet_correlations.png", caption="../report/pet_correlations.rst", category="3 Study results", subcategory="{study}", labels={"item": "PET trait correlations"}),
-        correlations_svg=f"{RESULTS}/{{study}}/model/pet_correlations.svg",
+        effects=P.effects,
+        bp=P.study_bp,
+        paired=f"{P.model}/pet_paired.tsv",
+        correlations=f"{P.model}/pet_correlations.tsv",
+        exclusions=P.exclusions,
+        paired_png=report(
+            f"{P.model}/pet_paired.png",
+            caption="../report/pet_paired.rst",
+            category="3 Study results",
+            subcategory="{study}",
+            labels={"item": "PET per-ROI changes"},
+        ),
+        paired_svg=f"{P.model}/pet_paired.svg",
+        correlations_png=report(
+            f"{P.model}/pet_correlations.png",
+            caption="../report/pet_correlations.rst",
+            category="3 Study results",
+            subcategory="{study}",
+            labels={"item": "PET trait correlations"},
+        ),
+        correlations_svg=f"{P.model}/pet_correlations.svg",
     log:
-        f"{RESULTS}/logs/pet_study/{{study}}.log",
+        f"{P.logs}/pet_study/{{study}}.log",
+    benchmark:
+        f"{P.benchmarks}/pet_study/{{study}}.tsv"
     wildcard_constraints:
-        study="|".join(studies(modality="pet")) or "(?!)",
-    params:
-        pet=config["pet"],
-        study=lambda wc: study_row(wc.study),
-        provenance=provenance("pet"),
+        study=PET_ANY,
+    conda:
+        "../../environment.yml"
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../../environment.yml"
+    params:
+        cfg=get_cfg("pet_study"),
+        row=get_study_row,
+        metadata=get_provenance("pet_study"),
     script:
         "../../scripts/pet_study.py"

@@ -5,42 +5,58 @@
 # categories below, which the report lists in alphabetical order.
 from collections import namedtuple
 
-from opioidsocial.provenance import versions
 from opioidsocial.report.inputs import exclusion_inputs, study_inputs
 
 
 report: "../report/workflow.rst"
 
 
-REPORT = f"{RESULTS}/report"
-REPORT_STUDIES = [study_row(s) for s in studies()]
+REPORT_STUDIES = [SHEET_ROWS[s] for s in studies()]
 # The stage outputs (and sheets) the overview counts participants in, per study.
 REPORT_STUDY_FILES = {row["study"]: study_inputs(row, RESULTS) for row in REPORT_STUDIES}
 
-# A table of the report: the TSV a stage wrote, its caption (workflow/report/<name>.rst),
-# where it is filed, its label there, and the studies whose {study} it is written for
-# (None for a table of the whole run).
-Table = namedtuple("Table", "tsv category subcategory label studies")
+# A table of the report: the TSV a stage wrote, its contract in opioidsocial.io.contracts,
+# its caption (workflow/report/<name>.rst), where it is filed, its label there, and
+# the studies whose {study} it is written for (None for a table of the whole run).
+Table = namedtuple("Table", "tsv contract category subcategory label studies")
 REPORT_TABLES = {
-    "overview": Table(f"{RESULTS}/overview.tsv", "1 Overview", "Studies", "studies, designs and N", None),
-    "exclusions": Table(f"{RESULTS}/exclusions.tsv", "1 Overview", "Exclusions", "exclusions with reasons", None),
-    "emg_contrasts": Table(f"{RESULTS}/{{study}}/model/contrasts.tsv", "3 Study results", "{study}", "EMG planned contrasts (table)", studies(modality="emg")),
-    "pet_paired_table": Table(f"{RESULTS}/{{study}}/model/pet_paired.tsv", "3 Study results", "{study}", "PET paired tests per ROI (table)", studies(modality="pet")),
-    "pet_correlations_table": Table(f"{RESULTS}/{{study}}/model/pet_correlations.tsv", "3 Study results", "{study}", "PET trait correlations (table)", studies(modality="pet")),
-    "meta_pooled": Table(f"{META}/pooled.tsv", "4 Meta-analysis", "Tables", "pooled estimates and heterogeneity", None),
-    "meta_regression": Table(f"{META}/meta_regression.tsv", "4 Meta-analysis", "Tables", "meta-regression", None),
-    "meta_multilevel": Table(f"{META}/multilevel.tsv", "4 Meta-analysis", "Tables", "multilevel models", None),
-    "meta_sensitivity": Table(f"{META}/small_study.tsv", "4 Meta-analysis", "Tables", "small-study tests", None),
-    "meta_leave1out": Table(f"{META}/sensitivity_leave1out.tsv", "4 Meta-analysis", "Tables", "leave-one-out", None),
-    "meta_influence": Table(f"{META}/sensitivity_influence.tsv", "4 Meta-analysis", "Tables", "influence diagnostics", None),
-    "versions": Table(f"{RESULTS}/provenance/versions.tsv", "5 Provenance", "Software and config", "software versions", None),
-    "config": Table(f"{RESULTS}/provenance/config.tsv", "5 Provenance", "Software and config", "config used (table)", None),
+    "overview": Table(P.overview, "OVERVIEW", "1 Overview", "Studies", "studies, designs and N", None),
+    "exclusions": Table(P.all_exclusions, "EXCLUSIONS", "1 Overview", "Exclusions", "exclusions with reasons", None),
+    "emg_contrasts": Table(
+        f"{P.model}/contrasts.tsv", "EMG_CONTRASTS", "3 Study results", "{study}", "EMG planned contrasts (table)", studies(modality="emg")
+    ),
+    "pet_paired_table": Table(
+        f"{P.model}/pet_paired.tsv", "PET_PAIRED", "3 Study results", "{study}", "PET paired tests per ROI (table)", studies(modality="pet")
+    ),
+    "pet_correlations_table": Table(
+        f"{P.model}/pet_correlations.tsv",
+        "PET_CORRELATIONS",
+        "3 Study results",
+        "{study}",
+        "PET trait correlations (table)",
+        studies(modality="pet"),
+    ),
+    "meta_pooled": Table(f"{P.meta}/pooled.tsv", "META_POOLED", "4 Meta-analysis", "Tables", "pooled estimates and heterogeneity", None),
+    "meta_regression": Table(f"{P.meta}/meta_regression.tsv", "META_REGRESSION", "4 Meta-analysis", "Tables", "meta-regression", None),
+    "meta_multilevel": Table(f"{P.meta}/multilevel.tsv", "META_MULTILEVEL", "4 Meta-analysis", "Tables", "multilevel models", None),
+    "meta_sensitivity": Table(f"{P.meta}/small_study.tsv", "META_SMALL_STUDY", "4 Meta-analysis", "Tables", "small-study tests", None),
+    "meta_leave1out": Table(f"{P.meta}/sensitivity_leave1out.tsv", "META_LEAVE1OUT", "4 Meta-analysis", "Tables", "leave-one-out", None),
+    "meta_influence": Table(
+        f"{P.meta}/sensitivity_influence.tsv", "META_INFLUENCE", "4 Meta-analysis", "Tables", "influence diagnostics", None
+    ),
+    "versions": Table(f"{P.provenance}/versions.tsv", "VERSIONS", "5 Provenance", "Software and config", "software versions", None),
+    "config": Table(f"{P.provenance}/config.tsv", "CONFIG_TABLE", "5 Provenance", "Software and config", "config used (table)", None),
 }
 # Where each table's page goes: results/report/[{study}/]<name>.html, and its log.
-REPORT_PAGES = {name: f"{REPORT}/{{study}}/{name}.html" if t.studies is not None else f"{REPORT}/{name}.html" for name, t in REPORT_TABLES.items()}
-REPORT_LOGS = {name: f"{RESULTS}/logs/report/{name}/{{study}}.log" if t.studies is not None else f"{RESULTS}/logs/report/{name}.log" for name, t in REPORT_TABLES.items()}
+REPORT_PAGES = {
+    name: f"{P.report}/{{study}}/{name}.html" if t.studies is not None else f"{P.report}/{name}.html" for name, t in REPORT_TABLES.items()
+}
+REPORT_LOGS = {
+    name: f"{P.logs}/report/{name}/{{study}}.log" if t.studies is not None else f"{P.logs}/report/{name}.log"
+    for name, t in REPORT_TABLES.items()
+}
 
-TARGETS.append(f"{RESULTS}/provenance/config.yaml")
+TARGETS.append(f"{P.provenance}/config.yaml")
 for name, table in REPORT_TABLES.items():
     TARGETS.extend(expand(REPORT_PAGES[name], study=table.studies) if table.studies is not None else [REPORT_PAGES[name]])
 
@@ -50,45 +66,46 @@ rule report_overview:
         studies=[path for files in REPORT_STUDY_FILES.values() for path in files.values()],
         exclusions=exclusion_inputs(REPORT_STUDIES, RESULTS),
     output:
-        overview=f"{RESULTS}/overview.tsv",
-        exclusions=f"{RESULTS}/exclusions.tsv",
+        overview=P.overview,
+        exclusions=P.all_exclusions,
     log:
-        f"{RESULTS}/logs/report/overview.log",
-    params:
-        studies=REPORT_STUDIES,
-        files=REPORT_STUDY_FILES,
-        pet_model=config["pet"]["model"],
+        f"{P.logs}/report/overview.log",
+    conda:
+        "../../environment.yml"
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../../environment.yml"
+    params:
+        cfg=get_cfg("report_overview"),
+        studies=REPORT_STUDIES,
+        files=REPORT_STUDY_FILES,
     script:
         "../../scripts/report_overview.py"
 
 
 rule report_provenance:
     output:
-        versions=f"{RESULTS}/provenance/versions.tsv",
-        config_tsv=f"{RESULTS}/provenance/config.tsv",
+        versions=f"{P.provenance}/versions.tsv",
+        config_tsv=f"{P.provenance}/config.tsv",
         config_yaml=report(
-            f"{RESULTS}/provenance/config.yaml",
+            f"{P.provenance}/config.yaml",
             caption="../report/config_yaml.rst",
             category="5 Provenance",
             subcategory="Software and config",
             labels={"item": "config used (YAML, to rerun)"},
         ),
     log:
-        f"{RESULTS}/logs/report/provenance.log",
-    params:
-        # Parameters, so that a changed config or an upgraded package rewrites these files.
-        config=config,
-        versions=versions(),
+        f"{P.logs}/report/provenance.log",
+    conda:
+        "../../environment.yml"
     resources:
         mem_mb=500,
         runtime=5,
-    conda:
-        "../../environment.yml"
+    params:
+        # The whole config, canonical, and the versions: the record of this run, so
+        # any changed value or upgraded package rewrites it (and nothing else).
+        config=get_canonical_config(),
+        versions=versions(),
     script:
         "../../scripts/report_provenance.py"
 
@@ -111,13 +128,14 @@ for name, table in REPORT_TABLES.items():
         log:
             REPORT_LOGS[name],
         wildcard_constraints:
-            study="|".join(table.studies or []) or "(?!)",
-        params:
-            title=table.label,
+            study=one_of(table.studies or []),
+        conda:
+            "../../environment.yml"
         resources:
             mem_mb=1000,
             runtime=5,
-        conda:
-            "../../environment.yml"
+        params:
+            title=table.label,
+            contract=table.contract,
         script:
             "../../scripts/report_table.py"

@@ -12,7 +12,7 @@ reference arm in every cell:
   DeShon 2002), from the participants measured in both arms and the correlation of
   their cell means.
 
-Both come from :func:`opioidsocial.meta.escalc.escalc`, which reproduces metafor's
+Both come from :func:`opioidsocial.stats.escalc.escalc`, which reproduces metafor's
 ``escalc`` (Viechtbauer 2010; values in DESIGN.md). The sign is arm minus reference:
 a positive g is a larger EMG response under the drug. ``direction`` is the study's
 (+1 agonist, -1 antagonist) for its opioid drug and 0 for any other arm
@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 
 from opioidsocial.emg.trials import participant_cell_means
-from opioidsocial.io.tables import EFFECTS
-from opioidsocial.meta.escalc import MIN_N, escalc
+from opioidsocial.io.contracts import EFFECTS
+from opioidsocial.stats.escalc import MIN_N, escalc
 
 CELL_FACTORS = ("emotion", "muscle")
 

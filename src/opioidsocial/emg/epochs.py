@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from opioidsocial.errors import DataError
 
-class EpochError(ValueError):
+
+class EpochError(DataError):
     """Events that cannot be epoched (outside the recording, empty conditions)."""
+
+    file_role = "events"
 
 
 def onset_samples(onsets_s: np.ndarray, *, sfreq: float, n_samples: int, tmin: float, tmax: float, who: str) -> np.ndarray:

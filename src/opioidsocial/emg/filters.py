@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import signal
 
-NYQUIST_FRACTION = 0.9
+from opioidsocial.emg.settings import NYQUIST_FRACTION
+from opioidsocial.errors import DataError
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,10 @@ class FilterDesign:
         }
 
 
-class FilterError(ValueError):
+class FilterError(DataError):
     """The requested band cannot be realised at this sampling rate."""
+
+    file_role = "recording"
 
 
 def design(*, sfreq: float, low_hz: float, high_hz: float, order: int = 4, line_freq: float | None = None, notch: bool = True, notch_q: float = 30.0) -> FilterDesign:

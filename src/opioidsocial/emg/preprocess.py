@@ -17,36 +17,17 @@ import numpy as np
 import pandas as pd
 
 from opioidsocial.emg import artefacts, envelope, epochs, filters
+from opioidsocial.errors import DataError
 from opioidsocial.io.bids import read_emg, read_events
-from opioidsocial.io.tables import EMG_BINS
+from opioidsocial.io.contracts import EMG_BINS
 
 
-class UnusableParticipant(ValueError):
+class UnusableParticipant(DataError):
     """A participant's data were read but too much was rejected to analyse them."""
-
-
-def check_windows(cfg: dict, *, where: str = "emg") -> None:
-    """Epoch, baseline and response windows must nest and not overlap."""
-    tmin, tmax = cfg["tmin_s"], cfg["tmax_s"]
-    base, resp = cfg["baseline_s"], cfg["response_s"]
-    problems = []
-    if not tmin < tmax:
-        problems.append(f"{where}.tmin_s ({tmin}) must be below {where}.tmax_s ({tmax})")
-    if not tmin <= base[0] < base[1] <= tmax:
-        problems.append(f"{where}.baseline_s {base} must be an increasing window inside [{tmin}, {tmax}]")
-    if not tmin <= resp[0] < resp[1] <= tmax:
-        problems.append(f"{where}.response_s {resp} must be an increasing window inside [{tmin}, {tmax}]")
-    if base[1] > resp[0]:
-        problems.append(f"{where}.baseline_s {base} must end before {where}.response_s {resp} starts")
-    if problems:
-        from opioidsocial.config import ConfigError
-
-        raise ConfigError("config: " + "; ".join(problems))
 
 
 def preprocess_participant(files: dict, *, study: str, participant: str, arm: str, cfg: dict) -> tuple[pd.DataFrame, dict]:
     """Return the participant's EMG_BINS rows and the QC record."""
-    check_windows(cfg)
     who = f"study '{study}', participant '{participant}'"
     rec = read_emg(files, who=who, muscles=cfg["muscles"] or None)
     events = read_events(files["events"], who=who)

@@ -18,9 +18,17 @@ from scipy import signal  # noqa: E402
 
 from opioidsocial.emg import filters  # noqa: E402
 from opioidsocial.io.bids import read_emg, read_events  # noqa: E402
+from opioidsocial.io.contracts import QC_RECORD  # noqa: E402
 from opioidsocial.io.figures import save_figure  # noqa: E402
+from opioidsocial.io.tables import read_json  # noqa: E402
 
 SNIPPET_S = (-1.0, 3.0)
+
+
+def run(*, inputs: dict, outputs: dict, cfg: dict, study: str, participant: str) -> None:
+    """The QC figure job: ``inputs`` are the participant's BIDS files and its QC record (qc)."""
+    files = {role: path for role, path in inputs.items() if role != "qc"}
+    qc_figure(files=files, qc=read_json(inputs["qc"], QC_RECORD), cfg=cfg["emg"], png_path=outputs["png"])
 
 
 def qc_figure(*, files: dict, qc: dict, cfg: dict, png_path: str) -> None:

@@ -16,23 +16,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
 
-from opioidsocial.io.tables import EMG_BINS, TableSpec, read_table, register
-
-TRIAL_RESPONSES = register(
-    TableSpec(
-        name="emg_trial_responses",
-        row="participant x trial x muscle",
-        sort_by=("study", "participant", "trial", "muscle"),
-        schema=pa.schema(
-            [pa.field(name, pa.string(), nullable=False) for name in ("study", "participant", "arm")]
-            + [pa.field("trial", pa.int32(), nullable=False, metadata={"doc": "1-based trial number"})]
-            + [pa.field(name, pa.string(), nullable=False) for name in ("stimulus", "emotion", "muscle")]
-            + [pa.field("response_uv", pa.float64(), nullable=False, metadata={"doc": "mean baseline-corrected amplitude over the response window, microvolt"})]
-        ),
-    )
-)
+from opioidsocial.errors import DataError
+from opioidsocial.io.contracts import EMG_BINS, TRIAL_RESPONSES
+from opioidsocial.io.tables import read_table
 
 KEYS = ("participant", "arm", "stimulus", "emotion", "muscle")
 
@@ -40,7 +27,7 @@ KEYS = ("participant", "arm", "stimulus", "emotion", "muscle")
 _DECIMALS = 9
 
 
-class TrialTableError(ValueError):
+class TrialTableError(DataError):
     """A trial-level table the models cannot use; the message names the file and the fix."""
 
 

@@ -18,12 +18,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from opioidsocial.errors import DataError
+
 RAW_EXTENSIONS = ("bdf", "edf", "vhdr")
 # BioSemi ActiveTwo: +-262 mV over 24 bits, i.e. 31.25 nV per bit.
 BDF_PHYSICAL_UV = 262144.0
 
 
-class BidsError(ValueError):
+class BidsError(DataError):
     """A BIDS-EMG file is missing, unreadable or inconsistent; the message names it."""
 
 

@@ -1,7 +1,7 @@
-"""The Parquet tables between stages: one schema per data contract.
+"""Writing and reading the files between stages, checked against their contracts.
 
-Each contract is declared once here and used by the writer, the reader and the
-tests. Tables are long ("tidy"), sorted by their key columns and written
+The contracts themselves are declared once, in :mod:`opioidsocial.io.contracts`;
+this module holds the mechanics every writer and reader uses. Tables are long ("tidy"), sorted by their key columns and written
 atomically (temporary name, then ``os.replace``) so that a killed job never
 leaves a file that looks complete. No wall-clock time goes into a file, so two
 runs on the same input write identical bytes.
@@ -20,8 +20,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from opioidsocial.errors import OpioidSocialError
 
-class TableSchemaError(ValueError):
+
+class TableSchemaError(OpioidSocialError, ValueError):
     """A table does not match its documented contract."""
 
 
@@ -39,84 +41,43 @@ class TableSpec:
         return list(self.schema.names)
 
 
+#: Columns that hold labels in every table: read as text, so participant 007 is not 7.
+LABELS = ("study", "participant", "stimulus")
+
+
+@dataclass(frozen=True)
+class TsvSpec:
+    """A TSV contract: its columns in order, and the factor columns that may lead them.
+
+    ``leading`` columns (model factors such as muscle or emotion) precede
+    ``columns`` when the table has them, in this order; ``text`` columns are read as
+    strings, so that a label such as participant 007 is not the number 7.
+    """
+
+    name: str
+    row: str
+    columns: tuple[str, ...]
+    leading: tuple[str, ...] = ()
+    text: tuple[str, ...] = ()
+
+    def expected(self, present) -> list[str]:
+        return [c for c in self.leading if c in present] + list(self.columns)
+
+    def check(self, columns, *, source: str) -> None:
+        expected = self.expected(columns)
+        if list(columns) != expected:
+            raise TableSchemaError(
+                f"{source}: table '{self.name}' has columns {list(columns)}, expected {expected}; "
+                "rerun the step that writes it (its contract is in opioidsocial.io.contracts)"
+            )
+
+    def empty(self) -> pd.DataFrame:
+        return pd.DataFrame(columns=list(self.columns))
+
+
 def field(name: str, typ: pa.DataType, nullable: bool = False, doc: str = "") -> pa.Field:
     """A column of a data contract, its documentation stored in the Parquet schema."""
     return pa.field(name, typ, nullable=nullable, metadata={"doc": doc} if doc else None)
-
-
-EMG_BINS = TableSpec(
-    name="emg_bins",
-    row="participant x trial x muscle x time bin",
-    sort_by=("study", "participant", "trial", "muscle", "bin_start_s"),
-    schema=pa.schema(
-        [
-            field("study", pa.string(), doc="study id from studies.tsv"),
-            field("participant", pa.string(), doc="BIDS label without 'sub-'"),
-            field("arm", pa.string(), doc="treatment arm from participants.tsv"),
-            field("trial", pa.int32(), doc="1-based trial number in recording order"),
-            field("stimulus", pa.string(), doc="stimulus id from events.tsv"),
-            field("emotion", pa.string(), doc="events.tsv trial_type"),
-            field("muscle", pa.string(), doc="target muscle from channels.tsv"),
-            field("bin_start_s", pa.float64(), doc="bin start relative to stimulus onset, s"),
-            field("amplitude_uv", pa.float64(), doc="rectified, smoothed, baseline-corrected amplitude, microvolt"),
-            field("amplitude_z", pa.float64(), doc="amplitude_uv z-scored within participant x muscle"),
-            field("artefact", pa.bool_(), doc="trial x muscle rejected by an artefact rule"),
-            field("artefact_reason", pa.string(), doc="rule(s) that rejected it; empty when clean"),
-        ]
-    ),
-)
-
-PET_BP = TableSpec(
-    name="pet_bp",
-    row="participant x ROI x condition x model",
-    sort_by=("study", "participant", "roi", "condition", "model"),
-    schema=pa.schema(
-        [
-            field("study", pa.string()),
-            field("participant", pa.string()),
-            field("roi", pa.string()),
-            field("condition", pa.string(), doc="baseline | rejection | acceptance (or as configured)"),
-            field("model", pa.string(), doc="SRTM | Logan | given"),
-            field("bp_nd", pa.float64(), nullable=True, doc="non-displaceable binding potential"),
-            field("r1", pa.float64(), nullable=True, doc="SRTM relative delivery K1/K1'"),
-            field("k2", pa.float64(), nullable=True, doc="SRTM k2, 1/min"),
-            field("rmse", pa.float64(), nullable=True, doc="root mean squared residual of the fit"),
-            field("fit_ok", pa.bool_(), doc="False when the fit failed or is implausible"),
-            field("flag_reason", pa.string(), doc="why fit_ok is False; empty otherwise"),
-        ]
-    ),
-)
-
-EFFECTS = TableSpec(
-    name="effects",
-    row="study x outcome x contrast",
-    sort_by=("study", "outcome", "contrast"),
-    schema=pa.schema(
-        [
-            field("study", pa.string()),
-            field("outcome", pa.string(), doc="outcome family, e.g. 'zygomaticus to happy faces'"),
-            field("contrast", pa.string(), doc="e.g. 'naltrexone - placebo', 'rejection - baseline'"),
-            field("yi", pa.float64(), doc="effect size on the measure's scale"),
-            field("vi", pa.float64(), doc="its sampling variance"),
-            field("n1", pa.int64(), nullable=True, doc="n of group 1 (or of the paired sample)"),
-            field("n2", pa.int64(), nullable=True, doc="n of group 2; null for within designs"),
-            field("design", pa.string(), doc="between | within"),
-            field("direction", pa.int8(), doc="+1 agonist or endogenous release, -1 antagonist"),
-            field("sample_group", pa.string(), doc="studies sharing participants share this"),
-            field("measure", pa.string(), doc="escalc measure: SMD, SMCC, SMCR, ZCOR or GEN"),
-            field("modality", pa.string(), doc="emg | pet | summary"),
-            field("drug", pa.string(), doc="drug or manipulation"),
-        ]
-    ),
-)
-
-SPECS = {spec.name: spec for spec in (EMG_BINS, PET_BP, EFFECTS)}
-
-
-def register(spec: TableSpec) -> TableSpec:
-    """Add a stage's own contract (model tables, meta tables) to the registry."""
-    SPECS[spec.name] = spec
-    return spec
 
 
 def conform(df: pd.DataFrame, spec: TableSpec, *, source: str = "<table>") -> pa.Table:
@@ -222,14 +183,55 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
         raise
 
 
-def write_json(path: str | os.PathLike, obj) -> None:
-    """Atomically write JSON with sorted keys, so equal content gives equal bytes."""
+def write_json(path: str | os.PathLike, obj, schema: dict | None = None) -> None:
+    """Atomically write JSON with sorted keys, so equal content gives equal bytes.
+
+    A record between stages passes its ``schema`` (io.contracts) and is checked first.
+    """
+    if schema is not None:
+        _check_json(obj, schema, source=str(path))
     write_text(path, json.dumps(obj, indent=2, sort_keys=True, allow_nan=False, default=_json_default) + "\n")
 
 
-def write_tsv(df: pd.DataFrame, path: str | os.PathLike, *, float_format: str = "%.10g") -> None:
-    """Atomically write a TSV with a fixed float format (stable bytes across runs)."""
+def write_tsv(df: pd.DataFrame, path: str | os.PathLike, spec: TsvSpec | None = None, *, float_format: str = "%.10g") -> None:
+    """Atomically write a TSV with a fixed float format (stable bytes across runs).
+
+    A table between stages passes its ``spec`` and is checked against it; sheets and
+    data files the simulator writes have their own schemas in workflow/schemas/.
+    """
+    if spec is not None:
+        spec.check(df.columns, source=str(path))
     write_text(path, df.to_csv(sep="\t", index=False, float_format=float_format, lineterminator="\n"))
+
+
+def read_tsv(path: str | os.PathLike, spec: TsvSpec) -> pd.DataFrame:
+    """Read a contract TSV and check its columns; raise TableSchemaError naming the file."""
+    try:
+        df = pd.read_csv(path, sep="\t", keep_default_na=False, na_values=[""], dtype={c: str for c in (*LABELS, *spec.text)})
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise TableSchemaError(f"{path}: cannot be read as a TSV ({err}); delete it and rerun the step that writes it") from err
+    spec.check(df.columns, source=str(path))
+    return df
+
+
+def read_json(path: str | os.PathLike, schema: dict) -> dict:
+    """Read a JSON record between stages (the QC record) and check it against its schema."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            record = json.load(fh)
+    except (OSError, json.JSONDecodeError) as err:
+        raise TableSchemaError(f"{path}: cannot be read as JSON ({err}); delete it and rerun the step that writes it") from err
+    _check_json(record, schema, source=str(path))
+    return record
+
+
+def _check_json(record, schema: dict, *, source: str) -> None:
+    import jsonschema
+
+    try:
+        jsonschema.validate(record, schema)
+    except jsonschema.ValidationError as err:
+        raise TableSchemaError(f"{source}: does not match its contract: {err.message}") from err
 
 
 def _json_default(value):

@@ -36,48 +36,16 @@ import re
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
-from opioidsocial.io.tables import EFFECTS, TableSpec, field, read_table, register
-from opioidsocial.meta.escalc import MEASURES
+from opioidsocial.errors import OpioidSocialError
+from opioidsocial.io.contracts import EFFECTS, META_EFFECTS
+from opioidsocial.io.tables import read_table, write_table
 from opioidsocial.meta.published import read_summary
+from opioidsocial.stats.escalc import MEASURES
 
 SCALES = {"SMD": "d", "SMCC": "d", "SMCR": "d", "ZCOR": "z", "GEN": "GEN"}
 
-META_EFFECTS = register(
-    TableSpec(
-        name="meta_effects",
-        row="family x study x outcome x contrast",
-        sort_by=("family", "study", "outcome", "contrast"),
-        schema=pa.schema(
-            [
-                field("family", pa.string(), doc="outcome family the effect is pooled in (meta.families)"),
-                field("study", pa.string()),
-                field("outcome", pa.string(), doc="outcome label as the study reports it"),
-                field("contrast", pa.string(), doc="e.g. 'naltrexone - placebo'"),
-                field("yi", pa.float64(), doc="effect size, contrast as labelled (manipulation minus reference)"),
-                field("vi", pa.float64(), doc="its sampling variance"),
-                field("yi_harmonised", pa.float64(), doc="yi * direction (effect of more mu-opioid signalling); yi when direction is 0"),
-                field("n1", pa.int64(), nullable=True),
-                field("n2", pa.int64(), nullable=True),
-                field("design", pa.string(), doc="between | within"),
-                field("direction", pa.int8(), doc="+1 agonist or endogenous release, -1 antagonist, 0 no opioid manipulation"),
-                field("sample_group", pa.string(), doc="studies sharing participants share this"),
-                field("measure", pa.string(), doc="SMD, SMCC, SMCR, ZCOR or GEN"),
-                field("scale", pa.string(), doc="d (SMD/SMCC/SMCR), z (ZCOR) or GEN: only one scale per family"),
-                field("conversion", pa.string(), doc="how yi was obtained (formula and reference)"),
-                field("source", pa.string(), doc="model (a study's effects.parquet) | summary (published statistics)"),
-                field("modality", pa.string(), doc="emg | pet | summary"),
-                field("drug", pa.string()),
-                field("muscle", pa.string(), nullable=True, doc="from meta.outcome_pattern; null when the label has none"),
-                field("emotion", pa.string(), nullable=True, doc="from meta.outcome_pattern; null when the label has none"),
-            ]
-        ),
-    )
-)
-
-
-class HarmoniseError(ValueError):
+class HarmoniseError(OpioidSocialError, ValueError):
     """Effects that cannot be put on one table (bad values, mixed scales in a family, duplicates)."""
 
 
@@ -160,3 +128,10 @@ def _check_scales(table: pd.DataFrame) -> None:
                 f"family '{family}' mixes effect-size scales ({parts}); effects on different scales cannot be pooled. "
                 "Give the outcomes different labels or map them to separate families with meta.families"
             )
+
+
+def run(*, inputs: dict, outputs: dict, cfg: dict, summaries: list[dict], metadata: dict) -> None:
+    """The meta_effects job: every study's effects and the summary studies, harmonised."""
+    meta = cfg["meta"]
+    table = collect(list(inputs["effects"]), summaries, families=meta["families"], outcome_pattern=meta["outcome_pattern"])
+    write_table(table, outputs["effects"], META_EFFECTS, metadata=metadata)

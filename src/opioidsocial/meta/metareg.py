@@ -27,6 +27,8 @@ import math
 
 import pandas as pd
 
+from opioidsocial.io.contracts import META_EFFECTS, META_REGRESSION
+from opioidsocial.io.tables import read_table, write_tsv
 from opioidsocial.meta.overlap import by_sample_group
 from opioidsocial.meta.random_effects import MetaAnalysisError, pool
 
@@ -34,10 +36,6 @@ MODERATORS = ("direction", "drug", "modality", "muscle", "emotion")
 #: Reference level first; other moderators are ordered alphabetically.
 LEVEL_ORDER = {"direction": ("antagonist", "none", "agonist")}
 
-REGRESSION_COLUMNS = (
-    "family", "moderator", "term", "k", "estimate", "se", "stat", "df", "p", "ci_lb", "ci_ub",
-    "qm", "qm_df1", "qm_df2", "qm_p", "tau2", "q", "q_df", "q_p", "r2", "method", "test", "note",
-)
 
 
 def moderator_values(effects: pd.DataFrame, moderator: str) -> pd.Series:
@@ -85,5 +83,14 @@ def regression_table(effects: pd.DataFrame, *, moderators: list[str], method: st
                       "q": fit.q, "q_df": fit.q_df, "q_p": fit.q_p, "r2": fit.r2, "note": ""}
             for coef in fit.coefficients.to_dict("records"):
                 rows.append({**base, **shared, **coef})
-    return pd.DataFrame(rows, columns=list(REGRESSION_COLUMNS))
+    return pd.DataFrame(rows, columns=list(META_REGRESSION.columns))
 
+
+
+def run(*, inputs: dict, outputs: dict, cfg: dict) -> None:
+    """The meta_regression job: results/meta/meta_regression.tsv."""
+    meta = cfg["meta"]
+    effects = read_table(inputs["effects"], META_EFFECTS)
+    table = regression_table(effects, moderators=meta["regression"], method=meta["methods"][0], test=meta["tests"][0],
+                             rho=meta["overlap_rho"], level=meta["level"])
+    write_tsv(table, outputs["regression"], META_REGRESSION)

@@ -43,6 +43,8 @@ import pandas as pd
 from pimeta.rma_mv import _cr_vcov, rma_mv, robust
 from scipy import stats
 
+from opioidsocial.io.contracts import META_EFFECTS, META_MULTILEVEL
+from opioidsocial.io.tables import read_table, write_tsv
 from opioidsocial.meta.metareg import dummies, moderator_values
 from opioidsocial.meta.random_effects import MetaAnalysisError, moderator_matrix
 
@@ -189,11 +191,6 @@ def htz_test(fit, cluster: np.ndarray, terms: list[int]) -> tuple[float, tuple[f
     return float(f_stat), (float(q), float(df)), p_value
 
 
-MULTILEVEL_COLUMNS = (
-    "model", "scope", "term", "k", "n_studies", "n_sample_groups", "estimate", "se_model", "se", "stat", "df", "p",
-    "ci_lb", "ci_ub", "sigma2_sample_group", "sigma2_study", "sigma2_effect", "q", "q_df", "q_p",
-    "qm", "qm_df1", "qm_df2", "qm_p", "method", "note",
-)
 
 
 def multilevel_table(effects: pd.DataFrame, *, models: list[dict], method: str, level: float) -> pd.DataFrame:
@@ -236,4 +233,12 @@ def multilevel_table(effects: pd.DataFrame, *, models: list[dict], method: str, 
             }
             for coef in fit.coefficients.to_dict("records"):
                 rows.append({**base, **shared, **coef})
-    return pd.DataFrame(rows, columns=list(MULTILEVEL_COLUMNS))
+    return pd.DataFrame(rows, columns=list(META_MULTILEVEL.columns))
+
+
+def run(*, inputs: dict, outputs: dict, cfg: dict) -> None:
+    """The meta_multilevel job: results/meta/multilevel.tsv."""
+    meta = cfg["meta"]
+    effects = read_table(inputs["effects"], META_EFFECTS)
+    table = multilevel_table(effects, models=meta["multilevel"]["models"], method=meta["multilevel"]["method"], level=meta["level"])
+    write_tsv(table, outputs["multilevel"], META_MULTILEVEL)

@@ -31,7 +31,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from scipy import stats
 
+from opioidsocial.io.contracts import META_EFFECTS, META_POOLED
 from opioidsocial.io.figures import save_figure
+from opioidsocial.io.tables import read_table, read_tsv
 
 DIRECTION_COLOURS = {1: "#b2182b", -1: "#2166ac", 0: "#4d4d4d"}
 DIRECTION_LABELS = {1: "agonist / release (+1)", -1: "antagonist (-1, sign turned)", 0: "no opioid manipulation (0)"}
@@ -161,3 +163,11 @@ def write_plots(effects: pd.DataFrame, pooled: pd.DataFrame, *, forest_dir: str 
         written += save(fig, forest_dir / name, dpi=dpi)
     written += save(funnel(effects, primary), Path(funnel_stem), dpi=dpi)
     return written
+
+
+def run(*, inputs: dict, outputs: dict, cfg: dict) -> None:
+    """The meta_plots job: forest plots (directory ``outputs`` forest) and the funnel plot."""
+    meta = cfg["meta"]
+    write_plots(read_table(inputs["effects"], META_EFFECTS), read_tsv(inputs["pooled"], META_POOLED), forest_dir=outputs["forest"],
+                funnel_stem=Path(outputs["funnel_png"]).with_suffix(""), method=meta["methods"][0], test=meta["tests"][0],
+                level=meta["level"], dpi=meta["plot_dpi"])

@@ -29,13 +29,14 @@ from collections.abc import Iterator
 
 import pandas as pd
 
+from opioidsocial.io.contracts import META_EFFECTS, META_POOLED
+from opioidsocial.io.tables import read_table, write_tsv
 from opioidsocial.meta.overlap import by_sample_group
-from opioidsocial.meta.random_effects import POOLED_FIELDS, pool
+from opioidsocial.meta.random_effects import pool
 
 log = logging.getLogger(__name__)
 
 MODELS = ("opioid_aligned", "agonist", "antagonist", "non_opioid")
-POOLED_COLUMNS = ("family", "model", *POOLED_FIELDS)
 
 
 def model_subsets(effects: pd.DataFrame) -> Iterator[tuple[str, str, pd.DataFrame]]:
@@ -62,7 +63,7 @@ def samples(effects: pd.DataFrame, *, rho: float, min_k: int) -> Iterator[tuple[
 
 
 def pooled_table(effects: pd.DataFrame, *, methods: list[str], tests: list[str], rho: float, min_k: int, level: float) -> pd.DataFrame:
-    """One row per family x model x tau^2 estimator x test (columns POOLED_COLUMNS)."""
+    """One row per family x model x tau^2 estimator x test (the META_POOLED contract)."""
     rows = []
     for family, model, combined in samples(effects, rho=rho, min_k=min_k):
         for method in methods:
@@ -72,4 +73,12 @@ def pooled_table(effects: pd.DataFrame, *, methods: list[str], tests: list[str],
                     log.warning("family '%s', model %s, %s: the Q-profile CI of tau^2 reaches the search limit %g (metafor prints '>')",
                                 family, model, method, fit.tau2_ci_ub)
                 rows.append({"family": family, "model": model, **fit.row()})
-    return pd.DataFrame(rows, columns=list(POOLED_COLUMNS))
+    return pd.DataFrame(rows, columns=list(META_POOLED.columns))
+
+
+def run(*, inputs: dict, outputs: dict, cfg: dict) -> None:
+    """The meta_pool job: results/meta/pooled.tsv from the harmonised effects."""
+    meta = cfg["meta"]
+    effects = read_table(inputs["effects"], META_EFFECTS)
+    table = pooled_table(effects, methods=meta["methods"], tests=meta["tests"], rho=meta["overlap_rho"], min_k=meta["min_k"], level=meta["level"])
+    write_tsv(table, outputs["pooled"], META_POOLED)

@@ -3,7 +3,7 @@
 A study for which only the paper exists enters the meta-analysis through a TSV
 with one row per reported effect (columns in workflow/schemas/summary.schema.yaml).
 Each row gives one set of statistics, and this module decides which conversion it
-calls for and runs it through :func:`opioidsocial.meta.escalc.escalc`:
+calls for and runs it through :func:`opioidsocial.stats.escalc.escalc`:
 
 ============================  =========================================  ======
 statistics in the row         conversion                                 measure
@@ -31,7 +31,8 @@ from pathlib import Path
 import pandas as pd
 
 from opioidsocial.config import SCHEMA_DIR, ConfigError, read_sheet
-from opioidsocial.meta.escalc import EffectSizeError, escalc
+from opioidsocial.errors import DataError
+from opioidsocial.stats.escalc import EffectSizeError, escalc
 
 SCHEMA = SCHEMA_DIR / "summary.schema.yaml"
 STATS = ("n1", "n2", "n", "m1", "m2", "sd1", "sd2", "r", "t", "yi", "vi")
@@ -59,7 +60,7 @@ CONVERSIONS = {
 }
 
 
-class SummaryStudyError(ValueError):
+class SummaryStudyError(DataError):
     """A row of a summary study's TSV cannot be converted; the message names file, line and fix."""
 
 

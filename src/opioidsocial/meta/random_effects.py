@@ -44,17 +44,16 @@ import numpy as np
 import pandas as pd
 from pimeta.rma_uni import rma
 
+from opioidsocial.errors import OpioidSocialError
+from opioidsocial.io.contracts import POOLED_FIELDS
+
 METHODS = ("REML", "ML", "DL", "HE", "HS", "SJ", "EB", "PM", "FE")
 TESTS = ("z", "knha", "adhoc")
 
 #: The fields of one row of pooled.tsv, in order (after family and model).
-POOLED_FIELDS = (
-    "k", "estimate", "se", "ci_lb", "ci_ub", "pi_lb", "pi_ub", "tau2", "tau2_ci_lb", "tau2_ci_ub",
-    "i2", "h2", "q", "q_df", "q_p", "method", "test",
-)
 
 
-class MetaAnalysisError(ValueError):
+class MetaAnalysisError(OpioidSocialError, ValueError):
     """Effects that cannot be pooled (too few, non-finite, collinear moderators)."""
 
 

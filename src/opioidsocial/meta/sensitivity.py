@@ -44,14 +44,12 @@ from pimeta import publication_bias
 from pimeta.publication_bias import regtest, trimfill
 from pimeta.sensitivity import influence
 
+from opioidsocial.io.contracts import META_EFFECTS, META_INFLUENCE, META_LEAVE1OUT, META_SMALL_STUDY
+from opioidsocial.io.tables import read_table, write_tsv
+from opioidsocial.meta import pooled
 from opioidsocial.meta.random_effects import pool
 
 log = logging.getLogger(__name__)
-
-LEAVE1OUT_COLUMNS = ("family", "model", "left_out", "k", "estimate", "se", "ci_lb", "ci_ub", "pi_lb", "pi_ub", "tau2", "i2", "q", "q_p", "method", "test")
-INFLUENCE_COLUMNS = ("family", "model", "sample_group", "studies", "rstudent", "dffits", "cook_d", "cov_r", "tau2_del", "q_del", "hat", "weight", "influential", "method", "test")
-SMALL_STUDY_COLUMNS = ("family", "model", "analysis", "k", "statistic", "df", "p", "estimate", "ci_lb", "ci_ub", "k0", "side", "method", "test", "warning")
-
 
 def leave_one_out(samples: pd.DataFrame, *, method: str, test: str, level: float) -> pd.DataFrame:
     """The model refitted without each sample (rows of :func:`opioidsocial.meta.overlap.by_sample_group`)."""
@@ -130,8 +128,21 @@ def sensitivity_tables(family_samples, *, method: str, test: str, level: float, 
         if (bias["warning"] != "").any():
             log.warning("family '%s', model %s: %s", family, model, bias["warning"].iloc[0])
         parts["small_study"].append(bias)
-    columns = {"leave1out": LEAVE1OUT_COLUMNS, "influence": INFLUENCE_COLUMNS, "small_study": SMALL_STUDY_COLUMNS}
     return {
-        name: pd.concat(frames, ignore_index=True)[list(columns[name])] if frames else pd.DataFrame(columns=list(columns[name]))
+        name: pd.concat(frames, ignore_index=True)[list(TABLES[name].columns)] if frames else TABLES[name].empty()
         for name, frames in parts.items()
     }
+
+
+#: The job's outputs and their contracts.
+TABLES = {"leave1out": META_LEAVE1OUT, "influence": META_INFLUENCE, "small_study": META_SMALL_STUDY}
+
+
+def run(*, inputs: dict, outputs: dict, cfg: dict) -> None:
+    """The meta_sensitivity job: leave-one-out, influence and small-study tables."""
+    meta = cfg["meta"]
+    effects = read_table(inputs["effects"], META_EFFECTS)
+    tables = sensitivity_tables(pooled.samples(effects, rho=meta["overlap_rho"], min_k=meta["min_k"]), method=meta["methods"][0], test=meta["tests"][0],
+                                level=meta["level"], small_study_min_k=meta["small_study_min_k"])
+    for name, table in tables.items():
+        write_tsv(table, outputs[name], TABLES[name])

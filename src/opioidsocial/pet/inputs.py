@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from opioidsocial.config import SCHEMA_DIR, load_schema
+from opioidsocial.errors import DataError
 
 TAC_PATTERN = "sub-{participant}/ses-{condition}/pet/sub-{participant}_ses-{condition}_tacs.tsv"
 BPND_FILE = "bpnd.tsv"
@@ -26,7 +27,7 @@ TAC_SCHEMA = SCHEMA_DIR / "tac.schema.yaml"
 BPND_SCHEMA = SCHEMA_DIR / "bpnd.schema.yaml"
 
 
-class PetInputError(ValueError):
+class PetInputError(DataError):
     """A TAC file or BPND table is unusable; the message names the file and the fix."""
 
 

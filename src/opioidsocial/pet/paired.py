@@ -11,7 +11,7 @@ BPND(rejection), positive when rejection activates more).
 Per ROI and contrast, over participants with a usable estimate in both scans:
 mean change, its SD, paired t test with confidence interval
 (``scipy.stats.ttest_rel``), and the standardised mean change dz with its sampling
-variance from ``opioidsocial.meta.escalc`` with measure SMCC: the mean change over
+variance from ``opioidsocial.stats.escalc`` with measure SMCC: the mean change over
 the SD of the changes, times Hedges' exact small-sample correction J(n-1), with
 variance 1/n + g^2/(2n) (Gibbons et al. 1993; metafor's SMCC, the values of
 DESIGN.md). p-values are adjusted across ROIs within each contrast
@@ -32,13 +32,12 @@ import pandas as pd
 from scipy.stats import pearsonr, ttest_rel
 from statsmodels.stats.multitest import multipletests
 
-from opioidsocial.meta.escalc import MIN_N, escalc
+from opioidsocial.io.contracts import PET_CORRELATIONS, PET_PAIRED
+from opioidsocial.stats.escalc import MIN_N, escalc
 
-PAIRED_COLUMNS = [
-    "contrast", "condition", "versus", "roi", "n", "mean_versus", "mean_condition", "mean_change", "sd_change",
-    "percent_change", "t", "df", "p", "ci_low", "ci_high", "r_scans", "dz", "vi", "p_adjusted",
-]
-CORRELATION_COLUMNS = ["contrast", "condition", "versus", "roi", "trait", "n", "r", "p", "ci_low", "ci_high", "z", "vi", "p_adjusted"]
+# The contracts' columns without 'model': the study stage adds it per model.
+PAIRED_COLUMNS = [c for c in PET_PAIRED.columns if c != "model"]
+CORRELATION_COLUMNS = [c for c in PET_CORRELATIONS.columns if c != "model"]
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,10 @@ implausible fit keeps its row with ``fit_ok`` False and the reason in
 study's exclusions. The result is one PET_BP table (participant x ROI x condition x
 model) and a QC JSON saying what was fitted, what was flagged and why.
 
-Unusable input (``PetInputError``) either stops the job (``on_bad_data: fail``) or,
-with ``on_bad_data: exclude``, gives an empty table and a QC JSON whose status is
-'excluded' with the reason, so that the study level can record the exclusion.
+Unusable input (``PetInputError``, a DataError) goes through the one exclusion
+mechanism (:mod:`opioidsocial.failsafe`): it stops the job (``on_bad_data: fail``)
+or, with 'exclude', gives an empty table and a QC record that is not usable, with
+the reason, so that the study level can record the exclusion.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ import logging
 import numpy as np
 import pandas as pd
 
-from opioidsocial.io.tables import PET_BP, write_json, write_table
+from opioidsocial.failsafe import failsafe
+from opioidsocial.io.contracts import PET_BP, QC_RECORD
+from opioidsocial.io.tables import write_json, write_table
 from opioidsocial.pet.frames import FrameGrid
 from opioidsocial.pet.inputs import PetInputError, Scan, read_tacs
 from opioidsocial.pet.logan import fit_logan
@@ -147,19 +150,18 @@ def fit_participant(*, study: str, participant: str, tacs: dict[str, str], cfg: 
     return table, qc
 
 
-def run_participant(
-    *, study: str, participant: str, tacs: dict[str, str], cfg: dict, on_bad_data: str, table: str, qc: str, metadata: dict
-) -> None:
-    """Fit and write the participant's PET_BP table and QC JSON (see module docstring)."""
-    try:
-        bp, report = fit_participant(study=study, participant=participant, tacs=tacs, cfg=cfg)
-    except PetInputError as err:
-        if on_bad_data != "exclude":
-            raise
-        log.warning("excluded: %s", err)
+def run(*, inputs: dict, outputs: dict, cfg: dict, study: str, participant: str, metadata: dict) -> None:
+    """Fit and write the participant's PET_BP table (``outputs`` bp) and QC record (qc).
+
+    ``inputs`` maps each condition of config pet.conditions to its TAC file.
+    """
+    pet = cfg["pet"]
+    with failsafe(on_bad_data=cfg["on_bad_data"], study=study, participant=participant) as outcome:
+        bp, qc = fit_participant(study=study, participant=participant, tacs={c: inputs[c] for c in pet["conditions"]}, cfg=pet)
+    if outcome.excluded:
         bp = pd.DataFrame({c: pd.Series(dtype=object) for c in PET_BP.columns})
-        report = {"study": study, "participant": participant, "usable": False, "exclusion_reason": str(err)}
-    log.info("%s/%s: usable %s, %s fit(s) flagged", study, participant, report["usable"], report.get("fits_flagged", "all"))
+        qc = {"study": study, "participant": participant, "usable": False, "exclusion_reason": outcome.reason}
+    log.info("%s/%s: usable %s, %s fit(s) flagged", study, participant, qc["usable"], qc.get("fits_flagged", "all"))
     # QC first: a table is only ever next to the QC record that explains it.
-    write_json(qc, report)
-    write_table(bp, table, PET_BP, metadata=metadata)
+    write_json(outputs["qc"], qc, schema=QC_RECORD)
+    write_table(bp, outputs["bp"], PET_BP, metadata=metadata)

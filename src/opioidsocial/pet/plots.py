@@ -13,8 +13,9 @@ import pandas as pd
 from matplotlib import rcParams
 from matplotlib.figure import Figure
 
+from opioidsocial.io.contracts import PET_BP, QC_RECORD
 from opioidsocial.io.figures import save_figure
-from opioidsocial.io.tables import PET_BP, read_table
+from opioidsocial.io.tables import read_json, read_table
 from opioidsocial.pet.frames import FrameGrid
 from opioidsocial.pet.inputs import Scan, read_tacs
 from opioidsocial.pet.paired import Contrast, activation
@@ -139,6 +140,13 @@ def excluded_figure(*, title: str, reason: str) -> Figure:
     ax.axis("off")
     ax.text(0.01, 0.5, f"{title}\nexcluded before fitting:\n{reason}", va="center", wrap=True)
     return fig
+
+
+def run_qc_figure(*, inputs: dict, outputs: dict, cfg: dict, study: str, participant: str) -> None:
+    """The QC figure job: ``inputs`` are the TAC files by condition, the QC record (qc) and the fits (bp)."""
+    pet = cfg["pet"]
+    qc_figure(study=study, participant=participant, tacs={c: inputs[c] for c in pet["conditions"]}, qc=read_json(inputs["qc"], QC_RECORD),
+              bp_path=inputs["bp"], cfg=pet, png_path=outputs["png"])
 
 
 def qc_figure(*, study: str, participant: str, tacs: dict[str, str], qc: dict, bp_path: str, cfg: dict, png_path: str) -> None:

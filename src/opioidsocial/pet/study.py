@@ -13,23 +13,23 @@ and the effective n of every test is in paired.tsv.
 
 from __future__ import annotations
 
-import json
 import logging
 
 import numpy as np
 import pandas as pd
 
-from opioidsocial.config import SCHEMA_DIR, ConfigError
-from opioidsocial.io.tables import EFFECTS, PET_BP, read_table, write_table, write_tsv
+from opioidsocial.config import SCHEMA_DIR
+from opioidsocial.errors import ConfigError
+from opioidsocial.io.contracts import EFFECTS, EXCLUSIONS, PET_BP, PET_CORRELATIONS, PET_PAIRED, QC_RECORD
+from opioidsocial.io.figures import save_figure
+from opioidsocial.io.tables import read_json, read_table, write_table, write_tsv
 from opioidsocial.pet.inputs import read_bpnd
 from opioidsocial.pet.paired import Contrast, contrasts, paired_tests, trait_correlations
-from opioidsocial.io.figures import save_figure
 from opioidsocial.pet.plots import correlation_figure, paired_figure
 from opioidsocial.sheets import load_participants
 
 log = logging.getLogger(__name__)
 
-EXCLUSION_COLUMNS = ["study", "participant", "stage", "reason"]
 NOT_TRAITS = {"participant", "participant_id", "arm", "sex", "age"}
 
 
@@ -59,8 +59,7 @@ def gather_fits(*, study: str, bp_paths: list[str], qc_paths: list[str]) -> tupl
     """All participants' PET_BP rows, and the participants excluded before fitting."""
     tables, excluded = [], []
     for path in sorted(qc_paths):
-        with open(path, encoding="utf-8") as fh:
-            qc = json.load(fh)
+        qc = read_json(path, QC_RECORD)
         if not qc["usable"]:
             excluded.append({"study": study, "participant": qc["participant"], "stage": "pet_fit", "reason": qc["exclusion_reason"]})
     for path in sorted(bp_paths):
@@ -94,17 +93,16 @@ def effects_table(paired: pd.DataFrame, correlations: pd.DataFrame, *, study: st
     )[EFFECTS.columns]
 
 
-def run_study(
-    *, study: str, row: dict, cfg: dict, bp_paths: list[str], qc_paths: list[str], bpnd_paths: list[str], outputs: dict, metadata: dict
-) -> None:
+def run(*, inputs: dict, outputs: dict, cfg: dict, study: str, row: dict, metadata: dict) -> None:
     """Gather, test, correlate and write every study-level output of a PET study.
 
-    TAC studies give ``bp_paths`` and ``qc_paths`` (one per participant), BPND-table
-    studies ``bpnd_paths`` (the one table).
-
-    ``outputs`` maps bp, paired, correlations, effects, exclusions, paired_png,
-    paired_svg, correlations_png and correlations_svg to their paths.
+    ``inputs``: TAC studies give bp and qc (one per participant), BPND-table studies
+    bpnd (the one table). ``outputs`` maps bp, paired, correlations, effects,
+    exclusions, paired_png, paired_svg, correlations_png and correlations_svg to
+    their paths.
     """
+    cfg = cfg["pet"]
+    bp_paths, qc_paths, bpnd_paths = inputs["bp"], inputs["qc"], inputs["bpnd"]
     reference = row["reference"]
     if reference not in cfg["conditions"]:
         raise ConfigError(f"study '{study}': reference '{reference}' (studies.tsv) is not one of config pet.conditions {cfg['conditions']}")
@@ -134,7 +132,7 @@ def run_study(
         {"study": study, "participant": r.participant, "stage": stage, "reason": f"{r.model} {r.roi} {r.condition}: {r.flag_reason}"}
         for r in flagged.itertuples()
     ]
-    exclusions = pd.DataFrame(excluded, columns=EXCLUSION_COLUMNS).sort_values(["participant", "reason"], kind="stable")
+    exclusions = pd.DataFrame(excluded, columns=list(EXCLUSIONS.columns)).sort_values(["participant", "reason"], kind="stable")
     log.info("%s: %d participants, %d BPND rows, %d exclusions, %d effects", study, bp["participant"].nunique(), len(bp), len(exclusions), len(effects))
 
     title = f"{study}: {primary}"
@@ -142,9 +140,9 @@ def run_study(
     save_figure(paired_figure(primary_bp, primary_paired, conditions=cfg["conditions"], pairs=pairs, ci_level=cfg["ci_level"], title=title),
                 outputs["paired_png"], outputs["paired_svg"])
     save_figure(correlation_figure(primary_corr, title=title), outputs["correlations_png"], outputs["correlations_svg"])
-    write_tsv(paired, outputs["paired"])
-    write_tsv(correlations, outputs["correlations"])
-    write_tsv(exclusions, outputs["exclusions"])
+    write_tsv(paired, outputs["paired"], PET_PAIRED)
+    write_tsv(correlations, outputs["correlations"], PET_CORRELATIONS)
+    write_tsv(exclusions, outputs["exclusions"], EXCLUSIONS)
     write_table(bp, outputs["bp"], PET_BP, metadata=metadata)
     write_table(effects, outputs["effects"], EFFECTS, metadata=metadata)
 

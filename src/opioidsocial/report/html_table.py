@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import math
 from pathlib import Path
 
 import pandas as pd
 
+from opioidsocial.io import contracts
+from opioidsocial.io.tables import read_tsv, write_text
+
 #: Identifier columns that can look like numbers but are labels (participant 001).
-TEXT_COLUMNS = ("study", "participant", "stimulus")
 
 # Inline so the report zip works offline; sorts by each cell's data-v (a number or text).
 SORT_SCRIPT = """
@@ -86,9 +87,9 @@ def table_html(df: pd.DataFrame, *, title: str, tsv_name: str, tsv_text: str) ->
     )
 
 
-def tsv_to_html(tsv_path: str, *, title: str) -> str:
-    """Read a TSV the workflow wrote (ids stay text) and render it as a sortable table page."""
-    path = Path(tsv_path)
-    text = path.read_text(encoding="utf-8")
-    df = pd.read_csv(io.StringIO(text), sep="\t", keep_default_na=False, na_values=[""], dtype={c: str for c in TEXT_COLUMNS})
-    return table_html(df, title=title, tsv_name=path.name, tsv_text=text)
+def run(*, inputs: dict, outputs: dict, title: str, contract: str, study: str | None = None) -> None:
+    """Render one TSV of the workflow, read through its contract (io.contracts), as a report page."""
+    path = Path(inputs["tsv"])
+    df = read_tsv(path, getattr(contracts, contract))
+    page = table_html(df, title=f"{title}: {study}" if study else title, tsv_name=path.name, tsv_text=path.read_text(encoding="utf-8"))
+    write_text(outputs["html"], page)

@@ -15,24 +15,18 @@ import json
 import pandas as pd
 
 from opioidsocial.config import SCHEMA_DIR
-from opioidsocial.emg.study import EXCLUSION_COLUMNS
-from opioidsocial.emg.trials import TRIAL_RESPONSES
-from opioidsocial.io.tables import PET_BP, TableSchemaError, read_table
+from opioidsocial.io.contracts import EXCLUSIONS, OVERVIEW, PET_BP, TRIAL_RESPONSES
+from opioidsocial.io.tables import read_table, read_tsv, write_tsv
 from opioidsocial.meta.published import read_summary
 from opioidsocial.sheets import load_participants
 
-OVERVIEW_COLUMNS = ["study", "modality", "input", "design", "drug", "direction", "sample_group", "n_enrolled", "n_analysed", "description"]
+
 def gather_exclusions(paths: list[str]) -> pd.DataFrame:
     """One table of every study's exclusions, sorted by study, participant, stage and reason."""
-    frames = []
-    for path in paths:
-        # Labels stay text: participant 007 is not the number 7, and an empty list has no values to guess from.
-        frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
-        if list(frame.columns) != EXCLUSION_COLUMNS:
-            raise TableSchemaError(f"{path}: exclusion list has columns {list(frame.columns)}, expected {EXCLUSION_COLUMNS}")
-        frames.append(frame)
-    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=EXCLUSION_COLUMNS)
-    return table.sort_values(EXCLUSION_COLUMNS, kind="stable").reset_index(drop=True)
+    # Labels stay text (EXCLUSIONS.text): participant 007 is not the number 7.
+    frames = [read_tsv(path, EXCLUSIONS) for path in paths]
+    table = pd.concat(frames, ignore_index=True) if frames else EXCLUSIONS.empty()
+    return table.sort_values(list(EXCLUSIONS.columns), kind="stable").reset_index(drop=True)
 
 
 def _emg_analysed(files: dict) -> int:
@@ -77,5 +71,11 @@ def overview(rows: list[dict], *, files: dict[str, dict], pet_model: str) -> pd.
     records = []
     for row in rows:
         enrolled, analysed = study_counts(row, files[row["study"]], pet_model=pet_model)
-        records.append({**{c: row.get(c, "") for c in OVERVIEW_COLUMNS}, "n_enrolled": enrolled, "n_analysed": analysed})
-    return pd.DataFrame(records, columns=OVERVIEW_COLUMNS)
+        records.append({**{c: row.get(c, "") for c in OVERVIEW.columns}, "n_enrolled": enrolled, "n_analysed": analysed})
+    return pd.DataFrame(records, columns=list(OVERVIEW.columns))
+
+
+def run(*, inputs: dict, outputs: dict, cfg: dict, studies: list[dict], files: dict) -> None:
+    """The report_overview job: results/overview.tsv and results/exclusions.tsv."""
+    write_tsv(overview(list(studies), files=dict(files), pet_model=cfg["pet"]["model"]), outputs["overview"], OVERVIEW)
+    write_tsv(gather_exclusions(list(inputs["exclusions"])), outputs["exclusions"], EXCLUSIONS)

@@ -13,6 +13,8 @@ import platform
 import pandas as pd
 import yaml
 
+from opioidsocial.io.contracts import CONFIG_TABLE, VERSIONS
+from opioidsocial.io.tables import write_text, write_tsv
 from opioidsocial.provenance import versions
 
 
@@ -43,3 +45,13 @@ def config_table(config: dict) -> pd.DataFrame:
 def config_yaml(config: dict) -> str:
     """The config as YAML with sorted keys: equal configs give equal bytes."""
     return yaml.safe_dump(config, sort_keys=True, default_flow_style=False, allow_unicode=True)
+
+
+def run(*, inputs: dict, outputs: dict, config: dict, versions: dict) -> None:
+    """The report_provenance job: versions.tsv, config.tsv and config.yaml of this run.
+
+    ``versions`` is a parameter only so that an upgraded package reruns the job.
+    """
+    write_tsv(versions_table(), outputs["versions"], VERSIONS)
+    write_tsv(config_table(config), outputs["config_tsv"], CONFIG_TABLE)
+    write_text(outputs["config_yaml"], config_yaml(config))

@@ -22,7 +22,7 @@ from scipy import stats
 
 from opioidsocial.config import SCHEMA_DIR, load_schema, validate_section
 from opioidsocial.io.tables import write_json, write_tsv
-from opioidsocial.meta.escalc import escalc
+from opioidsocial.stats.escalc import escalc
 
 SCHEMA = "simulate_summary.schema.yaml"
 #: Defaults of one effect's options, read from the schema (the config validator fills objects, not array items).

@@ -1,1 +1,1 @@
-"""Statistical models shared by the stages (linear mixed models)."""
+"""Statistics shared by the stages: linear mixed models, effect sizes (escalc)."""

@@ -49,11 +49,12 @@ from mixedlm.formula.terms import InteractionTerm, VariableTerm
 from mixedlm.inference.ddf import _vcov_derivatives
 from mixedlm.models.checks import ModelCheckError
 
+from opioidsocial.errors import OpioidSocialError
 from opioidsocial.stats import refgrid
 from opioidsocial.stats.satterthwaite import VarianceGradient, f_test, t_tests
 
 
-class LmmError(ValueError):
+class LmmError(OpioidSocialError, ValueError):
     """A formula or a data set a mixed model cannot be fitted to; the message says why."""
 
 

@@ -54,13 +54,15 @@ import numpy as np
 import pandas as pd
 from scipy.special import gammaln
 
+from opioidsocial.errors import DataError
+
 MEASURES = ("SMD", "SMCC", "SMCR", "ZCOR", "GEN")
 
 #: Smallest sample for which each measure's correction and variance are defined.
 MIN_N = {"SMD": 2, "SMCC": 3, "SMCR": 3, "ZCOR": 4}
 
 
-class EffectSizeError(ValueError):
+class EffectSizeError(DataError):
     """Statistics that cannot be converted to an effect size (bad or missing values)."""
 
 

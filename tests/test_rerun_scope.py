@@ -1,0 +1,175 @@
+"""Rerun scope: a changed config key reruns exactly the steps its schema names.
+
+Every key of the emg, models, pet and meta sections carries ``x-stage``: the rules
+whose outputs it can change, which are the only rules that receive it as a
+parameter (``get_cfg`` in common.smk). On a finished tiny run (one EMG, one PET
+study and the meta-analysis), each key in turn gets another valid value and a dry
+run says which jobs Snakemake would rerun and why. The rules rerun for a reason of
+their own (changed params or input set) must be exactly the key's x-stage rules and
+the provenance record (which records the whole config by design); everything else
+planned may only be downstream of them ("Input files updated by another job").
+The expectation comes from the schema, not a hand list, so a new key is checked
+the day it is added.
+
+Also: rerunning with the provenance record's config (every default filled in, keys
+sorted) plans nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import yaml
+
+from opioidsocial.config import ConfigError, _resolve, load_schema, validate_config
+from tests.conftest import REPO
+from tests.test_incremental import tiny_local_run  # noqa: F401  (the shared finished run)
+
+pytestmark = pytest.mark.workflow
+
+SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+SECTIONS = ("emg", "models", "pet", "meta")
+# The record of the run's config: it changes with any value, by design.
+ALWAYS = {"report_provenance"}
+
+_JOB = re.compile(r"^(?:local)?rule (\w+):\n((?:[ \t]+\S.*\n?)*)", re.MULTILINE)
+_REASON = re.compile(r"^\s+reason: (.*)$", re.MULTILINE)
+DOWNSTREAM = "Input files updated by another job"
+
+
+def staged_keys() -> list[tuple[tuple[str, ...], dict, list[str]]]:
+    """(key path, schema node, x-stage rules) of every key of SECTIONS that names its stages."""
+    schema, registry = load_schema(SCHEMA)
+    found = []
+
+    def walk(node, resolver, path):
+        if "x-stage" in node:
+            found.append((path, _resolve(node, resolver)[0], list(node["x-stage"])))
+            return
+        node, resolver = _resolve(node, resolver)
+        for key, sub in node.get("properties", {}).items():
+            walk(sub, resolver, (*path, key))
+
+    resolver = registry.resolver(base_uri=schema["$id"])
+    for section in SECTIONS:
+        walk(schema["properties"][section], resolver, (section,))
+    return found
+
+
+def test_every_key_names_its_stages():
+    """No leaf of the modelled sections is without x-stage (on itself or a parent)."""
+    schema, registry = load_schema(SCHEMA)
+    missing = []
+
+    def walk(node, resolver, path):
+        if "x-stage" in node:
+            return
+        node, resolver = _resolve(node, resolver)
+        props = node.get("properties")
+        if not props:
+            missing.append(".".join(path))
+        for key, sub in (props or {}).items():
+            walk(sub, resolver, (*path, key))
+
+    resolver = registry.resolver(base_uri=schema["$id"])
+    for section in SECTIONS:
+        walk(schema["properties"][section], resolver, (section,))
+    assert not missing, f"keys without x-stage: {missing}"
+
+
+def candidates(value, node: dict):
+    """Other values for a key, most plausible first: its schema examples, then perturbations."""
+    yield from (e for e in node.get("examples", []) if e != value)
+    if isinstance(value, bool):
+        yield not value
+    elif "enum" in node:
+        yield from (e for e in node["enum"] if e != value)
+    elif isinstance(value, int):
+        yield from (value + 1, value - 1)
+    elif isinstance(value, float):
+        yield from ((value * f if value else value + f - 1) for f in (0.9, 1.1))
+    elif isinstance(value, str):
+        yield value + "x"
+    elif isinstance(value, list):
+        if value:
+            for first in candidates(value[0], node.get("items", {})):
+                yield [first, *value[1:]]
+            yield value[:-1]
+        yield [*value, *(["corrugator"] if node.get("items", {}).get("type") == "string" else [])]
+    elif isinstance(value, dict):
+        props = node.get("properties", {})
+        for key in sorted(value):
+            for other in candidates(value[key], props.get(key, {})):
+                yield {**value, key: other}
+
+
+def changed_config(base: dict, path: tuple[str, ...], node: dict) -> dict:
+    """``base`` with the key at ``path`` set to the first candidate that passes validation."""
+    full = validate_config(base, SCHEMA)
+    current = full
+    for key in path:
+        current = current[key]
+    for other in candidates(current, node):
+        trial = copy.deepcopy(base)
+        target = trial
+        for key in path[:-1]:
+            target = target.setdefault(key, {})
+        target[path[-1]] = other
+        try:
+            validate_config(trial, SCHEMA)
+        except ConfigError:
+            continue
+        return trial
+    raise AssertionError(f"no valid other value for {'.'.join(path)}: give it `examples` in its schema")
+
+
+def planned_reasons(work: Path, *args: str) -> dict[str, set[str]]:
+    """rule -> the reasons of its planned jobs, from a dry run."""
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(work), "--dry-run", "--nocolor", *args]
+    run = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
+    plan: dict[str, set[str]] = {}
+    for match in _JOB.finditer(run.stdout + run.stderr):
+        if match.group(1) != "all":
+            reason = _REASON.search(match.group(2))
+            plan.setdefault(match.group(1), set()).add(reason.group(1) if reason else "")
+    return plan
+
+
+def direct(plan: dict[str, set[str]]) -> set[str]:
+    """Rules with at least one job planned for a reason other than an upstream rerun."""
+    return {rule for rule, reasons in plan.items() if any(r != DOWNSTREAM and not r.startswith(f"{DOWNSTREAM}:") for r in reasons)}
+
+
+def test_each_key_reruns_exactly_its_stages(tiny_local_run, tmp_path):  # noqa: F811
+    base = yaml.safe_load((tiny_local_run / "config" / "config.yaml").read_text())
+    rules_in_run = set(planned_reasons(tiny_local_run, "--forceall"))
+    keys = staged_keys()
+
+    def check(item):
+        path, node, stages = item
+        configfile = tmp_path / f"{'.'.join(path)}.yaml"
+        configfile.write_text(yaml.safe_dump(changed_config(base, path, node), sort_keys=False))
+        rerun = direct(planned_reasons(tiny_local_run, "--configfile", str(configfile)))
+        expected = (set(stages) & rules_in_run) | ALWAYS
+        return ".".join(path), rerun, expected
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(check, keys))
+    wrong = {key: {"rerun": sorted(rerun), "x-stage": sorted(expected)} for key, rerun, expected in results if rerun != expected}
+    assert len(results) == len(keys) > 40
+    assert not wrong, wrong
+
+
+def test_rerun_with_the_provenance_config_plans_nothing(tiny_local_run, tmp_path):  # noqa: F811
+    work = tmp_path / "copy"
+    shutil.copytree(tiny_local_run, work, symlinks=True)
+    recorded = work / "results" / "provenance" / "config.yaml"
+    assert planned_reasons(work, "--configfile", str(recorded)) == {}
