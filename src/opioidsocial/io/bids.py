@@ -18,9 +18,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from opioidsocial.io.sidecars import emg_sidecar_keys, write_json
+
 RAW_EXTENSIONS = ("bdf", "edf", "vhdr")
 # BioSemi ActiveTwo: +-262 mV over 24 bits, i.e. 31.25 nV per bit.
 BDF_PHYSICAL_UV = 262144.0
+# The facial-EMG placement guideline the simulated electrodes follow (BIDS: Other + description).
+SIMULATED_PLACEMENT = "Fridlund & Cacioppo (1986), Guidelines for human electromyographic research"
 
 
 class BidsError(ValueError):
@@ -123,7 +127,8 @@ def write_emg_recording(
             "units": "uV",
             "target_muscle": [m for _, m in channels],
             "signal_electrode": names,
-            "reference": ["common" if monopolar else "bipolar"] * len(names),
+            # BIDS: a bipolar channel's reference is n/a; a monopolar one names its reference electrode
+            "reference": ["common" if monopolar else "n/a"] * len(names),
         }
     ).to_csv(f"{stem}_channels.tsv", sep="\t", index=False, lineterminator="\n")
     events[["onset", "duration", "trial_type", "stimulus", "sample"]].to_csv(
@@ -133,14 +138,13 @@ def write_emg_recording(
         "TaskName": task,
         "SamplingFrequency": sfreq,
         "PowerLineFrequency": line_freq,
-        "EMGReference": "common average of two electrodes" if monopolar else "bipolar",
-        "EMGPlacementScheme": "Fridlund & Cacioppo (1986)",
+        **emg_sidecar_keys(placement=SIMULATED_PLACEMENT, bipolar=not monopolar),
         "EMGChannelCount": len(names),
         "RecordingDuration": round(signals.shape[1] / sfreq, 6),
         "SoftwareFilters": "n/a",
         "Manufacturer": "simulated (opioidsocial)",
     }
-    Path(f"{stem}_emg.json").write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
+    write_json(f"{stem}_emg.json", sidecar)
     return Path(f"{stem}_emg.{'vhdr' if fmt == 'brainvision' else fmt}")
 
 
