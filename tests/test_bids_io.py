@@ -126,9 +126,8 @@ def _edit_channels(files, **columns):
 
 
 def _edit_sidecar(files, **keys):
-    sidecar = json.loads(open(files["sidecar"]).read())
-    sidecar.update(keys)
-    open(files["sidecar"], "w").write(json.dumps(sidecar))
+    path = Path(files["sidecar"])
+    path.write_text(json.dumps({**json.loads(path.read_text()), **keys}))
 
 
 def test_errors_carry_study_participant_file_and_fix_as_fields(tmp_path):
@@ -158,7 +157,7 @@ def test_target_muscle_na_is_no_muscle(tmp_path):
 
 
 def test_without_target_muscle_the_channel_map_names_the_muscles(tmp_path):
-    data, files = _write(tmp_path, "bdf")
+    _, files = _write(tmp_path, "bdf")
     _edit_channels(files, target_muscle=None)
     with pytest.raises(BidsError, match="no 'target_muscle' column and the study has no channel map.*emg.channel_muscles"):
         read_emg(files, **WHO)
@@ -194,11 +193,11 @@ def test_a_channel_stored_at_another_rate_is_an_error_not_resampled(tmp_path):
 def test_bdf_header_with_wrong_samples_per_record_for_one_channel(tmp_path):
     """The issue's case: MNE reads such a file without complaint, and the signal is noise."""
     _, files = _write(tmp_path, "bdf")
-    raw = bytearray(open(files["recording"], "rb").read())
+    raw = bytearray(Path(files["recording"]).read_bytes())
     n_signals = int(raw[252:256])
     at = 256 + 216 * n_signals + 8  # samples-per-record field of the second signal
     raw[at : at + 8] = b"256     "
-    open(files["recording"], "wb").write(raw)
+    Path(files["recording"]).write_bytes(raw)
     with pytest.raises(BidsError, match=r"_emg.bdf holds \d+ data bytes, but its header gives 10 records .*zygomaticus 256.*samples per record are wrong") as err:
         read_emg(files, **WHO)
     assert err.value.file == files["recording"] and "re-export" in err.value.fix
