@@ -47,9 +47,7 @@ def test_missing_muscle_names_the_file_and_the_fix(tmp_path):
 
 def test_sampling_rate_disagreeing_with_the_sidecar(tmp_path):
     _, files = _write(tmp_path, "bdf")
-    sidecar = json.loads(open(files["sidecar"]).read())
-    sidecar["SamplingFrequency"] = 2048
-    open(files["sidecar"], "w").write(json.dumps(sidecar))
+    _edit_sidecar(files, SamplingFrequency=2048)
     with pytest.raises(BidsError, match="sampled at 512 Hz but .* says SamplingFrequency 2048"):
         read_emg(files, who="t")
 
