@@ -56,10 +56,9 @@ class RecordingError(DataError):
 
 @dataclass(frozen=True)
 class Imported:
-    """What one recording became: its participant, files and the events left out."""
+    """What one recording became: its participant, its events and the events left out."""
 
     participant: str
-    recording: Path
     n_events: int
     unmapped: dict[str, int]
 
@@ -69,8 +68,8 @@ def load_map(path: str | Path) -> dict:
     with open(path, encoding="utf-8") as fh:
         raw = yaml.safe_load(fh) or {}
     # YAML reads `128:` as an integer key; JSON schema and the lookup want text.
-    for section in ("channels",):
-        raw[section] = {str(k): v for k, v in (raw.get(section) or {}).items()}
+    if isinstance(raw.get("channels"), dict):
+        raw["channels"] = {str(k): v for k, v in raw["channels"].items()}
     if isinstance(raw.get("events"), dict):
         raw["events"]["codes"] = {str(k): v for k, v in (raw["events"].get("codes") or {}).items()}
     spec = validate_config(raw, IMPORT_SCHEMA, source=str(path))
@@ -173,8 +172,7 @@ def import_recording(*, row: pd.Series, spec: dict, out: Path, study: str) -> Im
         format=spec["format"], allow_preload=True, overwrite=True, emg_placement=scheme["EMGPlacementScheme"], verbose="error",
     )
     _complete_sidecars(path=path, channels=channels, scheme=scheme)
-    recording = path.copy().update(suffix="emg", extension=f".{spec['format'].lower()}").fpath
-    return Imported(participant=row["participant"], recording=recording, n_events=len(events), unmapped=unmapped)
+    return Imported(participant=row["participant"], n_events=len(events), unmapped=unmapped)
 
 
 def _complete_sidecars(*, path, channels: dict, scheme: dict) -> None:
