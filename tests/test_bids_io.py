@@ -236,3 +236,10 @@ def test_brainvision_header_naming_a_missing_file_says_so(tmp_path, part, kind, 
     text = str(err.value)
     assert f"names the {kind} file 'sub-01_task-faces_emg.{part}' ({key}=), which is not there" in text
     assert "corrupt" not in text and err.value.fix.startswith(f"copy sub-01_task-faces_emg.{part} beside the header")
+
+
+def test_a_channel_listed_twice_in_channels_tsv(tmp_path):
+    _, files = _write(tmp_path, "bdf")
+    _edit_channels(files, name=["corrugator", "corrugator"])
+    with pytest.raises(BidsError, match=r"_channels.tsv lists channel\(s\) \['corrugator'\] more than once"):
+        read_emg(files, **WHO)

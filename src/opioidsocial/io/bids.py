@@ -223,6 +223,10 @@ def read_channels(path: str | Path, *, who: str | None = None, channel_muscles: 
         missing = {"name", "type"} - set(channels.columns)
         if missing:
             raise BidsError(f"{path} lacks column(s) {sorted(missing)}", file=path, fix="BIDS channels.tsv needs name, type and units")
+        repeated = sorted(set(channels.loc[channels["name"].duplicated(), "name"]))
+        if repeated:
+            raise BidsError(f"{path} lists channel(s) {repeated} more than once", file=path,
+                            fix="give every channel one row (BIDS channels.tsv: names are unique)")
         if "target_muscle" not in channels.columns and not channel_muscles:
             raise BidsError(f"{path} has no 'target_muscle' column and the study has no channel map", file=path,
                             fix="add a target_muscle column naming each EMG channel's muscle, or map channels to muscles "
@@ -310,8 +314,11 @@ def _channel_rates(raw, layout) -> dict[str, float]:
 
     if layout is None:
         return dict.fromkeys(raw.ch_names, float(raw.info["sfreq"]))
-    signals = [(label, n) for label, n in zip(layout.labels, layout.samples_per_record) if label not in ANNOTATION_LABELS]
-    return {name: n / layout.record_s for name, (_, n) in zip(raw.ch_names, signals)}
+    signals = [n for label, n in zip(layout.labels, layout.samples_per_record) if label not in ANNOTATION_LABELS]
+    if len(signals) != len(raw.ch_names):
+        raise BidsError(f"the header of {raw.filenames[0]} lists {len(signals)} signals but MNE reads {len(raw.ch_names)} channels",
+                        file=raw.filenames[0], fix="re-export the recording; its header is not one this reader can check")
+    return {name: n / layout.record_s for name, n in zip(raw.ch_names, signals)}
 
 
 def _check_rates(*, files: dict, channels: pd.DataFrame, picks: list[str], rates: dict[str, float], sfreq: float, sidecar: dict) -> None:
