@@ -181,3 +181,15 @@ def test_import_is_deterministic_and_never_overwrites(tmp_path):
     assert (mismatch, errors) == ([], []) and len(match) == len(names) > 5
     with pytest.raises(ConfigError, match="exists and is not empty"):
         import_study(map_path=map_path, recordings_path=recordings, out=tmp_path / "a")
+
+
+@needs_validator
+def test_a_monopolar_pair_is_imported_with_its_reference(tmp_path):
+    map_path, recordings = _inputs(tmp_path, "brainvision", channels={"FP1": {"muscle": "corrugator", "reference": "FCz"},
+                                                                      "FP2": {"muscle": "corrugator", "reference": "FCz"}})
+    import_study(map_path=map_path, recordings_path=recordings, out=tmp_path / "bids")
+    assert_valid(tmp_path / "bids")
+    files = emg_files({"study": "vendor", "path": str(tmp_path / "bids"), "task": "faces"}, "01")
+    assert yaml.safe_load(Path(files["sidecar"]).read_text())["EMGReference"] == "ChannelSpecific"
+    rec = read_emg(files, study="vendor", participant="01")
+    assert rec.muscles == ["corrugator"] and rec.derivations == {"corrugator": "FP1 - FP2"}
