@@ -194,17 +194,16 @@ def _about(*, who: str | None, study: str | None, participant: str | None):
         raise
 
 
-def _number(value, *, key: str, path: Path, optional: bool = False) -> float | None:
-    """A sidecar number; a value such as "2048 Hz" is an error naming the key, not a traceback."""
+def _check_number(value, *, key: str, path: Path, optional: bool = False) -> None:
+    """A sidecar value must be a number: "2048 Hz" is an error naming the key, not a float() traceback later."""
     if value is None or (optional and value == "n/a"):
         if optional:
-            return None
+            return
         raise BidsError(f"{path} has no {key}", file=path, fix=f"add \"{key}\": <number> (BIDS-EMG requires it)")
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
         raise BidsError(f"{path}: {key} is {json.dumps(value)}, not a positive number", file=path,
                         fix=f"write {key} as a bare number in its BIDS unit (e.g. \"SamplingFrequency\": 2048, in Hz)"
                             + (", or \"n/a\"" if optional else ""))
-    return float(value)
 
 
 def read_channels(path: str | Path, *, who: str | None = None, channel_muscles: dict[str, str] | None = None) -> pd.DataFrame:
@@ -269,9 +268,9 @@ def read_sidecar(path: str | Path, *, who: str | None = None) -> dict:
             raise BidsError(f"cannot read the EMG sidecar {path} ({err})", file=path, fix="it must be a JSON object (BIDS _emg.json)") from err
         if not isinstance(sidecar, dict):
             raise BidsError(f"the EMG sidecar {path} is not a JSON object", file=path, fix="it must be a JSON object (BIDS _emg.json)")
-        _number(sidecar.get("SamplingFrequency"), key="SamplingFrequency", path=path)
+        _check_number(sidecar.get("SamplingFrequency"), key="SamplingFrequency", path=path)
         for key in ("PowerLineFrequency", "RecordingDuration"):
-            _number(sidecar.get(key), key=key, path=path, optional=True)
+            _check_number(sidecar.get(key), key=key, path=path, optional=True)
     return sidecar
 
 
