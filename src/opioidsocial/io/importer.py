@@ -188,6 +188,20 @@ def _complete_sidecars(*, path, channels: dict, scheme: dict) -> None:
     sidecar_path.write_text(json.dumps({**sidecar, **scheme}, indent=4) + "\n", encoding="utf-8")
 
 
+def _readme(spec: dict, *, map_name: str) -> str:
+    """What the dataset is and how it was made: the channel map and the event map, in words."""
+    channels = "\n".join(f"- {name}: {ch['type']}" + (f", {ch['muscle']}" if "muscle" in ch else "")
+                         + ("" if ch["reference"] == "n/a" else f", referenced to {ch['reference']}")
+                         for name, ch in sorted(spec["channels"].items()))
+    source = spec["events"]["source"]
+    origin = "annotations" if source == "annotations" else f"trigger channel {source} (value & {spec['events']['mask']})"
+    codes = "\n".join(f"- {key}: {c['emotion']}, stimulus {c['stimulus']}" for key, c in sorted(spec["events"]["codes"].items()))
+    return (f"{spec['name']}\n\nFacial EMG (task '{spec['task']}') imported from the acquisition files by "
+            f"`opioidsocial import` with the import map {map_name}, through MNE-BIDS.\n\n"
+            f"Channels written (name: type, muscle):\n{channels}\n\n"
+            f"Events from {origin}; only these codes were written (code: emotion = trial_type, stimulus):\n{codes}\n")
+
+
 def import_study(*, map_path: str | Path, recordings_path: str | Path, out: str | Path, study: str | None = None) -> list[Imported]:
     """Import every recording of the list into a new BIDS-EMG dataset at ``out``.
 
@@ -207,11 +221,9 @@ def import_study(*, map_path: str | Path, recordings_path: str | Path, out: str 
     sheet = recordings.assign(participant_id="sub-" + recordings["participant"])[["participant_id", "arm", *extra]]
     sheet.to_csv(out / "participants.tsv", sep="\t", index=False, lineterminator="\n")
     write_dataset_files(
-        root=out, name=spec["name"], arms=sorted(set(recordings["arm"])),
-        readme=f"{spec['name']}: facial EMG imported from acquisition files by `opioidsocial import` "
-               f"(map {Path(map_path).name}) through MNE-BIDS {mne_bids.__version__}.",
+        root=out, name=spec["name"], arms=sorted(set(recordings["arm"])), readme=_readme(spec, map_name=Path(map_path).name),
         generated_by={"Name": "opioidsocial import", "Description": f"converted with MNE-BIDS {mne_bids.__version__}"},
-        extra_columns={c: {"Description": f"{c}, from the recordings list"} for c in extra},
+        extra_columns={c: {"Description": f"{c}, from the recordings list"} for c in extra}, events_json=False,
     )
     for item in done:
         log.info("sub-%s: %d events%s", item.participant, item.n_events,

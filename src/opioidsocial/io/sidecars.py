@@ -53,12 +53,14 @@ def emg_sidecar_keys(*, placement: str, bipolar: bool) -> dict:
 
 
 def write_dataset_files(*, root: Path | str, name: str, readme: str, arms: list[str], generated_by: dict,
-                        extra_columns: dict | None = None) -> None:
+                        extra_columns: dict | None = None, events_json: bool = True) -> None:
     """dataset_description.json, README, participants.json and the dataset-level events.json.
 
     ``extra_columns`` describes participants.tsv columns beyond participant_id and
     arm (column -> BIDS column description). The events.json at the root applies
-    to every recording's events.tsv by the inheritance principle.
+    to every recording's events.tsv by the inheritance principle; ``events_json``
+    False leaves it out where each recording has its own (mne-bids writes one), as
+    the validator warns about a sidecar that overrides another.
     """
     root = Path(root)
     write_json(root / "dataset_description.json", {
@@ -69,7 +71,8 @@ def write_dataset_files(*, root: Path | str, name: str, readme: str, arms: list[
         "arm": {"Description": "randomised treatment arm", "Levels": {a: a for a in sorted(arms)}},
         **(extra_columns or {}),
     })
-    write_json(root / "events.json", EVENT_COLUMNS)
+    if events_json:
+        write_json(root / "events.json", EVENT_COLUMNS)
 
 
 def bids_validator_report(root: Path | str) -> dict[str, list[dict]]:
