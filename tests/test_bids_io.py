@@ -1,9 +1,12 @@
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from opioidsocial.errors import DataError
 from opioidsocial.io.bids import BidsError, emg_files, read_emg, read_events, write_emg_recording
 
 SFREQ = 512.0
@@ -44,9 +47,7 @@ def test_missing_muscle_names_the_file_and_the_fix(tmp_path):
 
 def test_sampling_rate_disagreeing_with_the_sidecar(tmp_path):
     _, files = _write(tmp_path, "bdf")
-    sidecar = json.loads(open(files["sidecar"]).read())
-    sidecar["SamplingFrequency"] = 2048
-    open(files["sidecar"], "w").write(json.dumps(sidecar))
+    _edit_sidecar(files, SamplingFrequency=2048)
     with pytest.raises(BidsError, match="sampled at 512 Hz but .* says SamplingFrequency 2048"):
         read_emg(files, who="t")
 
@@ -105,3 +106,140 @@ def test_nan_samples_are_named_by_muscle(tmp_path):
                         events=read_events(files["events"], who="t"), line_freq=50.0, fmt="brainvision")
     with pytest.raises(BidsError, match=r"NaN or infinite samples in \['zygomaticus'\]; re-export the recording"):
         read_emg(files, who="study 's', participant '01'")
+
+
+# --- BIDS 1.11 / mne-bids conventions and header checks (issue 13, part 1) ---
+
+WHO = {"study": "s", "participant": "01"}
+
+
+def _edit_channels(files, **columns):
+    channels = pd.read_csv(files["channels"], sep="\t", dtype=str, keep_default_na=False)
+    for column, values in columns.items():
+        if values is None:
+            channels = channels.drop(columns=column)
+        else:
+            channels[column] = values
+    channels.to_csv(files["channels"], sep="\t", index=False)
+
+
+def _edit_sidecar(files, **keys):
+    path = Path(files["sidecar"])
+    path.write_text(json.dumps({**json.loads(path.read_text()), **keys}))
+
+
+def test_errors_carry_study_participant_file_and_fix_as_fields(tmp_path):
+    _, files = _write(tmp_path, "bdf")
+    with pytest.raises(DataError) as err:
+        read_emg(files, **WHO, muscles=["frontalis"])
+    assert isinstance(err.value, BidsError)
+    assert (err.value.study, err.value.participant, err.value.file) == ("s", "01", files["channels"])
+    assert "emg.muscles" in err.value.fix and str(err.value).startswith("study 's', participant '01': ")
+
+
+def test_bad_channels_are_left_out_and_listed(tmp_path):
+    data, files = _write(tmp_path, "bdf")
+    _edit_channels(files, status=["good", "bad"], status_description=["n/a", "electrode came off"])
+    rec = read_emg(files, **WHO)
+    assert rec.muscles == ["corrugator"] and rec.bad_channels == {"zygomaticus": "electrode came off"}
+    assert np.abs(rec.data[0, : data.shape[1]] - data[0]).max() <= 1 / 32
+    with pytest.raises(BidsError, match=r"no EMG channel for muscle\(s\) \['zygomaticus'\].*\['zygomaticus'\] of those are marked bad"):
+        read_emg(files, **WHO, muscles=MUSCLES)
+
+
+def test_target_muscle_na_is_no_muscle(tmp_path):
+    _, files = _write(tmp_path, "bdf")
+    _edit_channels(files, target_muscle=["corrugator", "n/a"])
+    rec = read_emg(files, **WHO)
+    assert rec.muscles == ["corrugator"] and rec.unassigned == ["zygomaticus"]
+
+
+def test_without_target_muscle_the_channel_map_names_the_muscles(tmp_path):
+    _, files = _write(tmp_path, "bdf")
+    _edit_channels(files, target_muscle=None)
+    with pytest.raises(BidsError, match="no 'target_muscle' column and the study has no channel map.*emg.channel_muscles"):
+        read_emg(files, **WHO)
+    rec = read_emg(files, **WHO, channel_muscles={"corrugator": "corr", "zygomaticus": "zyg"})
+    assert rec.muscles == ["corr", "zyg"] and rec.derivations == {"corr": "corrugator", "zyg": "zygomaticus"}
+    with pytest.raises(BidsError, match=r"channel map names channel\(s\) \['EXG9'\]"):
+        read_emg(files, **WHO, channel_muscles={"EXG9": "corr"})
+
+
+def test_sampling_frequency_column_disagreeing_with_the_file(tmp_path):
+    _, files = _write(tmp_path, "bdf")
+    _edit_channels(files, sampling_frequency=["512", "256"])
+    with pytest.raises(BidsError, match=r"_channels.tsv gives channel 'zygomaticus' sampling_frequency '256' but .*_emg.bdf stores it at 512 Hz") as err:
+        read_emg(files, **WHO)
+    assert err.value.file == files["channels"]
+    _edit_channels(files, sampling_frequency=["512.0", "n/a"])
+    assert read_emg(files, **WHO).muscles == MUSCLES
+
+
+def test_a_channel_stored_at_another_rate_is_an_error_not_resampled(tmp_path):
+    """MNE upsamples a slower EDF channel to the recording's rate; the header tells."""
+    import edfio
+
+    _, files = _write(tmp_path, "edf")
+    rng = np.random.default_rng(1)
+    signals = [edfio.EdfSignal(rng.normal(0, 20, int(10 * rate)), rate, label=name, physical_dimension="uV", physical_range=(-200, 200))
+               for name, rate in zip(MUSCLES, (SFREQ, SFREQ / 2))]
+    edfio.Edf(signals, data_record_duration=1.0).write(files["recording"])
+    with pytest.raises(BidsError, match=r"channel 'zygomaticus' of .*_emg.edf is stored at 256 Hz, the recording at 512 Hz"):
+        read_emg(files, **WHO)
+
+
+def test_bdf_header_with_wrong_samples_per_record_for_one_channel(tmp_path):
+    """The issue's case: MNE reads such a file without complaint, and the signal is noise."""
+    _, files = _write(tmp_path, "bdf")
+    raw = bytearray(Path(files["recording"]).read_bytes())
+    n_signals = int(raw[252:256])
+    at = 256 + 216 * n_signals + 8  # samples-per-record field of the second signal
+    raw[at : at + 8] = b"256     "
+    Path(files["recording"]).write_bytes(raw)
+    with pytest.raises(BidsError, match=r"_emg.bdf holds \d+ data bytes, but its header gives 10 records .*zygomaticus 256.*samples per record are wrong") as err:
+        read_emg(files, **WHO)
+    assert err.value.file == files["recording"] and "re-export" in err.value.fix
+
+
+@pytest.mark.parametrize(("declared", "says"), [(20.0, "the file is truncated"), (5.0, "the recording is longer than its sidecar says")])
+def test_recording_duration_is_checked_both_ways(tmp_path, declared, says):
+    _, files = _write(tmp_path, "bdf")
+    _edit_sidecar(files, RecordingDuration=declared)
+    with pytest.raises(BidsError, match=rf"holds 10 s but .* says RecordingDuration {declared:g} s; {says}"):
+        read_emg(files, **WHO)
+
+
+def test_mne_bids_duration_convention_is_accepted(tmp_path):
+    """mne-bids writes the time of the last sample, (n - 1) / sfreq."""
+    _, files = _write(tmp_path, "bdf")
+    _edit_sidecar(files, RecordingDuration=(10 * SFREQ - 1) / SFREQ, PowerLineFrequency="n/a")
+    rec = read_emg(files, **WHO)
+    assert rec.line_freq is None and rec.data.shape[1] == 10 * SFREQ
+
+
+@pytest.mark.parametrize(("key", "value"), [("SamplingFrequency", "2048 Hz"), ("SamplingFrequency", None), ("PowerLineFrequency", "50Hz"), ("RecordingDuration", -1)])
+def test_sidecar_values_must_be_numbers(tmp_path, key, value):
+    _, files = _write(tmp_path, "bdf")
+    _edit_sidecar(files, **{key: value})
+    expected = f"has no {key}" if value is None else f"{key} is {json.dumps(value)}, not a positive number"
+    with pytest.raises(BidsError, match=re.escape(expected)) as err:
+        read_emg(files, **WHO)
+    assert err.value.file == files["sidecar"] and key in err.value.fix
+
+
+@pytest.mark.parametrize(("part", "kind", "key"), [("eeg", "data", "DataFile"), ("vmrk", "marker", "MarkerFile")])
+def test_brainvision_header_naming_a_missing_file_says_so(tmp_path, part, kind, key):
+    _, files = _write(tmp_path, "brainvision")
+    Path(files[part]).unlink()
+    with pytest.raises(BidsError) as err:
+        read_emg(files, **WHO)
+    text = str(err.value)
+    assert f"names the {kind} file 'sub-01_task-faces_emg.{part}' ({key}=), which is not there" in text
+    assert "corrupt" not in text and err.value.fix.startswith(f"copy sub-01_task-faces_emg.{part} beside the header")
+
+
+def test_a_channel_listed_twice_in_channels_tsv(tmp_path):
+    _, files = _write(tmp_path, "bdf")
+    _edit_channels(files, name=["corrugator", "corrugator"])
+    with pytest.raises(BidsError, match=r"_channels.tsv lists channel\(s\) \['corrugator'\] more than once"):
+        read_emg(files, **WHO)

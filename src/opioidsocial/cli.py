@@ -1,11 +1,18 @@
-"""Command line: ``opioidsocial simulate`` writes the demo's simulated datasets.
+"""Command line: ``opioidsocial simulate`` writes the demo's simulated datasets;
+``opioidsocial import`` turns a study's raw recordings into a BIDS-EMG dataset.
 
     opioidsocial simulate --config config/config.yaml [--study ID ...]
+    opioidsocial import --map import.yaml --recordings recordings.tsv --out data/mystudy
 
-Every study of the study sheet that has an entry under ``simulate.emg``,
+simulate: every study of the study sheet that has an entry under ``simulate.emg``,
 ``simulate.pet`` or ``simulate.summary`` is written to its ``path``. A folder is
 only replaced if the simulator wrote it (it holds ``truth.json``), so a lab's real
 data can never be overwritten by the demo.
+
+import: the map (workflow/schemas/import.schema.yaml) says which channel is which
+muscle and which trigger code or annotation is which face; the recordings list
+(file, participant_id, arm) becomes participants.tsv. ``--out`` must be new or
+empty (``opioidsocial.io.importer``).
 """
 
 from __future__ import annotations
@@ -19,7 +26,8 @@ from pathlib import Path
 
 import yaml
 
-from opioidsocial.config import SCHEMA_DIR, ConfigError, validate_config
+from opioidsocial.config import SCHEMA_DIR, validate_config
+from opioidsocial.errors import ConfigError, DataError
 from opioidsocial.sheets import load_studies
 from opioidsocial.simulate import study_seed
 
@@ -71,11 +79,22 @@ def main(argv: list[str] | None = None) -> int:
     sim = sub.add_parser("simulate", help="write the simulated demo datasets")
     sim.add_argument("--config", default="config/config.yaml", help="workflow config (default: %(default)s)")
     sim.add_argument("--study", action="append", help="only this study (repeatable)")
+    imp = sub.add_parser("import", help="raw recordings (BDF, EDF+, BrainVision) -> a BIDS-EMG dataset")
+    imp.add_argument("--map", required=True, help="import map: channel map and event map (workflow/schemas/import.schema.yaml)")
+    imp.add_argument("--recordings", required=True, help="TSV with file, participant_id, arm (+ columns for participants.tsv)")
+    imp.add_argument("--out", required=True, help="new dataset folder (must not exist or be empty)")
+    imp.add_argument("--study", help="study name in messages (default: the --out folder's name)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
+        if args.command == "import":
+            from opioidsocial.io.importer import import_study
+
+            done = import_study(map_path=args.map, recordings_path=args.recordings, out=args.out, study=args.study)
+            print(f"imported {len(done)} recordings into {args.out}")
+            return 0
         done = simulate(args.config, args.study)
-    except (ConfigError, OSError) as err:
+    except (ConfigError, DataError, OSError) as err:
         print(f"opioidsocial: error: {err}", file=sys.stderr)
         return 2
     print(f"simulated {len(done)} studies: {', '.join(done)}")

@@ -29,7 +29,8 @@ class UnusableParticipant(DataError):
 def preprocess_participant(files: dict, *, study: str, participant: str, arm: str, cfg: dict) -> tuple[pd.DataFrame, dict]:
     """Return the participant's EMG_BINS rows and the QC record."""
     who = f"study '{study}', participant '{participant}'"
-    rec = read_emg(files, who=who, muscles=cfg["muscles"] or None)
+    rec = read_emg(files, study=study, participant=participant, muscles=cfg["muscles"] or None,
+                   channel_muscles=cfg["channel_muscles"].get(study))
     events = read_events(files["events"], who=who)
     if events.empty:
         raise epochs.EpochError(f"{who}: {files['events']} lists no events; there is nothing to epoch")
@@ -99,6 +100,9 @@ def preprocess_participant(files: dict, *, study: str, participant: str, arm: st
         "duration_s": round(rec.data.shape[1] / rec.sfreq, 6),
         "line_freq_hz": rec.line_freq,
         "channels": rec.derivations,
+        # channels.tsv status = bad, and EMG channels of no muscle: left out, shown here
+        "bad_channels": rec.bad_channels,
+        "unassigned_channels": rec.unassigned,
         "filter": design.describe(),
         "smoothing_ms": cfg["smoothing_ms"],
         "n_trials": int(n_trials),

@@ -40,7 +40,8 @@ def qc_figure(*, files: dict, qc: dict, cfg: dict, png_path: str) -> None:
         ax.text(0.01, 0.5, f"{who}\nexcluded before preprocessing:\n{qc['exclusion_reason']}", va="center", wrap=True)
         _save(fig, png_path)
         return
-    rec = read_emg(files, who=who, muscles=list(qc["channels"]))
+    rec = read_emg(files, study=qc["study"], participant=qc["participant"], muscles=list(qc["channels"]),
+                   channel_muscles=cfg["channel_muscles"].get(qc["study"]))
     design = filters.design(sfreq=rec.sfreq, low_hz=cfg["highpass_hz"], high_hz=cfg["lowpass_hz"], order=cfg["filter_order"],
                             line_freq=rec.line_freq, notch=cfg["notch"], notch_q=cfg["notch_q"])
     onset = float(read_events(files["events"], who=who)["onset"].iloc[0])

@@ -32,6 +32,7 @@ import pandas as pd
 from scipy import signal
 
 from opioidsocial.io.bids import write_emg_recording
+from opioidsocial.io.sidecars import write_dataset_files
 
 RESPONSE_LATENCY_S = 0.2
 RISE_TAU_S = 0.1
@@ -39,6 +40,14 @@ DECAY_TAU_S = 0.3
 LEAD_IN_S = 3.0
 
 log = logging.getLogger("opioidsocial.simulate")
+
+README = """Simulated facial-EMG study '{study}' written by opioidsocial (seed {seed}).
+
+Not real participants: every recording is drawn from the signal model documented in
+opioidsocial.simulate.emg, with the true effects in truth.json (ignored by BIDS tools
+through .bidsignore). Passive viewing of dynamic emotional faces; events.tsv gives
+each face's emotion (trial_type) and identity (stimulus).
+"""
 
 
 def response_shape(t: np.ndarray, *, stimulus_s: float) -> np.ndarray:
@@ -264,30 +273,16 @@ def simulate_study(*, study: str, row: dict, params: dict, seed: int) -> None:
         artefact_log += [{"participant": person["label"], **a} for a in artefacts]
         sheet.append({"participant_id": f"sub-{person['label']}", "arm": person["arm"], "sex": person["sex"], "age": person["age"]})
     pd.DataFrame(sheet).to_csv(root / "participants.tsv", sep="\t", index=False, lineterminator="\n")
-    (root / "participants.json").write_text(
-        json.dumps(
-            {
-                "arm": {"Description": "randomised treatment arm", "Levels": {a: a for a in params["arms"]}},
-                "sex": {"Description": "sex", "Levels": {"F": "female", "M": "male"}},
-                "age": {"Description": "age", "Units": "year"},
-            },
-            indent=2,
-            sort_keys=True,
-        )
-        + "\n"
-    )
-    (root / "dataset_description.json").write_text(
-        json.dumps(
-            {
-                "Name": f"Simulated facial EMG study '{study}' (opioidsocial)",
-                "BIDSVersion": "1.10.0",
-                "DatasetType": "raw",
-                "GeneratedBy": [{"Name": "opioidsocial.simulate.emg", "Description": "simulated data; not real participants"}],
-            },
-            indent=2,
-            sort_keys=True,
-        )
-        + "\n"
+    write_dataset_files(
+        root=root,
+        name=f"Simulated facial EMG study '{study}' (opioidsocial)",
+        readme=README.format(study=study, seed=seed),
+        arms=list(params["arms"]),
+        generated_by={"Name": "opioidsocial.simulate.emg", "Description": "simulated data; not real participants"},
+        extra_columns={
+            "sex": {"Description": "sex", "Levels": {"F": "female", "M": "male"}},
+            "age": {"Description": "age", "Units": "year"},
+        },
     )
     (root / ".bidsignore").write_text("truth.json\n")
     facts = truth(params, study=study, reference=reference)

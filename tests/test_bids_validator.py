@@ -1,0 +1,49 @@
+"""The official BIDS validator passes what this package writes, with 0 errors.
+
+``bids-validator-deno`` (PyPI; the schema-based validator, which knows BIDS-EMG 1.11)
+runs on a tiny simulated dataset of each raw layout the simulator writes as BIDS
+(bipolar BDF, monopolar EDF with a reference column) and on vendor recordings
+imported by ``opioidsocial import`` (tests/test_import.py builds them).
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from opioidsocial.io.sidecars import VALIDATOR, bids_validator_report
+from opioidsocial.simulate.emg import simulate_study
+from tests.designs import TINY_EMG
+
+needs_validator = pytest.mark.skipif(shutil.which(VALIDATOR) is None, reason=f"{VALIDATOR} not installed (pip install -e '.[test]')")
+
+
+def assert_valid(root) -> None:
+    """0 errors; the message lists them (code, sub-code, file) if there are any."""
+    report = bids_validator_report(root)
+    errors = [(i["code"], i.get("subCode"), i.get("location")) for i in report["error"]]
+    assert errors == [], errors
+    # The validator did look at the recordings: a dataset it cannot parse gives no warnings either.
+    assert any(i.get("location", "").endswith(("_emg.bdf", "_emg.edf")) for i in report["warning"])
+
+
+@needs_validator
+@pytest.mark.parametrize("layout", [{"format": "bdf"}, {"format": "edf", "monopolar": True}])
+def test_simulated_dataset_is_valid_bids_emg(tmp_path, layout):
+    root = tmp_path / "tiny"
+    simulate_study(study="tiny", row={"study": "tiny", "path": str(root), "task": "faces"},
+                   params={**TINY_EMG, "arms": {"placebo": 1, "naltrexone": 1}, **layout}, seed=3)
+    assert_valid(root)
+
+
+@needs_validator
+def test_the_validator_finds_what_the_simulator_used_to_write(tmp_path):
+    """The check has teeth: the sidecar the issue reports (free-text placement, no RecordingType) fails."""
+    root = tmp_path / "tiny"
+    simulate_study(study="tiny", row={"study": "tiny", "path": str(root), "task": "faces"},
+                   params={**TINY_EMG, "arms": {"placebo": 1, "naltrexone": 1}}, seed=3)
+    sidecar = next(root.glob("sub-001/emg/*_emg.json"))
+    sidecar.write_text(sidecar.read_text().replace('"RecordingType": "continuous",', "").replace('"EMGPlacementScheme": "Other"', '"EMGPlacementScheme": "Fridlund & Cacioppo (1986)"'))
+    codes = {i["code"] for i in bids_validator_report(root)["error"]}
+    assert codes == {"SIDECAR_KEY_REQUIRED", "JSON_SCHEMA_VALIDATION_ERROR"}
