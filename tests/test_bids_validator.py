@@ -44,6 +44,7 @@ def test_the_validator_finds_what_the_simulator_used_to_write(tmp_path):
     simulate_study(study="tiny", row={"study": "tiny", "path": str(root), "task": "faces"},
                    params={**TINY_EMG, "arms": {"placebo": 1, "naltrexone": 1}}, seed=3)
     sidecar = next(root.glob("sub-001/emg/*_emg.json"))
-    sidecar.write_text(sidecar.read_text().replace('"RecordingType": "continuous",', "").replace('"EMGPlacementScheme": "Other"', '"EMGPlacementScheme": "Fridlund & Cacioppo (1986)"'))
+    old = sidecar.read_text().replace('"RecordingType": "continuous",', "")
+    sidecar.write_text(old.replace('"EMGPlacementScheme": "Other"', '"EMGPlacementScheme": "Fridlund & Cacioppo (1986)"'))
     codes = {i["code"] for i in bids_validator_report(root)["error"]}
     assert codes == {"SIDECAR_KEY_REQUIRED", "JSON_SCHEMA_VALIDATION_ERROR"}
