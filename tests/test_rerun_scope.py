@@ -3,13 +3,15 @@
 Every key of the emg, models, pet and meta sections carries ``x-stage``: the rules
 whose outputs it can change, which are the only rules that receive it as a
 parameter (``get_cfg`` in common.smk). On a finished tiny run (one EMG, one PET
-study and the meta-analysis), each key in turn gets another valid value and a dry
-run says which jobs Snakemake would rerun and why. The rules rerun for a reason of
-their own (changed params or input set) must be exactly the key's x-stage rules and
-the provenance record (which records the whole config by design); everything else
-planned may only be downstream of them ("Input files updated by another job").
-The expectation comes from the schema, not a hand list, so a new key is checked
-the day it is added.
+study and the meta-analysis), each key in turn gets another valid value and
+Snakemake's ``--summary`` gives every output's status against its own record
+(params, set of inputs, code). The rules with a changed record must be exactly the
+key's x-stage rules and the provenance record (which records the whole config by
+design); every other job that reruns does so only because its inputs are rewritten
+upstream. (A dry run's "reason" cannot show this: a job below a rerun is reported
+for its inputs alone; and ``--list-changes params`` lists unchanged files in
+Snakemake 9.27.) The expectation comes from the schema, not a hand list, so a new
+key is checked the day it is added.
 
 Also: rerunning with the provenance record's config (every default filled in, keys
 sorted) plans nothing.
@@ -18,7 +20,6 @@ sorted) plans nothing.
 from __future__ import annotations
 
 import copy
-import re
 import shutil
 import subprocess
 import sys
@@ -39,9 +40,8 @@ SECTIONS = ("emg", "models", "pet", "meta")
 # The record of the run's config: it changes with any value, by design.
 ALWAYS = {"report_provenance"}
 
-_JOB = re.compile(r"^(?:local)?rule (\w+):\n((?:[ \t]+\S.*\n?)*)", re.MULTILINE)
-_REASON = re.compile(r"^\s+reason: (.*)$", re.MULTILINE)
-DOWNSTREAM = "Input files updated by another job"
+# What --summary may say of an output of a finished run whose config changed.
+SUMMARY_STATUSES = {"ok", "params changed", "set of input files changed"}
 
 
 def staged_keys() -> list[tuple[tuple[str, ...], dict, list[str]]]:
@@ -86,7 +86,11 @@ def test_every_key_names_its_stages():
 
 def candidates(value, node: dict):
     """Other values for a key, most plausible first: its schema examples, then perturbations."""
-    yield from (e for e in node.get("examples", []) if e != value)
+    yield from (other for other in _candidates(value, node) if other != value)
+
+
+def _candidates(value, node: dict):
+    yield from node.get("examples", [])
     if isinstance(value, bool):
         yield not value
     elif "enum" in node:
@@ -98,10 +102,11 @@ def candidates(value, node: dict):
     elif isinstance(value, str):
         yield value + "x"
     elif isinstance(value, list):
+        # A shorter list first: it names only what the data already have (conditions, ROIs).
         if value:
+            yield value[:-1]
             for first in candidates(value[0], node.get("items", {})):
                 yield [first, *value[1:]]
-            yield value[:-1]
         yield [*value, *(["corrugator"] if node.get("items", {}).get("type") == "string" else [])]
     elif isinstance(value, dict):
         props = node.get("properties", {})
@@ -130,35 +135,33 @@ def changed_config(base: dict, path: tuple[str, ...], node: dict) -> dict:
     raise AssertionError(f"no valid other value for {'.'.join(path)}: give it `examples` in its schema")
 
 
-def planned_reasons(work: Path, *args: str) -> dict[str, set[str]]:
-    """rule -> the reasons of its planned jobs, from a dry run."""
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(work), "--dry-run", "--nocolor", *args]
+def snakemake(work: Path, *args: str) -> str:
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(work), "--nocolor", *args]
     run = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
-    plan: dict[str, set[str]] = {}
-    for match in _JOB.finditer(run.stdout + run.stderr):
-        if match.group(1) != "all":
-            reason = _REASON.search(match.group(2))
-            plan.setdefault(match.group(1), set()).add(reason.group(1) if reason else "")
-    return plan
+    return run.stdout
 
 
-def direct(plan: dict[str, set[str]]) -> set[str]:
-    """Rules with at least one job planned for a reason other than an upstream rerun."""
-    return {rule for rule, reasons in plan.items() if any(r != DOWNSTREAM and not r.startswith(f"{DOWNSTREAM}:") for r in reasons)}
+def changed_records(work: Path, *args: str) -> set[str]:
+    """Rules with an output whose recorded params, input set or code differ (``--summary``)."""
+    rows = [line.split("\t") for line in snakemake(work, "--summary", *args).splitlines()]
+    statuses = {(row[2], row[4]) for row in rows[1:] if len(row) >= 5}
+    assert statuses and all(status in SUMMARY_STATUSES for _, status in statuses), statuses
+    return {rule for rule, status in statuses if status != "ok"}
 
 
 def test_each_key_reruns_exactly_its_stages(tiny_local_run, tmp_path):  # noqa: F811
     base = yaml.safe_load((tiny_local_run / "config" / "config.yaml").read_text())
-    rules_in_run = set(planned_reasons(tiny_local_run, "--forceall"))
+    assert changed_records(tiny_local_run) == set()
+    rules = {line.split("\t")[2] for line in snakemake(tiny_local_run, "--summary").splitlines()[1:]}
     keys = staged_keys()
 
     def check(item):
         path, node, stages = item
         configfile = tmp_path / f"{'.'.join(path)}.yaml"
         configfile.write_text(yaml.safe_dump(changed_config(base, path, node), sort_keys=False))
-        rerun = direct(planned_reasons(tiny_local_run, "--configfile", str(configfile)))
-        expected = (set(stages) & rules_in_run) | ALWAYS
+        rerun = changed_records(tiny_local_run, "--configfile", str(configfile))
+        expected = (set(stages) & rules) | ALWAYS
         return ".".join(path), rerun, expected
 
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -172,4 +175,4 @@ def test_rerun_with_the_provenance_config_plans_nothing(tiny_local_run, tmp_path
     work = tmp_path / "copy"
     shutil.copytree(tiny_local_run, work, symlinks=True)
     recorded = work / "results" / "provenance" / "config.yaml"
-    assert planned_reasons(work, "--configfile", str(recorded)) == {}
+    assert "Nothing to be done" in snakemake(work, "--dry-run", "--configfile", str(recorded))
