@@ -227,3 +227,17 @@ def test_one_joint_model_over_muscles(bids_run):
     per_muscle = pd.read_csv(bids_run["contrasts"], sep="\t")
     # The same cells, in the same order, as the per-muscle models.
     assert list(zip(contrasts["muscle"], contrasts["emotion"])) == list(zip(per_muscle["muscle"], per_muscle["emotion"]))
+
+
+def test_without_stimulus_ids_the_stimulus_effect_is_dropped_and_said(simulated, tmp_path):
+    no_ids = tmp_path / "no_ids.parquet"
+    write_table(read_table(simulated, EMG_BINS).assign(stimulus="n/a"), no_ids, EMG_BINS)
+    out = outputs(tmp_path / "run")
+    run_study(source=str(no_ids), study=STUDY, cfg=models_cfg(), window=(0.5, 3.5), outputs=out)
+    record = json.loads(Path(out["fit"]).read_text())
+    assert record["stimulus_effect"] == "events.tsv has no stimulus column: (1 | stimulus) dropped from the formula"
+    assert all("stimulus" not in attempt["formula"] for m in record["models"] for attempt in m["attempts"])
+    insists = models_cfg(formula="response_uv ~ arm * emotion + (1 + stimulus | participant)")
+    with pytest.raises(EmgModelError, match="uses stimulus beyond a random intercept"):
+        run_study(source=str(no_ids), study=STUDY, cfg=insists, window=(0.5, 3.5), outputs=outputs(tmp_path / "insists"))
+    assert not (tmp_path / "insists" / "effects.parquet").exists()

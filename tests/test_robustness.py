@@ -107,7 +107,7 @@ def test_a_broken_file_stops_the_participant_before_it_writes_anything(tiny_emg_
         run(**job, cfg={"emg": cfg, "on_bad_data": "fail"})
     text = str(err.value)
     assert text.startswith("study 'tiny', participant '001': ") and message in text
-    assert files[culprit] in text
+    assert files[culprit] in text and err.value.fix and text.endswith(err.value.fix)
     assert not (tmp_path / "out").exists()
     # Under on_bad_data: exclude the same message becomes the participant's exclusion reason.
     run(**job, cfg={"emg": cfg, "on_bad_data": "exclude"})

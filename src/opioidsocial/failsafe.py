@@ -4,7 +4,7 @@ Every stage runs its work inside :func:`failsafe` (the shape of mne-bids-pipelin
 ``failsafe_run``). A :class:`~opioidsocial.errors.DataError` raised inside gets the
 study, participant and file it is about filled in, and then config ``on_bad_data``
 decides: 'fail' re-raises it, 'exclude' keeps it on the outcome, and the stage writes
-its empty outputs and the exclusion record (:meth:`Outcome.record`) instead. Any
+its empty outputs and the exclusion record (:func:`record`) instead. Any
 other exception is a bug or a config problem and always propagates.
 
 Exclusions a stage decides itself by a documented rule, below the participant (a
@@ -37,10 +37,6 @@ class Outcome:
     @property
     def reason(self) -> str:
         return "" if self.excluded is None else str(self.excluded)
-
-    def record(self, *, stage: str) -> dict:
-        """The exclusion's row of the EXCLUSIONS contract."""
-        return record(self.excluded, stage=stage)
 
 
 def exclusion(*, study: str, participant: str, level: str, stage: str, reason: str, muscle: str = "", trial: int | None = None) -> dict:

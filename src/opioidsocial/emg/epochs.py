@@ -65,7 +65,8 @@ def baseline_level(epochs: np.ndarray, times: np.ndarray, window: tuple[float, f
     """
     mask = window_mask(times, window)
     if not mask.any():
-        raise EpochError(f"baseline window {list(window)} s contains no sample of the epoch {times[0]:g} to {times[-1]:g} s")
+        raise EpochError(f"baseline window {list(window)} s contains no sample of the epoch {times[0]:g} to {times[-1]:g} s",
+                         fix="widen emg.baseline_s inside emg.tmin_s to emg.tmax_s")
     return epochs[..., mask].mean(axis=-1)
 
 

@@ -25,7 +25,6 @@ from opioidsocial.io.bids import read_emg, read_events
 from opioidsocial.io.contracts import EMG_BINS
 from opioidsocial.io.labels import emotion_map, face_trials
 
-
 #: The stage name the exclusions decided here are recorded under.
 STAGE = "emg_preprocess"
 

@@ -29,8 +29,8 @@ import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
 from opioidsocial.emg.effects import study_effects
-from opioidsocial.emg.preprocess import STAGE
 from opioidsocial.emg.plots import plot_marginal_means, plot_time_courses
+from opioidsocial.emg.preprocess import STAGE
 from opioidsocial.emg.trials import read_bins_responses, read_user_trials
 from opioidsocial.errors import DataError, OpioidSocialError
 from opioidsocial.failsafe import exclusion, exclusion_table, failsafe

@@ -252,7 +252,8 @@ def read_events(path: str | Path, *, who: str | None = None) -> pd.DataFrame:
     path = Path(path)
     with _about(who=who, study=None, participant=None):
         try:
-            events = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+            # Labels and onsets as written (stimulus 007 is not the number 7; an onset 'n/a' is reported as such).
+            events = pd.read_csv(path, sep="\t", dtype=dict.fromkeys(("onset", "trial_type", "stimulus", "stim_file"), str), keep_default_na=False)
         except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
             raise BidsError(f"cannot read {path} ({err})", file=path, fix="it must be a BIDS events.tsv") from err
         missing = {"onset", "trial_type"} - set(events.columns)

@@ -88,7 +88,8 @@ def exclusion_counts(rows: list[dict], exclusions: pd.DataFrame) -> pd.DataFrame
         if row["input"] not in WITH_PARTICIPANTS:
             continue
         arms = load_participants(pd.Series(row), schemas=SCHEMA_DIR).set_index("participant")["arm"].astype(str)
-        mine = exclusions[exclusions["study"] == row["study"]].assign(arm=lambda t: t["participant"].map(arms))
+        mine = exclusions[exclusions["study"] == row["study"]]
+        mine = mine.assign(arm=mine["participant"].map(arms))
         for arm in sorted(set(arms)):
             in_arm = mine[mine["arm"] == arm]
             counts = {f"excluded_{level}s": int(in_arm.loc[in_arm["level"] == level, "participant"].nunique()) if level == "participant"
