@@ -188,3 +188,18 @@ def test_a_muscle_without_clean_signal_in_every_muscle_excludes_the_participant(
     assert not Path(participant["outputs"]["qc"]).exists()
     bins, qc = _job(participant, {**emg_cfg, "muscles": ["corrugator"]}, on_bad_data="exclude")
     assert bins.empty and not qc["usable"] and "no muscle has a clean trial" in qc["exclusion_reason"]
+
+
+def test_a_label_in_another_case_is_the_declared_muscle_in_every_stage(participant, emg_cfg, tmp_path):
+    from opioidsocial.emg import qc_figure
+
+    clean, _ = _job(participant, emg_cfg)
+    channels = pd.read_csv(participant["inputs"]["channels"], sep="\t")
+    channels["target_muscle"] = [" Corrugator", "ZYGOMATICUS "]
+    channels.to_csv(participant["inputs"]["channels"], sep="\t", index=False)
+    bins, qc = _job(participant, emg_cfg)
+    pd.testing.assert_frame_equal(bins, clean)
+    png = tmp_path / "qc.png"
+    qc_figure.run(inputs={**participant["inputs"], "qc": participant["outputs"]["qc"]}, outputs={"png": str(png)},
+                  cfg={"emg": emg_cfg}, study="tiny", participant="001")
+    assert png.stat().st_size > 0 and sorted(qc["channels"]) == ["corrugator", "zygomaticus"]
