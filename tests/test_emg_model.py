@@ -106,6 +106,9 @@ def test_user_trial_table_is_mapped_and_checked(tmp_path):
         read_user_trials(tmp_path / "u.csv", study="own", columns=columns)
     with pytest.raises(TrialTableError, match="does not exist"):
         read_user_trials(tmp_path / "missing.csv", study="own", columns=columns)
+    table.assign(expr=["happy", "angry", "Happy ", "angry"]).to_csv(tmp_path / "case.csv", index=False)
+    with pytest.raises(TrialTableError, match=r"column 'expr' spells one emotion as \['Happy', 'happy'\]"):
+        read_user_trials(tmp_path / "case.csv", study="own", columns=columns)
 
 
 def test_hedges_g_matches_metafor_reference():

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from opioidsocial.config import ConfigError, check_unique, read_sheet
-from opioidsocial.io.labels import undeclared
+from opioidsocial.io.labels import undeclared, variants
 
 
 def load_studies(path: str | Path, *, schemas: str | Path) -> pd.DataFrame:
@@ -42,10 +42,9 @@ def load_participants(study: pd.Series, *, schemas: str | Path) -> pd.DataFrame:
 def _check_arms(sheet: pd.DataFrame, *, study: pd.Series, path: Path) -> None:
     """The sheet's arms are the study's declared arms: spelled one way each, and the
     study sheet's reference arm among them (EMG: arms are the model's levels)."""
-    spellings = sheet.groupby(sheet["arm"].str.casefold())["arm"].unique()
-    for variants in spellings[spellings.map(len) > 1]:
-        who = {v: sheet.loc[sheet["arm"] == v, "participant_id"].tolist()[:3] for v in variants}
-        raise ConfigError(f"{path}: arms {sorted(variants)} differ only in case ({who}); write one spelling, "
+    for spelled in variants(sheet["arm"]):
+        who = {v: sheet.loc[sheet["arm"] == v, "participant_id"].tolist()[:3] for v in spelled}
+        raise ConfigError(f"{path}: arms {sorted(spelled)} differ only in case ({who}); write one spelling, "
                           "or they would be different arms of study " + repr(study["study"]))
     arms = sorted(set(sheet["arm"]))
     if study.get("modality") == "emg" and study.get("reference") not in arms:

@@ -8,7 +8,7 @@ any job starts, with the key's documentation as the fix.
 
 from __future__ import annotations
 
-from opioidsocial.io.labels import normalise, undeclared
+from opioidsocial.io.labels import normalise, undeclared, variants
 
 #: The highest band edge a sampling rate can carry, as a fraction of Nyquist: above
 #: it a Butterworth edge is too close to Nyquist to be stable in second-order sections.
@@ -33,13 +33,8 @@ def window_problems(cfg: dict, *, where: str = "emg") -> list[str]:
 
 def _twice(labels, *, what: str) -> list[str]:
     """Labels that are one label when case and surrounding whitespace are ignored."""
-    seen: dict[str, str] = {}
-    problems = []
-    for label in labels:
-        if normalise(label) in seen and seen[normalise(label)] != label:
-            problems.append(f"{what} '{seen[normalise(label)]}' and '{label}' are one label (case and whitespace are ignored): keep one spelling")
-        seen.setdefault(normalise(label), label)
-    return problems
+    return [f"{what} {' and '.join(repr(v) for v in spelled)} are one label (case and whitespace are ignored): keep one spelling"
+            for spelled in variants(labels)]
 
 
 def label_problems(emg: dict, where: str) -> list[str]:

@@ -45,6 +45,16 @@ def normalise(label: str) -> str:
     return str(label).strip().casefold()
 
 
+def variants(labels) -> list[list[str]]:
+    """The groups of distinct spellings that are one label (case and surrounding whitespace ignored)."""
+    groups: dict[str, list[str]] = {}
+    for label in labels:
+        spelled = groups.setdefault(normalise(label), [])
+        if label not in spelled:
+            spelled.append(label)
+    return [spelled for spelled in groups.values() if len(spelled) > 1]
+
+
 def closest(label: str, declared) -> str | None:
     """The declared label most like ``label``, if any is a near miss of it."""
     by_form = {normalise(d): d for d in declared}
