@@ -3,8 +3,9 @@
 Layout (BIDS 1.11, the ``emg`` datatype): ``sub-<label>/emg/sub-<label>_task-<task>_emg.<ext>``
 with ``.bdf`` (BioSemi, 24 bit) or ``.edf`` (16 bit), beside ``_channels.tsv`` (name,
 type, units required; target_muscle, status, sampling_frequency, reference
-recommended), ``_events.tsv`` (onset, duration, trial_type = emotion, stimulus,
-sample) and ``_emg.json`` (SamplingFrequency, PowerLineFrequency, RecordingDuration,
+recommended), ``_events.tsv`` (onset, duration, trial_type, stimulus, sample;
+which trial_types are faces of which emotion is the study's event map's,
+``io.labels``) and ``_emg.json`` (SamplingFrequency, PowerLineFrequency, RecordingDuration,
 ...), as the spec and ``mne_bids.write_raw_bids(..., datatype="emg")`` (0.20) write
 them. ``.vhdr`` (BrainVision) is read too, as a convenience outside BIDS-EMG, which
 allows only EDF and BDF.
@@ -245,7 +246,7 @@ def read_events(path: str | Path, *, who: str | None = None) -> pd.DataFrame:
     """events.tsv, every row's onset checked to be a finite number of seconds >= 0.
 
     ``trial_type`` stays text (``n/a`` included): which rows are faces is the study's
-    event map's to say (:mod:`opioidsocial.emg.labels`). The stimulus id is the
+    event map's to say (:mod:`opioidsocial.io.labels`). The stimulus id is the
     ``stimulus`` column, or BIDS' ``stim_file`` where that is what a dataset has;
     with neither, there is no stimulus column (never one made up from trial_type).
     """
