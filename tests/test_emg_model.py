@@ -244,3 +244,9 @@ def test_without_stimulus_ids_the_stimulus_effect_is_dropped_and_said(simulated,
     with pytest.raises(EmgModelError, match="uses stimulus beyond a random intercept"):
         run_study(source=str(no_ids), study=STUDY, cfg=insists, window=(0.5, 3.5), outputs=outputs(tmp_path / "insists"))
     assert not (tmp_path / "insists" / "effects.parquet").exists()
+    # some participants with stimulus ids and some without: no model can treat them alike
+    bins = read_table(simulated, EMG_BINS)
+    first = sorted(bins["participant"].unique())[0]
+    write_table(bins.assign(stimulus=bins["stimulus"].where(bins["participant"] != first, "n/a")), no_ids, EMG_BINS)
+    with pytest.raises(StudyNotEstimable, match=rf"participant\(s\) \['{first}'\] have no stimulus ids"):
+        run_study(source=str(no_ids), study=STUDY, cfg=models_cfg(), window=(0.5, 3.5), outputs=outputs(tmp_path / "mixed"))

@@ -54,13 +54,14 @@ def preprocess_participant(files: dict, *, study: str, participant: str, arm: st
     trials and muscles stay; with none left the participant is an error.
     """
     who = {"study": study, "participant": participant}
-    rec = read_emg(files, **who, muscles=cfg["muscles"] or None, channel_muscles=cfg["channel_muscles"].get(study),
-                   declared_muscles=declared_muscles(cfg))
+    # The events first: a small file, so its problems are reported before the recording is read.
     events, ignored = face_trials(read_events(files["events"]), mapping=emotion_map(cfg, study=study), file=files["events"],
                                   participant=participant)
     if events.empty:
         raise epochs.EpochError(f"{files['events']} lists no face trials (ignored rows by trial_type: {ignored or 'none'})", **who,
                                 fix="map the faces' trial_type values to emotions in emg.trial_types (or emg.emotions)")
+    rec = read_emg(files, **who, muscles=cfg["muscles"] or None, channel_muscles=cfg["channel_muscles"].get(study),
+                   declared_muscles=declared_muscles(cfg))
 
     design = filters.design(
         sfreq=rec.sfreq, low_hz=cfg["highpass_hz"], high_hz=cfg["lowpass_hz"], order=cfg["filter_order"],
