@@ -68,7 +68,7 @@ def test_missing_recording_names_the_sheet(tmp_path):
 def test_events_need_onsets(tmp_path):
     path = tmp_path / "ev.tsv"
     path.write_text("onset\ttrial_type\nabc\thappy\n")
-    with pytest.raises(BidsError, match="non-numeric"):
+    with pytest.raises(BidsError, match="line 2: onset 'abc' is not a finite number of seconds >= 0"):
         read_events(path, who="t")
 
 

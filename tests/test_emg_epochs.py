@@ -11,8 +11,8 @@ def test_epoch_is_aligned_to_the_event_sample():
     event_samples = np.array([3000, 7777, 15001])
     data[0, event_samples] = 1.0
     data[1, event_samples + 250] = 2.0  # 0.25 s after onset
-    samples = epochs.onset_samples(event_samples / SFREQ, sfreq=SFREQ, n_samples=data.shape[1], tmin=-1.0, tmax=2.0, who="t")
-    assert samples.tolist() == event_samples.tolist()
+    samples, inside = epochs.onset_samples(event_samples / SFREQ, sfreq=SFREQ, n_samples=data.shape[1], tmin=-1.0, tmax=2.0, pad_s=0.2)
+    assert samples.tolist() == event_samples.tolist() and inside.all()
     ep, times = epochs.cut(data, samples, sfreq=SFREQ, tmin=-1.0, tmax=2.0)
     assert ep.shape == (3, 2, 3000)
     for trial in range(3):
@@ -20,9 +20,15 @@ def test_epoch_is_aligned_to_the_event_sample():
         assert times[np.argmax(ep[trial, 1])] == pytest.approx(0.25)
 
 
-def test_events_outside_the_recording_are_an_error():
-    with pytest.raises(epochs.EpochError, match="outside the recording"):
-        epochs.onset_samples(np.array([0.5, 9.5]), sfreq=SFREQ, n_samples=10_000, tmin=-1.0, tmax=1.0, who="study 's', participant '01'")
+def test_an_epoch_leaves_the_recording_with_its_filter_padding():
+    # 10 s at 1 kHz, epochs [-1, 1] s: 1.1 s and 8.9 s fit exactly, the padding of 0.2 s pushes them out
+    onsets = np.array([0.5, 1.1, 1.3, 8.7, 8.9, 9.5])
+    _, inside = epochs.onset_samples(onsets, sfreq=SFREQ, n_samples=10_000, tmin=-1.0, tmax=1.0, pad_s=0.0)
+    assert inside.tolist() == [False, True, True, True, True, False]
+    _, inside = epochs.onset_samples(onsets, sfreq=SFREQ, n_samples=10_000, tmin=-1.0, tmax=1.0, pad_s=0.2)
+    assert inside.tolist() == [False, False, True, True, False, False]
+    # three periods of the 20 Hz high-pass and half of a 100 ms moving average
+    assert epochs.padding_s(highpass_hz=20.0, smoothing_ms=100.0) == pytest.approx(0.2)
 
 
 def test_baseline_correction_removes_the_pre_stimulus_level():

@@ -106,6 +106,9 @@ def test_user_trial_table_is_mapped_and_checked(tmp_path):
         read_user_trials(tmp_path / "u.csv", study="own", columns=columns)
     with pytest.raises(TrialTableError, match="does not exist"):
         read_user_trials(tmp_path / "missing.csv", study="own", columns=columns)
+    table.assign(expr=["happy", "angry", "Happy ", "angry"]).to_csv(tmp_path / "case.csv", index=False)
+    with pytest.raises(TrialTableError, match=r"column 'expr' spells one emotion as \['Happy', 'happy'\]"):
+        read_user_trials(tmp_path / "case.csv", study="own", columns=columns)
 
 
 def test_hedges_g_matches_metafor_reference():
@@ -227,3 +230,23 @@ def test_one_joint_model_over_muscles(bids_run):
     per_muscle = pd.read_csv(bids_run["contrasts"], sep="\t")
     # The same cells, in the same order, as the per-muscle models.
     assert list(zip(contrasts["muscle"], contrasts["emotion"])) == list(zip(per_muscle["muscle"], per_muscle["emotion"]))
+
+
+def test_without_stimulus_ids_the_stimulus_effect_is_dropped_and_said(simulated, tmp_path):
+    no_ids = tmp_path / "no_ids.parquet"
+    write_table(read_table(simulated, EMG_BINS).assign(stimulus="n/a"), no_ids, EMG_BINS)
+    out = outputs(tmp_path / "run")
+    run_study(source=str(no_ids), study=STUDY, cfg=models_cfg(), window=(0.5, 3.5), outputs=out)
+    record = json.loads(Path(out["fit"]).read_text())
+    assert record["stimulus_effect"] == "events.tsv has no stimulus column: (1 | stimulus) dropped from the formula"
+    assert all("stimulus" not in attempt["formula"] for m in record["models"] for attempt in m["attempts"])
+    insists = models_cfg(formula="response_uv ~ arm * emotion + (1 + stimulus | participant)")
+    with pytest.raises(EmgModelError, match="uses stimulus beyond a random intercept"):
+        run_study(source=str(no_ids), study=STUDY, cfg=insists, window=(0.5, 3.5), outputs=outputs(tmp_path / "insists"))
+    assert not (tmp_path / "insists" / "effects.parquet").exists()
+    # some participants with stimulus ids and some without: no model can treat them alike
+    bins = read_table(simulated, EMG_BINS)
+    first = sorted(bins["participant"].unique())[0]
+    write_table(bins.assign(stimulus=bins["stimulus"].where(bins["participant"] != first, "n/a")), no_ids, EMG_BINS)
+    with pytest.raises(StudyNotEstimable, match=rf"participant\(s\) \['{first}'\] have no stimulus ids"):
+        run_study(source=str(no_ids), study=STUDY, cfg=models_cfg(), window=(0.5, 3.5), outputs=outputs(tmp_path / "mixed"))

@@ -40,8 +40,8 @@ def test_events_reader(tmp_path, header, body):
         events = read_events(path, who="fuzz")
     except BidsError:
         return
-    assert {"onset", "trial_type", "stimulus"} <= set(events.columns)
-    assert not events["onset"].isna().any()
+    assert {"onset", "trial_type"} <= set(events.columns)
+    assert np.isfinite(events["onset"]).all() and (events["onset"] >= 0).all()
 
 
 @settings_

@@ -111,7 +111,10 @@ def test_imported_dataset_preprocesses_with_fitting_windows(tmp_path, case):
     files = emg_files({"study": "vendor", "path": str(tmp_path / "bids"), "task": "faces"}, "01")
     cfg = validate_section(SHORT_WINDOWS, "emg.schema.yaml", source="emg")
     bins, qc = preprocess_participant(files, study="vendor", participant="01", arm="placebo", cfg=cfg)
-    assert qc["n_trials"] == len(read_events(files["events"])) and qc["bad_channels"] == {}
+    # a trial whose epoch is closer to the start than the filter padding (0.2 s) is left out, and said so
+    dropped = [row for row in qc["exclusions"] if row["level"] == "trial"]
+    assert qc["n_trials"] + len(dropped) == len(read_events(files["events"])) and qc["bad_channels"] == {}
+    assert all("filter padding leaves the recording" in row["reason"] for row in dropped)
     assert sorted(bins["muscle"].unique()) == sorted(CASES[case][1].values())
     assert bins["amplitude_uv"].notna().all()
 

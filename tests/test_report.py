@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from opioidsocial.io.contracts import PET_BP, TRIAL_RESPONSES
+from opioidsocial.failsafe import exclusion_table
+from opioidsocial.io.contracts import EXCLUSIONS, PET_BP, TRIAL_RESPONSES
 from opioidsocial.io.tables import TableSchemaError, write_table
 from opioidsocial.report import html_table
 from opioidsocial.report.html_table import table_html
@@ -50,26 +51,25 @@ def test_table_page_reads_its_contract_keeps_ids_as_text_and_handles_an_empty_ta
         html_table.run(inputs={"tsv": str(path)}, outputs={"html": str(page)}, title="t", contract="EXCLUSIONS")
         return page.read_text()
 
-    path.write_text("study\tparticipant\tstage\treason\n")
+    path.write_text("study\tparticipant\tlevel\tmuscle\ttrial\tstage\treason\n")
     assert "0 rows (empty)" in render()
-    path.write_text("study\tparticipant\tstage\treason\ns\t001\tpet_fit\t4\n")
-    assert _cells(render()) == [["s", "001", "pet_fit", "4"]]
+    path.write_text("study\tparticipant\tlevel\tmuscle\ttrial\tstage\treason\ns\t001\ttrial\tcorrugator\t07\tpet_fit\t4\n")
+    assert _cells(render()) == [["s", "001", "trial", "corrugator", "07", "pet_fit", "4"]]
     path.write_text("study\tparticipant\tn\ns\t001\t4\n")
-    with pytest.raises(TableSchemaError, match="expected \\['study', 'participant', 'stage', 'reason'\\]"):
+    with pytest.raises(TableSchemaError, match="expected \\['study', 'participant', 'level', 'muscle', 'trial', 'stage', 'reason'\\]"):
         render()
 
 
 def test_gather_exclusions_sorts_and_keeps_labels(tmp_path):
     a, b = tmp_path / "a.tsv", tmp_path / "b.tsv"
-    a.write_text("study\tparticipant\tstage\treason\nzz\t010\tpet_fit\tSRTM pag rejection: bad\nzz\t002\tpet_fit\tx\n")
-    b.write_text("study\tparticipant\tstage\treason\n")
+    a.write_text("study\tparticipant\tlevel\tmuscle\ttrial\tstage\treason\nzz\t010\troi\t\t\tpet_fit\tSRTM pag rejection: bad\nzz\t002\tparticipant\t\t\tpet_fit\tx\n")
+    b.write_text("study\tparticipant\tlevel\tmuscle\ttrial\tstage\treason\nzz\t002\ttrial\t\t10\temg_preprocess\tpast the end\nzz\t002\ttrial\t\t9\temg_preprocess\tpast the end\n")
     table = gather_exclusions([str(a), str(b)])
-    assert table.to_dict("records") == [
-        {"study": "zz", "participant": "002", "stage": "pet_fit", "reason": "x"},
-        {"study": "zz", "participant": "010", "stage": "pet_fit", "reason": "SRTM pag rejection: bad"},
-    ]
+    # trials in number order (9 before 10), empty cells empty, labels as text
+    assert table[["participant", "level", "muscle", "trial"]].values.tolist() == [
+        ["002", "participant", "", ""], ["002", "trial", "", "9"], ["002", "trial", "", "10"], ["010", "roi", "", ""]]
     b.write_text("study\tparticipant\treason\n")
-    with pytest.raises(TableSchemaError, match="expected \\['study', 'participant', 'stage', 'reason'\\]"):
+    with pytest.raises(TableSchemaError, match="expected \\['study', 'participant', 'level', 'muscle', 'trial', 'stage', 'reason'\\]"):
         gather_exclusions([str(b)])
 
 
@@ -137,7 +137,7 @@ CONFIG = {
 }
 #: Every item the report must hold (file names inside the zip), beyond the forest plots.
 ITEMS = [
-    "overview.html", "exclusions.html",
+    "overview.html", "exclusions.html", "exclusion_counts.html",
     "001.png", "002.png", "003.png", "004.png", "01.png", "02.png", "03.png",
     "emmeans.png", "timecourses.png", "emg_contrasts.html",
     "pet_paired.png", "pet_correlations.png", "pet_paired_table.html", "pet_correlations_table.html",
@@ -149,6 +149,7 @@ ITEMS = [
 RENDERED = [
     ("1 Overview", "Studies", "studies, designs and N"),
     ("1 Overview", "Exclusions", "exclusions with reasons"),
+    ("1 Overview", "Exclusions", "exclusions per study and arm"),
     ("3 Study results", "tinyemg", "EMG time courses"),
     ("3 Study results", "tinyemg", "EMG marginal means"),
     ("3 Study results", "tinyemg", "EMG planned contrasts (table)"),
@@ -235,11 +236,14 @@ def test_overview_and_exclusions_tables(report_run):
     assert table["study"].tolist() == ["tinyemg", "tinypet", "tinysum"]
     assert table["n_enrolled"].tolist() == [4, 3, int((summary["n1"] + summary["n2"]).max())]
     assert table["n_analysed"].iloc[0] == 4 and 1 <= table["n_analysed"].iloc[1] <= 3
-    exclusions = pd.read_csv(results / "exclusions.tsv", sep="\t", dtype=str)
-    assert list(exclusions.columns) == ["study", "participant", "stage", "reason"]
-    assert len(exclusions) > 0 and set(exclusions["stage"]) == {"pet_fit"}
+    exclusions = pd.read_csv(results / "exclusions.tsv", sep="\t", dtype=str, keep_default_na=False)
+    assert list(exclusions.columns) == list(EXCLUSIONS.columns)
+    assert len(exclusions) > 0 and set(exclusions["stage"]) == {"pet_fit"} and set(exclusions["level"]) == {"roi"}
     assert exclusions["reason"].str.contains("outside plausible").all()
-    assert exclusions.equals(exclusions.sort_values(list(exclusions.columns)).reset_index(drop=True))
+    assert exclusions.equals(exclusion_table(exclusions.sample(frac=1.0, random_state=1)))
+    counts = pd.read_csv(results / "exclusion_counts.tsv", sep="\t", dtype={"study": str, "arm": str})
+    assert counts[["study", "arm"]].values.tolist() == [["tinyemg", "naltrexone"], ["tinyemg", "placebo"], ["tinypet", "all"]]
+    assert counts["excluded_rois"].sum() == len(exclusions) and counts["n_enrolled"].tolist() == [2, 2, 3]
     page = (results / "report" / "overview.html").read_text()
     assert len(_cells(page)) == 3 and '<table class="sortable">' in page
     versions = pd.read_csv(results / "provenance" / "versions.tsv", sep="\t")

@@ -49,10 +49,18 @@ def _break(files: dict, what: str) -> dict:
     elif what == "corrupt header":
         with open(files["recording"], "r+b") as fh:
             fh.write(b"\xff" * 200)
-    elif what == "events after the end":
-        events = pd.read_csv(files["events"], sep="\t")
-        events.loc[events.index[-1], "onset"] = 10_000.0
-        events.to_csv(files["events"], sep="\t", index=False)
+    elif what == "every event after the end":
+        _edit_events(files, lambda events: events.assign(onset=events["onset"] + 10_000.0))
+    elif what in BAD_ONSETS:
+        _edit_events(files, lambda events: events.assign(onset=events["onset"].astype(str).where(events.index != 3, BAD_ONSETS[what])))
+    elif what == "face row without stimulus id":
+        _edit_events(files, lambda events: events.assign(stimulus=events["stimulus"].where(events.index != 4, "n/a")))
+    elif what == "trial_type typo":
+        _edit_events(files, lambda events: events.assign(trial_type=events["trial_type"].where(events.index != 2, "hapy")))
+    elif what == "muscle typo":
+        channels = pd.read_csv(files["channels"], sep="\t")
+        channels.loc[0, "target_muscle"] = "corugator"
+        channels.to_csv(files["channels"], sep="\t", index=False)
     elif what == "no events":
         Path(files["events"]).write_text("onset\tduration\ttrial_type\tstimulus\n")
     elif what == "band above Nyquist":
@@ -64,13 +72,26 @@ def _break(files: dict, what: str) -> dict:
     return {}
 
 
+#: onset cells that are not a time: what a hand-edited or mne-bids-written events.tsv can hold
+BAD_ONSETS = {"onset n/a": "n/a", "onset text": "3.0s", "onset infinite": "inf", "onset negative": "-0.5"}
+
+
+def _edit_events(files: dict, change) -> None:
+    events = pd.read_csv(files["events"], sep="\t", dtype={"stimulus": str})
+    change(events).to_csv(files["events"], sep="\t", index=False)
+
+
 @pytest.mark.parametrize(
     ("what", "culprit", "message"),
     [
         ("empty recording", "recording", "is missing or empty; copy the raw file again"),
         ("corrupt header", "recording", "the file is corrupt or truncated"),
-        ("events after the end", "events", "outside the recording (0 to"),
-        ("no events", "events", "lists no events"),
+        ("every event after the end", "events", "outside the recording (0 to"),
+        *((what, "events", f"line 5: onset '{cell}' is not a finite number of seconds >= 0") for what, cell in BAD_ONSETS.items()),
+        ("face row without stimulus id", "events", "line 6: face row (happy) has no stimulus id"),
+        ("trial_type typo", "events", "trial_type 'hapy' in sub-001's events.tsv, line 4 is not declared: did you mean 'happy'?"),
+        ("muscle typo", "channels", "muscle 'corugator' in sub-001's channels.tsv (channel 'corrugator') is not declared: did you mean 'corrugator'?"),
+        ("no events", "events", "lists no face trials"),
         ("band above Nyquist", "recording", "band-pass 950-1000 Hz is not realisable at 2048 Hz"),
         ("muscle without channel", "channels", "no EMG channel for muscle(s) ['frontalis']"),
         ("sidecar disagrees", "sidecar", "sampled at 2048 Hz but"),
@@ -86,7 +107,7 @@ def test_a_broken_file_stops_the_participant_before_it_writes_anything(tiny_emg_
         run(**job, cfg={"emg": cfg, "on_bad_data": "fail"})
     text = str(err.value)
     assert text.startswith("study 'tiny', participant '001': ") and message in text
-    assert files[culprit] in text
+    assert files[culprit] in text and err.value.fix and text.endswith(err.value.fix)
     assert not (tmp_path / "out").exists()
     # Under on_bad_data: exclude the same message becomes the participant's exclusion reason.
     run(**job, cfg={"emg": cfg, "on_bad_data": "exclude"})

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from opioidsocial.io.contracts import EMG_BINS
-from opioidsocial.io.tables import read_table
+from opioidsocial.io.contracts import EMG_BINS, EXCLUSIONS
+from opioidsocial.io.tables import read_table, read_tsv
 from tests.conftest import REPO, WORKFLOW_TINY_EMG, finished_run, snakemake
 
 pytestmark = pytest.mark.workflow
@@ -33,7 +33,8 @@ def test_one_parquet_and_qc_per_participant(tiny_run):
         assert (tiny_run / f"results/tinyemg/qc/emg/{p}.json").is_file()
         assert (tiny_run / f"results/logs/emg_preprocess/tinyemg/{p}.log").read_text().strip()
     table = read_table(tiny_run / "results/tinyemg/emg_trials.parquet", EMG_BINS)
-    assert table["participant"].nunique() + len((tiny_run / "results/tinyemg/exclusions.tsv").read_text().splitlines()) - 1 == 4
+    exclusions = read_tsv(tiny_run / "results/tinyemg/exclusions.tsv", EXCLUSIONS)
+    assert table["participant"].nunique() + (exclusions["level"] == "participant").sum() == 4
 
 
 def test_second_run_has_nothing_to_do(tiny_run):

@@ -31,7 +31,9 @@ class DataError(OpioidSocialError, ValueError):
     ``problem`` says what is wrong, ``fix`` what to do about it; ``study``,
     ``participant`` and ``file`` say where, and may be filled in later by a caller
     that knows them (:meth:`about`), because filters and epochs see only arrays.
-    ``level`` is what an exclusion removes: 'study', 'participant', 'muscle' or 'trial'.
+    ``level`` is what an exclusion removes: 'study', 'participant', 'muscle' or 'trial'
+    (and, for PET, 'roi': one ROI of one scan); ``muscle`` and ``trial`` say which,
+    at those levels.
     """
 
     level = "participant"
@@ -40,13 +42,16 @@ class DataError(OpioidSocialError, ValueError):
     file_role: str | None = None
 
     def __init__(self, problem: str, *, study: str | None = None, participant: str | None = None,
-                 file: str | None = None, fix: str | None = None, level: str | None = None) -> None:
+                 file: str | None = None, fix: str | None = None, level: str | None = None,
+                 muscle: str | None = None, trial: int | None = None) -> None:
         super().__init__(problem)
         self.problem = problem
         self.study = study
         self.participant = participant
         self.file = None if file is None else str(file)
         self.fix = fix
+        self.muscle = muscle
+        self.trial = trial
         if level is not None:
             self.level = level
 

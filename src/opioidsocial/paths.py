@@ -29,6 +29,7 @@ TEMPLATES = {
     "meta": "{results}/meta",
     "overview": "{results}/overview.tsv",
     "all_exclusions": "{results}/exclusions.tsv",
+    "exclusion_counts": "{results}/exclusion_counts.tsv",
     "provenance": "{results}/provenance",
     "report": "{results}/report",
     "logs": "{results}/logs",

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from opioidsocial.config import ConfigError, check_unique, read_sheet
+from opioidsocial.io.labels import undeclared, variants
 
 
 def load_studies(path: str | Path, *, schemas: str | Path) -> pd.DataFrame:
@@ -33,4 +34,19 @@ def load_participants(study: pd.Series, *, schemas: str | Path) -> pd.DataFrame:
     sheet = read_sheet(path, Path(schemas) / "participants.schema.yaml", what=f"study '{study['study']}'")
     check_unique(sheet, "participant_id", path=path)
     sheet.insert(0, "participant", sheet["participant_id"].str.removeprefix("sub-"))
+    sheet["arm"] = sheet["arm"].astype(str).str.strip()
+    _check_arms(sheet, study=study, path=path)
     return sheet.sort_values("participant", kind="stable").reset_index(drop=True)
+
+
+def _check_arms(sheet: pd.DataFrame, *, study: pd.Series, path: Path) -> None:
+    """The sheet's arms are the study's declared arms: spelled one way each, and the
+    study sheet's reference arm among them (EMG: arms are the model's levels)."""
+    for spelled in variants(sheet["arm"]):
+        who = {v: sheet.loc[sheet["arm"] == v, "participant_id"].tolist()[:3] for v in spelled}
+        raise ConfigError(f"{path}: arms {sorted(spelled)} differ only in case ({who}); write one spelling, "
+                          "or they would be different arms of study " + repr(study["study"]))
+    arms = sorted(set(sheet["arm"]))
+    if study.get("modality") == "emg" and study.get("reference") not in arms:
+        raise ConfigError(f"{path}: " + undeclared(study["reference"], arms, what="reference arm", where=f"the study sheet (study '{study['study']}')")
+                          + "; fix `reference` there or the arms of participants.tsv")

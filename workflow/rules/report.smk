@@ -22,6 +22,7 @@ Table = namedtuple("Table", "tsv contract category subcategory label studies")
 REPORT_TABLES = {
     "overview": Table(P.overview, "OVERVIEW", "1 Overview", "Studies", "studies, designs and N", None),
     "exclusions": Table(P.all_exclusions, "EXCLUSIONS", "1 Overview", "Exclusions", "exclusions with reasons", None),
+    "exclusion_counts": Table(P.exclusion_counts, "EXCLUSION_COUNTS", "1 Overview", "Exclusions", "exclusions per study and arm", None),
     "emg_contrasts": Table(
         f"{P.model}/contrasts.tsv", "EMG_CONTRASTS", "3 Study results", "{study}", "EMG planned contrasts (table)", studies(modality="emg")
     ),
@@ -68,6 +69,7 @@ rule report_overview:
     output:
         overview=P.overview,
         exclusions=P.all_exclusions,
+        exclusion_counts=P.exclusion_counts,
     log:
         f"{P.logs}/report/overview.log",
     conda:

@@ -20,19 +20,23 @@ class EpochError(DataError):
     file_role = "events"
 
 
-def onset_samples(onsets_s: np.ndarray, *, sfreq: float, n_samples: int, tmin: float, tmax: float, who: str) -> np.ndarray:
-    """Stimulus-onset samples; every epoch must lie inside the recording."""
+#: Periods of the high-pass edge an epoch keeps from either end of the recording: a
+#: zero-phase Butterworth filter's start-up transient has decayed within a few periods
+#: of its lowest edge, and data nearer the ends are not the filtered signal.
+EDGE_PERIODS = 3
+
+
+def padding_s(*, highpass_hz: float, smoothing_ms: float) -> float:
+    """Seconds an epoch must keep from the recording's ends: the filter's edge and half the smoothing window."""
+    return EDGE_PERIODS / highpass_hz + smoothing_ms / 2000.0
+
+
+def onset_samples(onsets_s: np.ndarray, *, sfreq: float, n_samples: int, tmin: float, tmax: float, pad_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Stimulus-onset samples, and whether each epoch with ``pad_s`` either side lies inside the recording."""
     samples = np.round(np.asarray(onsets_s, dtype=float) * sfreq).astype(np.int64)
-    first = samples + int(round(tmin * sfreq))
-    last = samples + int(round(tmax * sfreq))
-    outside = np.flatnonzero((first < 0) | (last > n_samples))
-    if outside.size:
-        shown = ", ".join(f"{onsets_s[i]:g}" for i in outside[:5])
-        raise EpochError(
-            f"{who}: {outside.size} event(s) at onset {shown} s have epochs [{tmin:g}, {tmax:g}] s outside the "
-            f"recording (0 to {n_samples / sfreq:g} s); fix the onsets in events.tsv or shorten the epoch window"
-        )
-    return samples
+    first = samples + int(round((tmin - pad_s) * sfreq))
+    last = samples + int(round((tmax + pad_s) * sfreq))
+    return samples, (first >= 0) & (last <= n_samples)
 
 
 def cut(data: np.ndarray, samples: np.ndarray, *, sfreq: float, tmin: float, tmax: float) -> tuple[np.ndarray, np.ndarray]:
@@ -61,7 +65,8 @@ def baseline_level(epochs: np.ndarray, times: np.ndarray, window: tuple[float, f
     """
     mask = window_mask(times, window)
     if not mask.any():
-        raise EpochError(f"baseline window {list(window)} s contains no sample of the epoch {times[0]:g} to {times[-1]:g} s")
+        raise EpochError(f"baseline window {list(window)} s contains no sample of the epoch {times[0]:g} to {times[-1]:g} s",
+                         fix="widen emg.baseline_s inside emg.tmin_s to emg.tmax_s")
     return epochs[..., mask].mean(axis=-1)
 
 

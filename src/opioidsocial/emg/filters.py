@@ -51,8 +51,8 @@ def design(*, sfreq: float, low_hz: float, high_hz: float, order: int = 4, line_
     high = min(high_hz, NYQUIST_FRACTION * nyquist)
     if not 0 < low_hz < high:
         raise FilterError(
-            f"band-pass {low_hz:g}-{high_hz:g} Hz is not realisable at {sfreq:g} Hz (Nyquist {nyquist:g} Hz); "
-            f"the lower edge must be positive and below {high:g} Hz"
+            f"band-pass {low_hz:g}-{high_hz:g} Hz is not realisable at {sfreq:g} Hz (Nyquist {nyquist:g} Hz)",
+            fix=f"lower emg.highpass_hz below {high:g} Hz (the lower edge must be positive and below the capped upper edge)",
         )
     sections = [signal.butter(order, [low_hz, high], btype="bandpass", fs=sfreq, output="sos")]
     notches = []

@@ -5,7 +5,9 @@ microvolt; ``io.bids``) -> zero-phase 20-500 Hz band-pass and mains notches
 (``filters``) -> full-wave rectification and moving-average smoothing
 (``envelope``) -> epochs around stimulus onsets, baseline correction against the
 pre-stimulus window, time bins (``epochs``) -> artefact rules per trial x muscle
-(``artefacts``) -> z-scores within participant x muscle over clean trials.
+(``artefacts``) -> z-scores within participant x muscle over clean trials. Which
+events are face trials, and the muscles' and emotions' spellings, are the study's
+declared sets (``io.labels``).
 
 The result is the ``EMG_BINS`` table and a QC record of what was measured,
 rejected and why.
@@ -18,29 +20,69 @@ import pandas as pd
 
 from opioidsocial.emg import artefacts, envelope, epochs, filters
 from opioidsocial.errors import DataError
+from opioidsocial.failsafe import record
 from opioidsocial.io.bids import read_emg, read_events
 from opioidsocial.io.contracts import EMG_BINS
+from opioidsocial.io.labels import emotion_map, face_trials
+
+#: The stage name the exclusions decided here are recorded under.
+STAGE = "emg_preprocess"
 
 
 class UnusableParticipant(DataError):
     """A participant's data were read but too much was rejected to analyse them."""
 
 
+class NoSignal(DataError):
+    """A muscle with no clean trial (flat, clipped or outlying throughout: a disconnected electrode)."""
+
+    level = "muscle"
+    file_role = "recording"
+
+
+def declared_muscles(cfg: dict) -> list[str]:
+    """The muscles a study may have (io.labels): emg.muscle_names and emg.muscles."""
+    return list(dict.fromkeys([*cfg["muscle_names"], *cfg["muscles"]]))
+
+
 def preprocess_participant(files: dict, *, study: str, participant: str, arm: str, cfg: dict) -> tuple[pd.DataFrame, dict]:
-    """Return the participant's EMG_BINS rows and the QC record."""
-    who = f"study '{study}', participant '{participant}'"
-    rec = read_emg(files, study=study, participant=participant, muscles=cfg["muscles"] or None,
-                   channel_muscles=cfg["channel_muscles"].get(study))
-    events = read_events(files["events"], who=who)
+    """Return the participant's EMG_BINS rows and the QC record.
+
+    Two exclusions are decided here, below the participant, and listed in the QC
+    record's ``exclusions``: a trial whose epoch (with its filter padding) leaves
+    the recording, and a muscle without one clean trial. The participant's other
+    trials and muscles stay; with none left the participant is an error.
+    """
+    who = {"study": study, "participant": participant}
+    # The events first: a small file, so its problems are reported before the recording is read.
+    events, ignored = face_trials(read_events(files["events"]), mapping=emotion_map(cfg, study=study), file=files["events"],
+                                  participant=participant)
     if events.empty:
-        raise epochs.EpochError(f"{who}: {files['events']} lists no events; there is nothing to epoch")
+        raise epochs.EpochError(f"{files['events']} lists no face trials (ignored rows by trial_type: {ignored or 'none'})", **who,
+                                fix="map the faces' trial_type values to emotions in emg.trial_types (or emg.emotions)")
+    rec = read_emg(files, **who, muscles=cfg["muscles"] or None, channel_muscles=cfg["channel_muscles"].get(study),
+                   declared_muscles=declared_muscles(cfg))
 
     design = filters.design(
         sfreq=rec.sfreq, low_hz=cfg["highpass_hz"], high_hz=cfg["lowpass_hz"], order=cfg["filter_order"],
         line_freq=rec.line_freq, notch=cfg["notch"], notch_q=cfg["notch_q"],
     )
     tmin, tmax = cfg["tmin_s"], cfg["tmax_s"]
-    samples = epochs.onset_samples(events["onset"].to_numpy(), sfreq=rec.sfreq, n_samples=rec.data.shape[1], tmin=tmin, tmax=tmax, who=who)
+    pad = epochs.padding_s(highpass_hz=cfg["highpass_hz"], smoothing_ms=cfg["smoothing_ms"])
+    samples, inside = epochs.onset_samples(events["onset"].to_numpy(), sfreq=rec.sfreq, n_samples=rec.data.shape[1], tmin=tmin, tmax=tmax, pad_s=pad)
+    duration = rec.data.shape[1] / rec.sfreq
+    dropped = [
+        epochs.EpochError(f"trial {k} (onset {onset:g} s): its epoch [{tmin:g}, {tmax:g}] s with {pad:g} s of filter padding "
+                          f"leaves the recording (0 to {duration:g} s)", **who, file=files["events"], level="trial", trial=int(k),
+                          fix="the trial is left out; shorten emg.tmin_s/tmax_s to keep it")
+        for k, onset in zip(np.flatnonzero(~inside) + 1, events["onset"][~inside])
+    ]
+    if not inside.any():
+        raise epochs.EpochError(f"all {len(events)} face trials have epochs [{tmin:g}, {tmax:g}] s (with {pad:g} s of filter padding) "
+                                f"outside the recording (0 to {duration:g} s)", **who,
+                                fix="fix the onsets in events.tsv or shorten the epoch window")
+    trial_no = (np.flatnonzero(inside) + 1).astype(np.int32)
+    events, samples = events[inside].reset_index(drop=True), samples[inside]
     # Clipping is judged on the raw samples, which the in-place filter below
     # overwrites; each stage then holds one recording-sized buffer, not one per step.
     clipped = artefacts.clipped(epochs.cut(rec.data, samples, sfreq=rec.sfreq, tmin=tmin, tmax=tmax)[0], run=cfg["clip_run"])
@@ -66,15 +108,14 @@ def preprocess_participant(files: dict, *, study: str, participant: str, arm: st
     rejected = reason != ""
 
     n_trials, n_muscles, n_bins = values.shape
-    trial_no = np.arange(1, n_trials + 1, dtype=np.int32)
     frame = pd.DataFrame(
         {
             "study": study,
             "participant": participant,
             "arm": arm,
             "trial": np.repeat(trial_no, n_muscles * n_bins),
-            "stimulus": np.repeat(events["stimulus"].astype(str).to_numpy(), n_muscles * n_bins),
-            "emotion": np.repeat(events["trial_type"].astype(str).to_numpy(), n_muscles * n_bins),
+            "stimulus": np.repeat(events["stimulus"].to_numpy(dtype=object), n_muscles * n_bins),
+            "emotion": np.repeat(events["emotion"].to_numpy(dtype=object), n_muscles * n_bins),
             "muscle": np.tile(np.repeat(np.array(rec.muscles, dtype=object), n_bins), n_trials),
             "bin_start_s": np.tile(starts, n_trials * n_muscles),
             "amplitude_uv": values.reshape(-1),
@@ -83,13 +124,24 @@ def preprocess_participant(files: dict, *, study: str, participant: str, arm: st
         }
     )
     frame["amplitude_z"] = _z_within_muscle(frame)
-    frame = frame[EMG_BINS.columns]
+    silent = [
+        NoSignal(f"muscle '{m}' has no clean trial ({_counts(reasons, j)} of {n_trials}); its electrode gave no usable signal",
+                 **who, file=files["recording"], muscle=m, fix="the muscle is left out for this participant; check the electrode")
+        for j, m in enumerate(rec.muscles)
+        if not np.isfinite(frame.loc[frame["muscle"] == m, "amplitude_z"]).all()
+    ]
+    kept = [j for j, m in enumerate(rec.muscles) if m not in {err.muscle for err in silent}]
+    if not kept:
+        raise UnusableParticipant(f"no muscle has a clean trial ({'; '.join(e.problem for e in silent)})", **who, file=files["recording"],
+                                  fix="check the electrodes and the artefact settings (emg.flat_uv, emg.clip_run)")
+    frame = frame[frame["muscle"].isin([rec.muscles[j] for j in kept])][EMG_BINS.columns].reset_index(drop=True)
 
+    analysed = rejected[:, kept]
     per_emotion = (
-        pd.DataFrame({"emotion": np.repeat(events["trial_type"].astype(str).to_numpy(), n_muscles), "rejected": rejected.reshape(-1)})
+        pd.DataFrame({"emotion": np.repeat(events["emotion"].to_numpy(dtype=object), len(kept)), "rejected": analysed.reshape(-1)})
         .groupby("emotion")["rejected"].mean().round(6).to_dict()
     )
-    fraction = float(rejected.mean())
+    fraction = float(analysed.mean())
     usable = fraction <= cfg["max_rejected_fraction"]
     qc = {
         "study": study,
@@ -97,7 +149,7 @@ def preprocess_participant(files: dict, *, study: str, participant: str, arm: st
         "arm": arm,
         "recording": files["recording"],
         "sfreq_hz": rec.sfreq,
-        "duration_s": round(rec.data.shape[1] / rec.sfreq, 6),
+        "duration_s": round(duration, 6),
         "line_freq_hz": rec.line_freq,
         "channels": rec.derivations,
         # channels.tsv status = bad, and EMG channels of no muscle: left out, shown here
@@ -105,6 +157,9 @@ def preprocess_participant(files: dict, *, study: str, participant: str, arm: st
         "unassigned_channels": rec.unassigned,
         "filter": design.describe(),
         "smoothing_ms": cfg["smoothing_ms"],
+        # events.tsv rows that are no face of the event map (responses, boundaries, n/a), by trial_type
+        "ignored_events": ignored,
+        "first_onset_s": float(events["onset"].iloc[0]),
         "n_trials": int(n_trials),
         "muscles": {
             m: {
@@ -119,8 +174,14 @@ def preprocess_participant(files: dict, *, study: str, participant: str, arm: st
         "rejected_fraction_by_emotion": per_emotion,
         "usable": usable,
         "exclusion_reason": "" if usable else f"{fraction:.0%} of trial x muscle cells rejected (limit {cfg['max_rejected_fraction']:.0%})",
+        "exclusions": [record(err, stage=STAGE) for err in dropped + silent],
     }
     return frame, qc
+
+
+def _counts(reasons: dict[str, np.ndarray], column: int) -> str:
+    """'flat channel 40, clipped 3': how many trials of one muscle each rule rejected."""
+    return ", ".join(f"{name} {int(hit[:, column].sum())}" for name, hit in reasons.items() if hit[:, column].any()) or "no rule"
 
 
 def _z_within_muscle(frame: pd.DataFrame) -> np.ndarray:

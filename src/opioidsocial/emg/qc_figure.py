@@ -17,7 +17,8 @@ import numpy as np  # noqa: E402
 from scipy import signal  # noqa: E402
 
 from opioidsocial.emg import filters  # noqa: E402
-from opioidsocial.io.bids import read_emg, read_events  # noqa: E402
+from opioidsocial.emg.preprocess import declared_muscles  # noqa: E402
+from opioidsocial.io.bids import read_emg  # noqa: E402
 from opioidsocial.io.contracts import QC_RECORD  # noqa: E402
 from opioidsocial.io.figures import save_figure  # noqa: E402
 from opioidsocial.io.tables import read_json  # noqa: E402
@@ -41,10 +42,10 @@ def qc_figure(*, files: dict, qc: dict, cfg: dict, png_path: str) -> None:
         _save(fig, png_path)
         return
     rec = read_emg(files, study=qc["study"], participant=qc["participant"], muscles=list(qc["channels"]),
-                   channel_muscles=cfg["channel_muscles"].get(qc["study"]))
+                   channel_muscles=cfg["channel_muscles"].get(qc["study"]), declared_muscles=declared_muscles(cfg))
     design = filters.design(sfreq=rec.sfreq, low_hz=cfg["highpass_hz"], high_hz=cfg["lowpass_hz"], order=cfg["filter_order"],
                             line_freq=rec.line_freq, notch=cfg["notch"], notch_q=cfg["notch_q"])
-    onset = float(read_events(files["events"], who=who)["onset"].iloc[0])
+    onset = qc["first_onset_s"]
     start = max(0, int((onset + SNIPPET_S[0]) * rec.sfreq))
     stop = min(rec.data.shape[1], int((onset + SNIPPET_S[1]) * rec.sfreq))
     n = len(rec.muscles)

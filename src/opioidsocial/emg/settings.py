@@ -8,6 +8,8 @@ any job starts, with the key's documentation as the fix.
 
 from __future__ import annotations
 
+from opioidsocial.io.labels import normalise, undeclared, variants
+
 #: The highest band edge a sampling rate can carry, as a fraction of Nyquist: above
 #: it a Butterworth edge is too close to Nyquist to be stable in second-order sections.
 NYQUIST_FRACTION = 0.9
@@ -29,9 +31,34 @@ def window_problems(cfg: dict, *, where: str = "emg") -> list[str]:
     return problems
 
 
+def _twice(labels, *, what: str) -> list[str]:
+    """Labels that are one label when case and surrounding whitespace are ignored."""
+    return [f"{what} {' and '.join(repr(v) for v in spelled)} are one label (case and whitespace are ignored): keep one spelling"
+            for spelled in variants(labels)]
+
+
+def label_problems(emg: dict, where: str) -> list[str]:
+    """The declared labels (io.labels) are each spelled once, and the channel maps name declared muscles."""
+    muscles = [*emg["muscle_names"], *emg["muscles"]]
+    problems = _twice(muscles, what=f"{where}.muscle_names/muscles: muscle") + _twice(emg["emotions"], what=f"{where}.emotions: emotion")
+    declared = {normalise(m) for m in muscles}
+    for study, mapping in sorted(emg["channel_muscles"].items()):
+        problems += [f"{where}.channel_muscles.{study}: " + undeclared(m, muscles, what="muscle", where=f"the map of channel '{c}'")
+                     + f"; declare it in {where}.muscle_names" for c, m in sorted(mapping.items()) if normalise(m) not in declared]
+    for study, mapping in sorted(emg["trial_types"].items()):
+        problems += _twice(mapping, what=f"{where}.trial_types.{study}: emotion")
+        owner: dict[str, str] = {}
+        for emotion, values in mapping.items():
+            for value in values:
+                other = owner.setdefault(normalise(value), emotion)
+                if other != emotion:
+                    problems.append(f"{where}.trial_types.{study}: trial_type '{value}' is mapped to both '{other}' and '{emotion}'")
+    return problems
+
+
 def check_emg(emg: dict, where: str) -> list[str]:
-    """The emg section's values in order relative to each other: band edges and windows."""
-    problems = []
+    """The emg section's values in order relative to each other: band edges, windows and declared labels."""
+    problems = label_problems(emg, where)
     if emg["highpass_hz"] >= emg["lowpass_hz"]:
         problems.append(
             f"'{where}.highpass_hz' = {emg['highpass_hz']:g} Hz must be below '{where}.lowpass_hz' = {emg['lowpass_hz']:g} Hz "

@@ -22,6 +22,7 @@ default).
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -29,13 +30,14 @@ from statsmodels.stats.multitest import multipletests
 
 from opioidsocial.emg.effects import study_effects
 from opioidsocial.emg.plots import plot_marginal_means, plot_time_courses
+from opioidsocial.emg.preprocess import STAGE
 from opioidsocial.emg.trials import read_bins_responses, read_user_trials
 from opioidsocial.errors import DataError, OpioidSocialError
-from opioidsocial.failsafe import failsafe
+from opioidsocial.failsafe import exclusion, exclusion_table, failsafe
 from opioidsocial.io import contracts
 from opioidsocial.io.contracts import EFFECTS, EMG_BINS, EXCLUSIONS, QC_RECORD, TRIAL_RESPONSES
 from opioidsocial.io.tables import read_json, read_table, write_json, write_table, write_tsv
-from opioidsocial.stats.fallback import fit_with_fallback
+from opioidsocial.stats.fallback import fit_with_fallback, fixed_part
 from opioidsocial.stats.lmm import LmmError, LmmFit, fit, parse
 
 log = logging.getLogger(__name__)
@@ -52,7 +54,8 @@ class StudyNotEstimable(DataError):
 
 
 def run_table(*, inputs: dict, outputs: dict, study: str, metadata: dict) -> None:
-    """Concatenate the usable participants' tables; list the excluded ones with their reasons.
+    """Concatenate the usable participants' tables; list the excluded participants, and the
+    muscles and trials excluded in the others (their QC records' ``exclusions``), with their reasons.
 
     ``inputs`` bins and qc are the participants' EMG_BINS tables and QC records.
     """
@@ -61,14 +64,16 @@ def run_table(*, inputs: dict, outputs: dict, study: str, metadata: dict) -> Non
         qc = read_json(qc_path, QC_RECORD)
         if qc["usable"]:
             frames.append(read_table(bins_path, EMG_BINS))
+            excluded += qc.get("exclusions", [])
         else:
-            excluded.append({"study": qc["study"], "participant": qc["participant"], "stage": "emg_preprocess", "reason": qc["exclusion_reason"]})
+            excluded.append(exclusion(study=qc["study"], participant=qc["participant"], level="participant", stage=STAGE,
+                                      reason=qc["exclusion_reason"]))
     if not frames:
         raise StudyNotEstimable(f"no usable participant in {len(inputs['qc'])} QC records", study=study,
                                 fix="see why each was excluded in their QC records (results/<study>/qc/emg/)")
     table = pd.concat(frames, ignore_index=True)
     log.info("study table: %d participants, %d excluded, %d rows", table["participant"].nunique(), len(excluded), len(table))
-    write_tsv(pd.DataFrame(excluded, columns=list(EXCLUSIONS.columns)), outputs["exclusions"], EXCLUSIONS)
+    write_tsv(exclusion_table(excluded), outputs["exclusions"], EXCLUSIONS)
     write_table(table, outputs["table"], EMG_BINS, metadata=metadata)
 
 
@@ -111,6 +116,42 @@ def check_design(trials: pd.DataFrame, *, study: dict, where: str | None = None)
         )
     if study["design"] == "within" and (per_participant < 2).all():
         raise EmgModelError(f"{where} is 'within' in the study sheet, but every participant has trials in one arm only; set design 'between'")
+
+
+#: The stimulus id of a trial whose events.tsv has no stimulus column (io.labels).
+NO_STIMULUS = "n/a"
+#: A variable name in a formula term.
+_NAME = re.compile(r"[A-Za-z_.][A-Za-z0-9_.]*")
+
+
+def stimulus_formula(formula: str, trials: pd.DataFrame, *, study: str) -> tuple[str, str]:
+    """The formula to fit, and what fit.json says about the stimulus effect.
+
+    A study whose events.tsv files have no stimulus column has no stimulus ids: its
+    random terms grouped by stimulus are dropped (modelling ``(1 | stimulus)`` with
+    the emotion standing in would model the emotion twice). A formula that uses
+    stimulus otherwise (a fixed effect, a slope) cannot be fitted without it.
+    """
+    absent = trials["stimulus"] == NO_STIMULUS
+    if not absent.any():
+        return formula, "as in the formula (events.tsv stimulus ids)"
+    if not absent.all():
+        without = sorted(trials.loc[absent, "participant"].unique())
+        raise StudyNotEstimable(f"participant(s) {without[:5]} have no stimulus ids (no stimulus column in events.tsv), the others do",
+                                study=study, level="study", fix="give every participant's events.tsv the same stimulus column")
+    kept, dropped = [], []
+    insists = "stimulus" in parse(formula).fixed_variables
+    for term in re.findall(r"\([^()]*\|[^()]*\)", formula):
+        slopes, grouping = term[1:-1].split("|", 1)
+        insists |= "stimulus" in _NAME.findall(slopes)
+        (dropped if "stimulus" in _NAME.findall(grouping) else kept).append(term)
+    if insists:
+        raise EmgModelError(f"study '{study}': models.formula '{formula}' uses stimulus beyond a random intercept, but the study's "
+                            "events.tsv files have no stimulus column; add the stimulus ids or remove stimulus from the formula")
+    if not dropped:
+        return formula, "not in the formula"
+    fitted = " + ".join([fixed_part(formula), *kept])
+    return fitted, f"events.tsv has no stimulus column: {' + '.join(dropped)} dropped from the formula"
 
 
 def fit_study(trials: pd.DataFrame, *, study: dict, cfg: dict) -> list[StudyModel]:
@@ -204,8 +245,11 @@ def planned_contrasts(models: list[StudyModel], *, reference: str, within: list[
 
 
 def fit_record(models: list[StudyModel], *, study: dict, cfg: dict, counts: dict, window: tuple[float, float] | None,
-               skipped: list[dict], reason: str | None = None) -> dict:
-    """What was fitted, on how much data, every fall-back step taken and every effect left out."""
+               skipped: list[dict], stimulus: str | None, reason: str | None = None) -> dict:
+    """What was fitted, on how much data, every fall-back step taken and every effect left out.
+
+    ``stimulus`` says how the stimulus effect was modelled (:func:`stimulus_formula`).
+    """
     return {
         "study": study["study"],
         "input": study["input"],
@@ -213,6 +257,7 @@ def fit_record(models: list[StudyModel], *, study: dict, cfg: dict, counts: dict
         "reference": study["reference"],
         "response_window_s": list(window) if window else None,
         "formula": cfg["formula"],
+        "stimulus_effect": stimulus,
         "by": list(cfg["by"]),
         "reml": cfg["reml"],
         "adjust": cfg["adjust"],
@@ -256,10 +301,12 @@ def run_model(*, inputs: dict, outputs: dict, cfg: dict, study: str, row: dict, 
         trials, counts = read_bins_responses(inputs["source"], window=window)
     with failsafe(on_bad_data=cfg["on_bad_data"], study=study) as outcome:
         check_design(trials, study=row)
-        models = fit_study(trials, study=row, cfg=models_cfg)
+        formula, stimulus = stimulus_formula(models_cfg["formula"], trials, study=study)
+        models = fit_study(trials, study=row, cfg={**models_cfg, "formula": formula})
     if outcome.excluded:
         _write_outputs(outputs, trials=trials, tables={}, effects=pd.DataFrame(columns=EFFECTS.columns),
-                       record=fit_record([], study=row, cfg=models_cfg, counts=counts, window=window, skipped=[], reason=outcome.reason),
+                       record=fit_record([], study=row, cfg=models_cfg, counts=counts, window=window, skipped=[], stimulus=None,
+                                         reason=outcome.reason),
                        study=row, cfg=models_cfg, metadata=metadata)
         return
     within = list(models_cfg["contrast_within"])
@@ -274,7 +321,7 @@ def run_model(*, inputs: dict, outputs: dict, cfg: dict, study: str, row: dict, 
     effects, skipped = study_effects(trials, study=row, within=tuple(f for f in ("emotion", "muscle") if f in within))
     for item in skipped:
         log.warning("study '%s': no effect for %s, %s: %s", study, item["contrast"], item["outcome"], item["reason"])
-    record = fit_record(models, study=row, cfg=models_cfg, counts=counts, window=window, skipped=skipped)
+    record = fit_record(models, study=row, cfg=models_cfg, counts=counts, window=window, skipped=skipped, stimulus=stimulus)
     _write_outputs(outputs, trials=trials, tables=tables, effects=effects, record=record, study=row, cfg=models_cfg, metadata=metadata)
 
 

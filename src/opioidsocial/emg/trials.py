@@ -19,6 +19,7 @@ import pandas as pd
 
 from opioidsocial.errors import DataError
 from opioidsocial.io.contracts import EMG_BINS, TRIAL_RESPONSES
+from opioidsocial.io.labels import variants
 from opioidsocial.io.tables import read_table
 
 KEYS = ("participant", "arm", "stimulus", "emotion", "muscle")
@@ -90,7 +91,11 @@ def read_user_trials(path: str | Path, *, study: str, columns: dict) -> tuple[pd
         raw = raw[~flag]
     table = pd.DataFrame({key: raw[wanted[key]] for key in (*KEYS, "response_uv")})
     for key in KEYS:
-        table[key] = table[key].astype(str)
+        table[key] = table[key].astype(str).str.strip()
+    for key in ("arm", "emotion", "muscle"):
+        for spelled in variants(table[key]):
+            raise TrialTableError(f"study '{study}': {path}: column '{wanted[key]}' spells one {key} as {sorted(spelled)}; "
+                                  "write one spelling, or they would be different levels of the model")
     bad = table[table[list(KEYS)].isin(["", "nan", "None"]).any(axis=1) | table["response_uv"].isna()]
     if not pd.api.types.is_numeric_dtype(table["response_uv"]):
         raise TrialTableError(f"study '{study}': {path}: column '{wanted['response_uv']}' must hold numbers (microvolt)")

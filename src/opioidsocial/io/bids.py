@@ -3,8 +3,9 @@
 Layout (BIDS 1.11, the ``emg`` datatype): ``sub-<label>/emg/sub-<label>_task-<task>_emg.<ext>``
 with ``.bdf`` (BioSemi, 24 bit) or ``.edf`` (16 bit), beside ``_channels.tsv`` (name,
 type, units required; target_muscle, status, sampling_frequency, reference
-recommended), ``_events.tsv`` (onset, duration, trial_type = emotion, stimulus,
-sample) and ``_emg.json`` (SamplingFrequency, PowerLineFrequency, RecordingDuration,
+recommended), ``_events.tsv`` (onset, duration, trial_type, stimulus, sample;
+which trial_types are faces of which emotion is the study's event map's,
+``io.labels``) and ``_emg.json`` (SamplingFrequency, PowerLineFrequency, RecordingDuration,
 ...), as the spec and ``mne_bids.write_raw_bids(..., datatype="emg")`` (0.20) write
 them. ``.vhdr`` (BrainVision) is read too, as a convenience outside BIDS-EMG, which
 allows only EDF and BDF.
@@ -31,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from opioidsocial.errors import DataError
+from opioidsocial.io.labels import MISSING, declared_spelling, undeclared
 from opioidsocial.io.sidecars import emg_sidecar_keys, write_json
 
 RAW_EXTENSIONS = ("bdf", "edf", "vhdr")
@@ -234,27 +236,39 @@ def read_channels(path: str | Path, *, who: str | None = None, channel_muscles: 
         if unknown:
             raise BidsError(f"the channel map names channel(s) {unknown} that {path} does not list (it has {channels['name'].tolist()})",
                             file=path, fix="correct emg.channel_muscles for this study")
-        listed = channels.get("target_muscle", pd.Series("n/a", index=channels.index)).str.strip().replace("", "n/a")
+        listed = channels.get("target_muscle", pd.Series("n/a", index=channels.index)).str.strip()
+        listed = listed.where(~listed.str.casefold().isin(MISSING), "n/a")
         mapping = channel_muscles or {}
         return channels.assign(target_muscle=[mapping.get(name, muscle) for name, muscle in zip(channels["name"], listed)])
 
 
 def read_events(path: str | Path, *, who: str | None = None) -> pd.DataFrame:
-    """events.tsv with numeric onsets; ``trial_type`` is the emotion."""
+    """events.tsv, every row's onset checked to be a finite number of seconds >= 0.
+
+    ``trial_type`` stays text (``n/a`` included): which rows are faces is the study's
+    event map's to say (:mod:`opioidsocial.io.labels`). The stimulus id is the
+    ``stimulus`` column, or BIDS' ``stim_file`` where that is what a dataset has;
+    with neither, there is no stimulus column (never one made up from trial_type).
+    """
     path = Path(path)
     with _about(who=who, study=None, participant=None):
         try:
-            events = pd.read_csv(path, sep="\t", keep_default_na=False, na_values=["n/a"])
+            # Labels and onsets as written (stimulus 007 is not the number 7; an onset 'n/a' is reported as such).
+            events = pd.read_csv(path, sep="\t", dtype=dict.fromkeys(("onset", "trial_type", "stimulus", "stim_file"), str), keep_default_na=False)
         except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
             raise BidsError(f"cannot read {path} ({err})", file=path, fix="it must be a BIDS events.tsv") from err
         missing = {"onset", "trial_type"} - set(events.columns)
         if missing:
             raise BidsError(f"{path} lacks column(s) {sorted(missing)}", file=path, fix="BIDS events.tsv needs onset and duration; this workflow also trial_type")
-        # A header without rows has no dtype to check: the caller says there is nothing to epoch.
-        if not events.empty and (not pd.api.types.is_numeric_dtype(events["onset"]) or events["onset"].isna().any()):
-            raise BidsError(f"{path} has non-numeric or missing onsets", file=path, fix="onsets are seconds from the recording start")
-    if "stimulus" not in events.columns:
-        events["stimulus"] = events.get("stim_file", events["trial_type"])
+        onset = pd.to_numeric(events["onset"].str.strip(), errors="coerce")
+        bad = events.index[~(np.isfinite(onset) & (onset >= 0))]
+        if len(bad):
+            line = int(bad[0]) + 2  # the header is line 1
+            raise BidsError(f"{path}, line {line}: onset '{events.loc[bad[0], 'onset']}' is not a finite number of seconds >= 0 "
+                            f"({len(bad)} such row(s))", file=path, fix="onsets are seconds from the recording start (BIDS events.tsv)")
+    events["onset"] = onset.astype(float)
+    if "stimulus" not in events.columns and "stim_file" in events.columns:
+        events["stimulus"] = events["stim_file"]
     return events
 
 
@@ -367,7 +381,8 @@ def _check_duration(*, files: dict, n_times: int, sfreq: float, layout, declared
 
 
 def read_emg(files: dict, *, who: str | None = None, study: str | None = None, participant: str | None = None,
-             muscles: list[str] | None = None, channel_muscles: dict[str, str] | None = None) -> EmgRecording:
+             muscles: list[str] | None = None, channel_muscles: dict[str, str] | None = None,
+             declared_muscles: list[str] | None = None) -> EmgRecording:
     """Read a participant's EMG channels by target muscle, bipolar, in microvolt.
 
     ``muscles`` empty or None means every EMG channel that has a muscle and is not
@@ -378,16 +393,38 @@ def read_emg(files: dict, *, who: str | None = None, study: str | None = None, p
     disagrees with RecordingDuration, or non-finite samples are errors naming the
     file and the fix, with ``study`` and ``participant`` as fields (``who``: the same
     as text in front of the message, for callers that have only that).
+    ``declared_muscles`` (the study's declared set, ``io.labels``) turns every
+    channel's muscle into its declared spelling; one not declared is an error naming
+    the closest declared one. None: take the labels as they are (a reader of
+    recordings whose labels were checked already).
     """
     with _about(who=who, study=study, participant=participant):
-        return _read_emg(files, muscles=muscles, channel_muscles=channel_muscles)
+        return _read_emg(files, muscles=muscles, channel_muscles=channel_muscles, declared=declared_muscles, participant=participant)
 
 
-def _read_emg(files: dict, *, muscles: list[str] | None, channel_muscles: dict[str, str] | None) -> EmgRecording:
+def _declared_muscles(channels: pd.DataFrame, *, declared: list[str], path: str, participant: str | None) -> pd.DataFrame:
+    """channels with each muscle in its declared spelling; an undeclared one is an error."""
+    spelled = []
+    for name, muscle in zip(channels["name"], channels["target_muscle"]):
+        spelling = "n/a" if muscle == "n/a" else declared_spelling(muscle, declared)
+        if spelling is None:
+            where = f"{'sub-' + participant if participant else 'the'}'s channels.tsv (channel '{name}')"
+            raise BidsError(undeclared(muscle, declared, what="muscle", where=where), file=path,
+                            fix="correct target_muscle there (or the study's emg.channel_muscles), or declare the muscle in emg.muscle_names")
+        spelled.append(spelling)
+    return channels.assign(target_muscle=spelled)
+
+
+def _read_emg(files: dict, *, muscles: list[str] | None, channel_muscles: dict[str, str] | None, declared: list[str] | None,
+              participant: str | None) -> EmgRecording:
     channels = read_channels(files["channels"], channel_muscles=channel_muscles)
     sidecar = read_sidecar(files["sidecar"])
     emg = channels[channels["type"].str.strip().str.upper() == "EMG"]
     status = emg.get("status", pd.Series("good", index=emg.index)).str.strip().str.lower()
+    if declared is not None:
+        # Bad channels are left out whatever they are called, so only the others are held to the declared set.
+        emg = pd.concat([_declared_muscles(emg[status != "bad"], declared=declared, path=files["channels"], participant=participant),
+                         emg[status == "bad"]]).sort_index()
     bad = emg[status == "bad"]
     bad_channels = dict(zip(bad["name"], bad.get("status_description", pd.Series("n/a", index=bad.index))))
     usable = emg[(status != "bad") & (emg["target_muscle"] != "n/a")]

@@ -26,8 +26,8 @@ EMG_BINS = TableSpec(
             field("participant", pa.string(), doc="BIDS label without 'sub-'"),
             field("arm", pa.string(), doc="treatment arm from participants.tsv"),
             field("trial", pa.int32(), doc="1-based trial number in recording order"),
-            field("stimulus", pa.string(), doc="stimulus id from events.tsv"),
-            field("emotion", pa.string(), doc="events.tsv trial_type"),
+            field("stimulus", pa.string(), doc="stimulus id from events.tsv; n/a when it has no stimulus column"),
+            field("emotion", pa.string(), doc="the face's emotion: events.tsv trial_type through the study's event map (emg.trial_types)"),
             field("muscle", pa.string(), doc="target muscle from channels.tsv"),
             field("bin_start_s", pa.float64(), doc="bin start relative to stimulus onset, s"),
             field("amplitude_uv", pa.float64(), doc="rectified, smoothed, baseline-corrected amplitude, microvolt"),
@@ -124,6 +124,23 @@ META_EFFECTS = TableSpec(
     ),
 )
 
+# -- Exclusions (every stage that excludes writes these rows) ------------------------
+
+#: What an exclusion removes (DataError.level): a whole participant, one muscle of a
+#: participant (no usable signal), one trial of a participant (all its muscles), or
+#: one PET ROI of one scan (a failed or implausible fit).
+EXCLUSION_LEVELS = ("participant", "muscle", "trial", "roi")
+EXCLUSIONS = TsvSpec(
+    name="exclusions", row="excluded participant, muscle, trial or PET fit, with its level, the stage and the reason",
+    columns=("study", "participant", "level", "muscle", "trial", "stage", "reason"),
+    text=("study", "participant", "level", "muscle", "trial", "stage", "reason"),
+)
+#: Exclusions per study x arm, and the participants enrolled there (report overview).
+EXCLUSION_COUNTS = TsvSpec(
+    name="exclusion_counts", row="study x arm",
+    columns=("study", "arm", "n_enrolled", *(f"excluded_{level}s" for level in EXCLUSION_LEVELS)), text=("study", "arm"),
+)
+
 # -- The QC record of one participant (EMG preprocessing, PET fits) ----------------
 
 #: What every stage that reads a QC record relies on; each modality adds its own
@@ -137,6 +154,16 @@ QC_RECORD = {
         "participant": {"type": "string"},
         "usable": {"type": "boolean", "description": "false: the participant is excluded, for exclusion_reason"},
         "exclusion_reason": {"type": "string", "description": "empty when usable"},
+        "exclusions": {
+            "type": "array",
+            "description": "exclusions below the participant (muscles, trials) in a usable participant, as EXCLUSIONS rows",
+            "items": {
+                "type": "object",
+                "required": list(EXCLUSIONS.columns),
+                "properties": {name: {"type": "string"} for name in EXCLUSIONS.columns},
+                "additionalProperties": False,
+            },
+        },
     },
 }
 
@@ -145,10 +172,7 @@ QC_RECORD = {
 #: Cell factors of the EMG models that lead a table's columns when the model has them.
 CELL_FACTORS = ("muscle", "emotion")
 
-EXCLUSIONS = TsvSpec(
-    name="exclusions", row="excluded participant or fit, with the stage and reason",
-    columns=("study", "participant", "stage", "reason"), text=("study", "participant", "stage", "reason"),
-)
+
 OVERVIEW = TsvSpec(
     name="overview", row="study",
     columns=("study", "modality", "input", "design", "drug", "direction", "sample_group", "n_enrolled", "n_analysed", "description"),

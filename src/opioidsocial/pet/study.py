@@ -20,6 +20,7 @@ import pandas as pd
 
 from opioidsocial.config import SCHEMA_DIR
 from opioidsocial.errors import ConfigError
+from opioidsocial.failsafe import exclusion, exclusion_table
 from opioidsocial.io.contracts import EFFECTS, EXCLUSIONS, PET_BP, PET_CORRELATIONS, PET_PAIRED, QC_RECORD
 from opioidsocial.io.figures import save_figure
 from opioidsocial.io.tables import read_json, read_table, write_table, write_tsv
@@ -61,7 +62,7 @@ def gather_fits(*, study: str, bp_paths: list[str], qc_paths: list[str]) -> tupl
     for path in sorted(qc_paths):
         qc = read_json(path, QC_RECORD)
         if not qc["usable"]:
-            excluded.append({"study": study, "participant": qc["participant"], "stage": "pet_fit", "reason": qc["exclusion_reason"]})
+            excluded.append(exclusion(study=study, participant=qc["participant"], level="participant", stage="pet_fit", reason=qc["exclusion_reason"]))
     for path in sorted(bp_paths):
         tables.append(read_table(path, PET_BP))
     bp = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=PET_BP.columns)
@@ -129,10 +130,10 @@ def run(*, inputs: dict, outputs: dict, cfg: dict, study: str, row: dict, metada
 
     flagged = bp[(bp["model"] == primary) & ~bp["fit_ok"].astype(bool)]
     excluded += [
-        {"study": study, "participant": r.participant, "stage": stage, "reason": f"{r.model} {r.roi} {r.condition}: {r.flag_reason}"}
+        exclusion(study=study, participant=r.participant, level="roi", stage=stage, reason=f"{r.model} {r.roi} {r.condition}: {r.flag_reason}")
         for r in flagged.itertuples()
     ]
-    exclusions = pd.DataFrame(excluded, columns=list(EXCLUSIONS.columns)).sort_values(["participant", "reason"], kind="stable")
+    exclusions = exclusion_table(excluded)
     log.info("%s: %d participants, %d BPND rows, %d exclusions, %d effects", study, bp["participant"].nunique(), len(bp), len(exclusions), len(effects))
 
     title = f"{study}: {primary}"

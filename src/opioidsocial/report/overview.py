@@ -1,5 +1,6 @@
 """The report's first page: which studies went in, how many people each enrolled
-and analysed, and every exclusion with its reason.
+and analysed, every exclusion with its reason, and the exclusions counted per
+study and arm (participants, muscles, trials, PET ROI fits).
 
 The counts are read from the stages' outputs, not recomputed: EMG studies from
 the model's trial table (``model/trials.parquet``, empty when the model was not
@@ -15,18 +16,19 @@ import json
 import pandas as pd
 
 from opioidsocial.config import SCHEMA_DIR
-from opioidsocial.io.contracts import EXCLUSIONS, OVERVIEW, PET_BP, TRIAL_RESPONSES
+from opioidsocial.failsafe import exclusion_table
+from opioidsocial.io.contracts import EXCLUSION_COUNTS, EXCLUSION_LEVELS, EXCLUSIONS, OVERVIEW, PET_BP, TRIAL_RESPONSES
 from opioidsocial.io.tables import read_table, read_tsv, write_tsv
 from opioidsocial.meta.published import read_summary
+from opioidsocial.report.inputs import WITH_PARTICIPANTS
 from opioidsocial.sheets import load_participants
 
 
 def gather_exclusions(paths: list[str]) -> pd.DataFrame:
-    """One table of every study's exclusions, sorted by study, participant, stage and reason."""
+    """One table of every study's exclusions, in the order of :func:`~opioidsocial.failsafe.exclusion_table`."""
     # Labels stay text (EXCLUSIONS.text): participant 007 is not the number 7.
     frames = [read_tsv(path, EXCLUSIONS) for path in paths]
-    table = pd.concat(frames, ignore_index=True) if frames else EXCLUSIONS.empty()
-    return table.sort_values(list(EXCLUSIONS.columns), kind="stable").reset_index(drop=True)
+    return exclusion_table(pd.concat(frames, ignore_index=True) if frames else EXCLUSIONS.empty())
 
 
 def _emg_analysed(files: dict) -> int:
@@ -75,7 +77,30 @@ def overview(rows: list[dict], *, files: dict[str, dict], pet_model: str) -> pd.
     return pd.DataFrame(records, columns=list(OVERVIEW.columns))
 
 
+def exclusion_counts(rows: list[dict], exclusions: pd.DataFrame) -> pd.DataFrame:
+    """Per study (with a participants.tsv) and arm: enrolled, and the exclusions at each level.
+
+    A participant counts once however many rows excluded it; a muscle, trial or PET
+    ROI fit is one row of the exclusion list (one muscle or trial of one participant).
+    """
+    records = []
+    for row in rows:
+        if row["input"] not in WITH_PARTICIPANTS:
+            continue
+        arms = load_participants(pd.Series(row), schemas=SCHEMA_DIR).set_index("participant")["arm"].astype(str)
+        mine = exclusions[exclusions["study"] == row["study"]]
+        mine = mine.assign(arm=mine["participant"].map(arms))
+        for arm in sorted(set(arms)):
+            in_arm = mine[mine["arm"] == arm]
+            counts = {f"excluded_{level}s": int(in_arm.loc[in_arm["level"] == level, "participant"].nunique()) if level == "participant"
+                      else int((in_arm["level"] == level).sum()) for level in EXCLUSION_LEVELS}
+            records.append({"study": row["study"], "arm": arm, "n_enrolled": int((arms == arm).sum()), **counts})
+    return pd.DataFrame(records, columns=list(EXCLUSION_COUNTS.columns))
+
+
 def run(*, inputs: dict, outputs: dict, cfg: dict, studies: list[dict], files: dict) -> None:
-    """The report_overview job: results/overview.tsv and results/exclusions.tsv."""
+    """The report_overview job: results/overview.tsv, results/exclusions.tsv and results/exclusion_counts.tsv."""
+    exclusions = gather_exclusions(list(inputs["exclusions"]))
     write_tsv(overview(list(studies), files=dict(files), pet_model=cfg["pet"]["model"]), outputs["overview"], OVERVIEW)
-    write_tsv(gather_exclusions(list(inputs["exclusions"])), outputs["exclusions"], EXCLUSIONS)
+    write_tsv(exclusions, outputs["exclusions"], EXCLUSIONS)
+    write_tsv(exclusion_counts(list(studies), exclusions), outputs["exclusion_counts"], EXCLUSION_COUNTS)
