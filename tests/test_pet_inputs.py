@@ -22,7 +22,8 @@ def _tac(tmp_path: Path, text: str) -> Path:
 
 
 def _read(path: Path, rois=()):
-    return read_tacs(path, study="s", participant="01", condition="baseline", reference_region="occipital", rois=list(rois))
+    return read_tacs(path, study="s", participant="01", condition="baseline", reference_region="occipital", rois=list(rois),
+                     decay_corrected=True, half_life_min=20.364, max_start_min=1.0)
 
 
 def test_layout_is_the_documented_one():

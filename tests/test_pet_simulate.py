@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from opioidsocial.config import SCHEMA_DIR, ConfigError, validate_section
-from opioidsocial.pet.inputs import read_bpnd, read_tacs, tac_path
+from opioidsocial.pet.inputs import read_bpnd, read_scan, tac_path
 from opioidsocial.pet.participant import fit_participant
 from opioidsocial.sheets import load_participants
 from opioidsocial.simulate.pet import simulate_study
@@ -53,8 +53,8 @@ def test_tac_study_has_the_documented_layout_and_a_valid_participants_sheet(tmp_
     assert sheet["participant"].tolist() == ["01", "02", "03"]
     assert {"resiliency", "sex", "age"} <= set(sheet.columns)
     for condition in ("baseline", "rejection", "acceptance"):
-        scan = read_tacs(tac_path(tmp_path, "02", condition), study="sim", participant="02", condition=condition,
-                         reference_region="occipital", rois=[])
+        scan = read_scan(tac_path(tmp_path, "02", condition), study="sim", participant="02", condition=condition,
+                         cfg=validate_section({}, "pet.schema.yaml", source="test"))
         assert list(scan.rois) == ["ventral_striatum", "pag"]
         assert scan.start_min.size == 25 and scan.end_min[-1] == pytest.approx(90.0)
     assert truth["participants"]["02"]["bp_nd"]["pag"]["baseline"] > 0
