@@ -44,11 +44,15 @@ def weights(start, end, half_life=C11_HALF_LIFE) -> np.ndarray:
     return w / w.mean()
 
 
-def _frame_means(rhs, n_states, start, end, *, max_step=0.02, rtol=1e-10) -> np.ndarray:
-    """Frame means of every state of dy/dt = rhs(t, y), y(0) = 0, via an integral state."""
+def _frame_means(rhs, n_states, start, end, *, max_step=0.02, rtol=1e-10, decay: float = 0.0) -> np.ndarray:
+    """Frame means of every state of dy/dt = rhs(t, y), y(0) = 0, via an integral state.
+
+    ``decay`` > 0 (1/min): the frame means of y(t) exp(-decay t), i.e. what a scanner
+    measures before decay correction.
+    """
     def full(t, y):
         dy = rhs(t, y[:n_states])
-        return np.concatenate([dy, y[:n_states]])
+        return np.concatenate([dy, y[:n_states] * np.exp(-decay * t)])
 
     times = np.unique(np.concatenate([[0.0], start, end]))
     sol = solve_ivp(full, (0.0, times[-1]), np.zeros(2 * n_states), method="LSODA", t_eval=times,
@@ -57,27 +61,27 @@ def _frame_means(rhs, n_states, start, end, *, max_step=0.02, rtol=1e-10) -> np.
     return np.array([(integral[b] - integral[a]) / (b - a) for a, b in zip(start, end, strict=True)]).T
 
 
-def compartment_tacs(plasma, *, start, end, k1_ref, k2_ref, targets) -> tuple[np.ndarray, dict]:
-    """Frame means of the reference and of targets {roi: (bp_nd, r1, k3 or None, k4)}.
+def compartment_tacs(plasma, *, start, end, k1_ref, k2_ref, targets, decay: float = 0.0) -> tuple[np.ndarray, dict]:
+    """Frame means of the reference and of targets {roi: (bp_nd, r1, two_tissue, k4)}.
 
-    k3 None = one-tissue target with k2a = R1 k2' / (1 + BPND); otherwise two-tissue
+    two_tissue False = one-tissue target with k2a = R1 k2' / (1 + BPND); True = two-tissue
     with K1 = R1 K1', k2 = R1 k2' (same non-displaceable distribution volume as the
-    reference) and k3 = BPND x k4 (the given k3 is ignored then, BPND rules).
+    reference) and k3 = BPND x k4. ``decay``: see ``_frame_means``.
     """
-    reference = _frame_means(lambda t, y: np.array([k1_ref * plasma(t) - k2_ref * y[0]]), 1, start, end)[0]
+    reference = _frame_means(lambda t, y: np.array([k1_ref * plasma(t) - k2_ref * y[0]]), 1, start, end, decay=decay)[0]
     out = {}
     for roi, (bp, r1, two_tissue, k4) in targets.items():
         k1, k2 = r1 * k1_ref, r1 * k2_ref
         if not two_tissue:
             k2a = k2 / (1 + bp)
-            out[roi] = _frame_means(lambda t, y, k1=k1, k2a=k2a: np.array([k1 * plasma(t) - k2a * y[0]]), 1, start, end)[0]
+            out[roi] = _frame_means(lambda t, y, k1=k1, k2a=k2a: np.array([k1 * plasma(t) - k2a * y[0]]), 1, start, end, decay=decay)[0]
         else:
             k3 = bp * k4
 
             def rhs(t, y, k1=k1, k2=k2, k3=k3, k4=k4):
                 return np.array([k1 * plasma(t) - (k2 + k3) * y[0] + k4 * y[1], k3 * y[0] - k4 * y[1]])
 
-            out[roi] = _frame_means(rhs, 2, start, end).sum(axis=0)
+            out[roi] = _frame_means(rhs, 2, start, end, decay=decay).sum(axis=0)
     return reference, out
 
 
