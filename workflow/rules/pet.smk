@@ -1,15 +1,23 @@
-# PET: SRTM and Logan fits per participant and scan (fan-out, TAC studies), then
+# PET: reference-tissue fits (pet.model and pet.check_models) per participant and scan (fan-out, TAC studies), then
 # paired tests, trait correlations, effects and figures per study (fan-in; BPND-table
 # studies enter here directly).
-from opioidsocial.pet.inputs import bpnd_path, tac_path
+from opioidsocial.pet.inputs import bpnd_path, sidecar_path, tac_path
 
 TARGETS.extend(f"{RESULTS}/{s}/model/effects.parquet" for s in studies(modality="pet"))
 if config["report"]["qc_figures"]:
     TARGETS.append(lambda: [f"{RESULTS}/{s}/qc/{p}.png" for s in studies(modality="pet", input="tac") for p in participants(s)])
 
-# One TAC file per configured condition, named from the sheets (never globbed); the
-# fits and their QC figure read the same files.
-pet_scans = lambda wc: {c: tac_path(study_row(wc.study)["path"], wc.participant, c) for c in config["pet"]["conditions"]}
+# One TAC file per configured condition, named from the sheets and pet.tac_layout
+# (never globbed); the fits and their QC figure read the same files. A TAC file's
+# JSON sidecar (decay correction) is optional: it is an input when it exists, so
+# that editing it reruns the fit.
+def pet_scans(wc):
+    tacs = {
+        c: tac_path(study_row(wc.study)["path"], wc.participant, c, layout=config["pet"]["tac_layout"], seg=config["pet"]["tac_seg"])
+        for c in config["pet"]["conditions"]
+    }
+    sidecars = {f"{c}_sidecar": str(sidecar_path(t)) for c, t in tacs.items() if sidecar_path(t).is_file()}
+    return {**tacs, **sidecars}
 
 
 rule pet_fit:

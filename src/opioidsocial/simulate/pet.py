@@ -20,9 +20,15 @@ Truth per participant (all options in workflow/schemas/config/simulate_pet.schem
 
 TACs: a bolus plasma input (the three-exponential model of Feng et al. 1993,
 Int J Biomed Comput 32:95-110, time in minutes), a one-tissue reference region
-(K1', k2' per participant) and one-tissue target regions with
+(K1', k2' per participant) and, by default, one-tissue target regions with
 k2a = R1 k2' / (1 + BPND), i.e. exactly the assumptions of SRTM, so that the
-noise-free recovery test measures framing and numerical error only. Curves are
+noise-free recovery test measures framing and numerical error only. With ``k4``
+set (for all ROIs or per ROI) a target is two-tissue instead: K1 = R1 K1',
+k2 = R1 k2' (the reference's non-displaceable distribution volume), k3 = BPND k4,
+whose impulse response is K1 [(k3 + k4 - a1) e^(-a1 t) + (a2 - k3 - k4) e^(-a2 t)]
+/ (a2 - a1) with a1,2 = (k2 + k3 + k4 -/+ sqrt((k2 + k3 + k4)^2 - 4 k2 k4)) / 2
+(e.g. Gunn et al. 2001, J Cereb Blood Flow Metab 21:635-652); SRTM is then biased
+(most for slow k4 and low BPND), as with real tracers. Curves are
 computed on a 0.1 s grid with the exact convolution of ``pet.frames`` and averaged
 over each frame. Noise is Gaussian with the count statistics of a decay-corrected
 frame: SD = noise x factor x sqrt(C x C60) x sqrt((10 min / duration) x
@@ -63,18 +69,28 @@ def plasma_input(t_min: np.ndarray) -> np.ndarray:
     return np.where(t_min > f["tau"], value, 0.0)
 
 
+def _target(fine: FrameGrid, cp: np.ndarray, *, k1: float, k2: float, bp_nd: float, k4: float | None) -> np.ndarray:
+    """A target's curve on the fine grid: one-tissue (``k4`` None) or two-tissue (k3 = BPND k4)."""
+    if k4 is None:
+        return k1 * fine.convolve_exp(cp, k2 / (1.0 + bp_nd))
+    k3 = bp_nd * k4
+    total = k2 + k3 + k4
+    root = np.sqrt(total * total - 4.0 * k2 * k4)
+    a1, a2 = (total - root) / 2.0, (total + root) / 2.0
+    return k1 * ((k3 + k4 - a1) * fine.convolve_exp(cp, a1) + (a2 - k3 - k4) * fine.convolve_exp(cp, a2)) / (a2 - a1)
+
+
 def noise_free_tacs(
-    *, start_min: np.ndarray, end_min: np.ndarray, k1_ref: float, k2_ref: float, targets: dict[str, tuple[float, float]],
+    *, start_min: np.ndarray, end_min: np.ndarray, k1_ref: float, k2_ref: float, targets: dict[str, tuple],
     dose: float = 1.0,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Frame-mean reference and target TACs; ``targets`` maps ROI to (BPND, R1)."""
+    """Frame-mean reference and target TACs; ``targets`` maps ROI to (BPND, R1) or (BPND, R1, k4)."""
     fine = FrameGrid(start_min, end_min, _SIM_GRID_MIN)
     cp = dose * plasma_input(fine.grid)
     reference = fine.frame_means(k1_ref * fine.convolve_exp(cp, k2_ref))
-    rois = {
-        roi: fine.frame_means(r1 * k1_ref * fine.convolve_exp(cp, r1 * k2_ref / (1.0 + bp_nd)))
-        for roi, (bp_nd, r1) in targets.items()
-    }
+    rois = {}
+    for roi, (bp_nd, r1, *k4) in targets.items():
+        rois[roi] = fine.frame_means(_target(fine, cp, k1=r1 * k1_ref, k2=r1 * k2_ref, bp_nd=bp_nd, k4=k4[0] if k4 else None))
     return reference, rois
 
 
@@ -160,6 +176,14 @@ def _check(study: str, row: dict, params: dict) -> list[str]:
     return [f"simulate.pet.{study}: {p}" for p in problems]
 
 
+def _generative_model(params: dict) -> str:
+    two = {roi: _k4(params, roi) for roi in params["rois"] if _k4(params, roi) is not None}
+    if not two:
+        return "Feng 1993 bolus input; one-tissue reference and targets (SRTM assumptions hold exactly)"
+    return ("Feng 1993 bolus input; one-tissue reference; two-tissue targets with k3 = BPND x k4, k4 (1/min) "
+            + ", ".join(f"{roi} {k4:g}" for roi, k4 in sorted(two.items())) + "; other targets one-tissue")
+
+
 def simulate_study(*, study: str, row: dict, params: dict, seed: int) -> None:
     """Write a PET study into ``row['path']``: participants.tsv, TACs or bpnd.tsv, truth.json.
 
@@ -203,7 +227,7 @@ def simulate_study(*, study: str, row: dict, params: dict, seed: int) -> None:
             "seed": seed,
             "input": row["input"],
             "sign": "change = BPND at reference - BPND in condition; positive = MOR activation",
-            "generative_model": "Feng 1993 bolus input; one-tissue reference and targets (SRTM assumptions hold exactly)",
+            "generative_model": _generative_model(params),
             "conditions": conditions,
             "reference": reference,
             "reference_region": params["reference_region"],
@@ -217,6 +241,11 @@ def simulate_study(*, study: str, row: dict, params: dict, seed: int) -> None:
     )
 
 
+def _k4(params: dict, roi: str) -> float | None:
+    """The ROI's k4 (two-tissue target) or None (one-tissue); the ROI's own value wins."""
+    return params["rois"][roi].get("k4", params["k4"])
+
+
 def _write_tacs(*, root: Path, participants, conditions, truth: dict, params: dict, rng: np.random.Generator) -> None:
     start, end = frames_from_durations(params["frames"])
     scale = _input_scale(start_min=start, end_min=end, k1_ref=params["k1_ref"], k2_ref=params["k2_ref"])
@@ -225,7 +254,7 @@ def _write_tacs(*, root: Path, participants, conditions, truth: dict, params: di
         log.info("  %s: participant %d/%d (sub-%s)", root.name, i, len(participants), p)
         t = truth[p]
         for cond in conditions:
-            targets = {roi: (t["bp_nd"][roi][cond], t["r1"][roi]) for roi in params["rois"]}
+            targets = {roi: (t["bp_nd"][roi][cond], t["r1"][roi], _k4(params, roi)) for roi in params["rois"]}
             reference, rois = noise_free_tacs(
                 start_min=start, end_min=end, k1_ref=params["k1_ref"], k2_ref=t["k2_ref"], targets=targets,
                 dose=scale * t["dose"][cond],
