@@ -87,6 +87,7 @@ rule pet_study:
         bp=f"{RESULTS}/{{study}}/model/pet_bp.parquet",
         paired=f"{RESULTS}/{{study}}/model/pet_paired.tsv",
         correlations=f"{RESULTS}/{{study}}/model/pet_correlations.tsv",
+        groups=f"{RESULTS}/{{study}}/model/pet_groups.tsv",
         exclusions=f"{RESULTS}/{{study}}/exclusions.tsv",
         paired_png=report(f"{RESULTS}/{{study}}/model/pet_paired.png", caption="../report/pet_paired.rst", category="3 Study results", subcategory="{study}", labels={"item": "PET per-ROI changes"}),
         paired_svg=f"{RESULTS}/{{study}}/model/pet_paired.svg",

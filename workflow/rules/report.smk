@@ -27,6 +27,7 @@ REPORT_TABLES = {
     "emg_contrasts": Table(f"{RESULTS}/{{study}}/model/contrasts.tsv", "3 Study results", "{study}", "EMG planned contrasts (table)", studies(modality="emg")),
     "pet_paired_table": Table(f"{RESULTS}/{{study}}/model/pet_paired.tsv", "3 Study results", "{study}", "PET paired tests per ROI (table)", studies(modality="pet")),
     "pet_correlations_table": Table(f"{RESULTS}/{{study}}/model/pet_correlations.tsv", "3 Study results", "{study}", "PET trait correlations (table)", studies(modality="pet")),
+    "pet_groups_table": Table(f"{RESULTS}/{{study}}/model/pet_groups.tsv", "3 Study results", "{study}", "PET group differences (table)", studies(modality="pet")),
     "meta_pooled": Table(f"{META}/pooled.tsv", "4 Meta-analysis", "Tables", "pooled estimates and heterogeneity", None),
     "meta_regression": Table(f"{META}/meta_regression.tsv", "4 Meta-analysis", "Tables", "meta-regression", None),
     "meta_multilevel": Table(f"{META}/multilevel.tsv", "4 Meta-analysis", "Tables", "multilevel models", None),

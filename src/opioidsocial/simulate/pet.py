@@ -7,6 +7,11 @@ receptor-free reference region, and trait questionnaires.
 
 Truth per participant (all options in workflow/schemas/config/simulate_pet.schema.yaml):
 
+- patient-control studies (``groups``, after Hsu et al. 2015): participants are
+  numbered through the groups in the order given, participants.tsv gets their
+  ``group``, and a group's mean activation in condition c is the ``activation``
+  times its ``activation_scale[c]`` (default 1);
+
 - baseline BPND of each ROI: the ROI's value times a log-normal factor
   (coefficient of variation ``sd_bp_nd``, mean 1);
 - MOR activation in condition c, as a decrease of BPND relative to baseline:
@@ -107,7 +112,8 @@ def frame_noise_sd(tac: np.ndarray, *, start_min: np.ndarray, end_min: np.ndarra
     return noise * np.sqrt(np.clip(tac, 0.0, None) * max(level, 0.0) * scale)
 
 
-def _draw_truth(*, participants: list[str], conditions: list[str], reference: str, params: dict, rng: np.random.Generator) -> dict:
+def _draw_truth(*, participants: list[str], conditions: list[str], reference: str, params: dict, rng: np.random.Generator,
+                scale: dict[str, dict[str, float]]) -> dict:
     rois = params["rois"]
     names = list(rois)
     rho = params["activation_correlation"]
@@ -125,7 +131,7 @@ def _draw_truth(*, participants: list[str], conditions: list[str], reference: st
             z = np.sqrt(rho) * shared + np.sqrt(1 - rho) * rng.standard_normal(len(names))
             activation_z[p][cond] = dict(zip(names, z, strict=False))
             for roi, e in zip(names, z, strict=False):
-                mean = params["activation"].get(cond, {}).get(roi, 0.0)
+                mean = params["activation"].get(cond, {}).get(roi, 0.0) * scale[p].get(cond, 1.0)
                 bp[roi][cond] = base[roi] - rois[roi]["bp_nd"] * (mean + params["sd_activation"] * e)
         truth[p] = {
             "bp_nd": bp,
@@ -171,6 +177,13 @@ def _check(study: str, row: dict, params: dict) -> list[str]:
             problems.append(f"trait '{trait}': roi '{spec['roi']}' is not in rois")
     if params["reference_region"] in params["rois"]:
         problems.append(f"reference_region '{params['reference_region']}' must not also be an ROI")
+    groups, reference_group = params["groups"], row.get("reference_group", "")
+    if bool(groups) != bool(reference_group) or (groups and reference_group not in groups):
+        problems.append(f"groups {sorted(groups)} and the study's reference_group '{reference_group}' (studies.tsv) must be "
+                        "given together, the reference group among the groups")
+    for group, spec in groups.items():
+        problems += [f"group '{group}': activation_scale condition '{c}' is not a non-reference condition"
+                     for c in spec.get("activation_scale", {}) if c not in conditions or c == reference]
     if row["input"] not in ("tac", "bpnd"):
         problems.append(f"studies.tsv input '{row['input']}' cannot be simulated as PET (tac or bpnd)")
     return [f"simulate.pet.{study}: {p}" for p in problems]
@@ -196,14 +209,21 @@ def simulate_study(*, study: str, row: dict, params: dict, seed: int) -> None:
     root = Path(row["path"])
     conditions = list(params["conditions"])
     reference = row["reference"]
-    width = max(2, len(str(params["participants"])))
-    participants = [f"{i:0{width}d}" for i in range(1, params["participants"] + 1)]
-    drawn = _draw_truth(participants=participants, conditions=conditions, reference=reference, params=params, rng=rng)
+    # Patient-control studies: the groups' sizes in the order given, each group's
+    # mean activation scaled by its activation_scale.
+    sizes = {g: spec["participants"] for g, spec in params["groups"].items()} or {"": params["participants"]}
+    n = sum(sizes.values())
+    width = max(2, len(str(n)))
+    participants = [f"{i:0{width}d}" for i in range(1, n + 1)]
+    group_of = dict(zip(participants, [g for g, size in sizes.items() for _ in range(size)], strict=True))
+    scale = {p: params["groups"].get(g, {}).get("activation_scale", {}) for p, g in group_of.items()}
+    drawn = _draw_truth(participants=participants, conditions=conditions, reference=reference, params=params, rng=rng, scale=scale)
     truth_p, traits = drawn["participants"], drawn["traits"]
 
     sheet = pd.DataFrame(
         {
             "participant_id": [f"sub-{p}" for p in participants],
+            **({"group": [group_of[p] for p in participants]} if params["groups"] else {}),
             "sex": rng.choice(["F", "M"], size=len(participants)),
             "age": rng.integers(19, 36, size=len(participants)),
             **{t: [round(traits[t][p], 2) for p in participants] for t in params["traits"]},
@@ -237,6 +257,8 @@ def simulate_study(*, study: str, row: dict, params: dict, seed: int) -> None:
             "traits": params["traits"],
             "expected_r": _expected_r(params, conditions, reference),
             "participants": truth_p,
+            **({"groups": {g: {**spec, "members": [p for p in participants if group_of[p] == g]} for g, spec in params["groups"].items()}}
+               if params["groups"] else {}),
         },
     )
 
