@@ -12,7 +12,16 @@ import yaml
 
 from opioidsocial.config import validate_section
 from opioidsocial.pet.inputs import (
-    BPND_SCHEMA, NON_REGION_COLUMNS, TAC_PATTERN, TAC_SCHEMA, PetInputError, read_bpnd, read_scan, read_tacs, sidecar_path, tac_path,
+    BPND_SCHEMA,
+    NON_REGION_COLUMNS,
+    TAC_PATTERN,
+    TAC_SCHEMA,
+    PetInputError,
+    read_bpnd,
+    read_scan,
+    read_tacs,
+    sidecar_path,
+    tac_path,
 )
 from opioidsocial.pet.models import ScanModels
 from opioidsocial.pet.participant import fit_participant, run_participant

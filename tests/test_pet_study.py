@@ -14,6 +14,7 @@ from scipy.stats import t as student_t
 from opioidsocial.config import SCHEMA_DIR, ConfigError, validate_section
 from opioidsocial.io.tables import EFFECTS, PET_BP, read_table
 from opioidsocial.pet.inputs import PetInputError, tac_path
+from opioidsocial.pet.models import MODELS
 from opioidsocial.pet.participant import run_participant
 from opioidsocial.pet.study import run_study, traits_of
 from opioidsocial.sheets import load_participants
@@ -170,7 +171,7 @@ def _independent_group_difference(a: np.ndarray, b: np.ndarray) -> tuple[float, 
 
 
 def test_group_differences_match_the_textbook_formulas(group_study):
-    row, outputs, root = group_study
+    _, outputs, root = group_study
     groups = pd.read_csv(outputs["groups"], sep="\t", dtype={"group": str})
     sheet = pd.read_csv(root / "participants.tsv", sep="\t").assign(participant=lambda d: d["participant_id"].str.removeprefix("sub-"))
     bp = read_table(outputs["bp"], PET_BP)
@@ -233,3 +234,17 @@ def test_simulated_groups_need_the_studys_reference_group(tmp_path):
     params = validate_section({**PARAMS, "groups": GROUPS}, "simulate_pet.schema.yaml", source="t")
     with pytest.raises(ConfigError, match="reference_group"):
         simulate_study(study="s", row=_row(tmp_path, "bpnd"), params=params, seed=1)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_every_model_runs_through_the_study_stage_as_the_primary_estimate(tac_study, tmp_path, model):
+    cfg = validate_section({"traits": ["resiliency"], "model": model, "check_models": []}, "pet.schema.yaml", source="t")
+    bp, qc = _fit_all(tac_study, cfg, tmp_path / "fits")
+    outputs = _outputs(tmp_path / "out")
+    run_study(study="s", row=tac_study, cfg=cfg, bp_paths=bp, qc_paths=qc, bpnd_paths=[], outputs=outputs, metadata={})
+    table = read_table(outputs["bp"], PET_BP)
+    assert set(table["model"]) == {model} and table.loc[table["participant"] != "04", "fit_ok"].all()
+    effects = read_table(outputs["effects"], EFFECTS)
+    assert set(effects["measure"]) == {"SMCC", "ZCOR"} and len(effects) == 2 * 3 + 2 * 2
+    assert set(pd.read_csv(outputs["paired"], sep="\t")["model"]) == {model}
+    assert Path(outputs["paired_png"]).stat().st_size > 0

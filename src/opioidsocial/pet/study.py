@@ -94,7 +94,9 @@ def effects_table(paired: pd.DataFrame, correlations: pd.DataFrame, *, study: st
     for r in paired.dropna(subset=["dz", "vi"]).itertuples():
         rows.append({"outcome": by_label[r.contrast].outcome(r.roi), "contrast": r.contrast, "yi": r.dz, "vi": r.vi, "n1": r.n, "measure": "SMCC", **within})
     for r in correlations.dropna(subset=["z", "vi"]).itertuples():
-        suffix = "" if r.group == ALL else f" in {r.group}"
+        # Correlations without a group column (``paired.trait_correlations``) are the whole sample's.
+        group = getattr(r, "group", ALL)
+        suffix = "" if group == ALL else f" in {group}"
         rows.append({"outcome": f"{by_label[r.contrast].outcome(r.roi)} x {r.trait}{suffix}", "contrast": r.contrast, "yi": r.z, "vi": r.vi,
                      "n1": r.n, "measure": "ZCOR", **within})
     for r in (groups if groups is not None else pd.DataFrame(columns=GROUP_COLUMNS)).dropna(subset=["g", "vi"]).itertuples():
