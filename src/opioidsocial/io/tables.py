@@ -76,7 +76,7 @@ PET_BP = TableSpec(
             field("participant", pa.string()),
             field("roi", pa.string()),
             field("condition", pa.string(), doc="baseline | rejection | acceptance (or as configured)"),
-            field("model", pa.string(), doc="SRTM | Logan | given"),
+            field("model", pa.string(), doc="SRTM | SRTM2 | MRTM | MRTM2 | Logan | ratio | given (config pet.model, pet.check_models)"),
             field("bp_nd", pa.float64(), nullable=True, doc="non-displaceable binding potential"),
             field("r1", pa.float64(), nullable=True, doc="SRTM relative delivery K1/K1'"),
             field("k2", pa.float64(), nullable=True, doc="SRTM k2, 1/min"),
