@@ -17,7 +17,7 @@ from opioidsocial.pet.inputs import PetInputError, tac_path
 from opioidsocial.pet.models import MODELS
 from opioidsocial.pet.participant import run_participant
 from opioidsocial.pet.study import run_study, traits_of
-from opioidsocial.sheets import load_participants
+from opioidsocial.sheets import load_participants, load_studies
 from opioidsocial.simulate.pet import simulate_study
 
 PARAMS = {
@@ -248,3 +248,11 @@ def test_every_model_runs_through_the_study_stage_as_the_primary_estimate(tac_st
     assert set(effects["measure"]) == {"SMCC", "ZCOR"} and len(effects) == 2 * 3 + 2 * 2
     assert set(pd.read_csv(outputs["paired"], sep="\t")["model"]) == {model}
     assert Path(outputs["paired_png"]).stat().st_size > 0
+
+
+def test_only_pet_studies_may_name_a_reference_group(tmp_path):
+    path = tmp_path / "studies.tsv"
+    path.write_text("study\tmodality\tinput\tdesign\tdrug\tdirection\treference\tsample_group\tpath\treference_group\n"
+                    "e\temg\tbids\tbetween\tnaltrexone\t-1\tplacebo\tg\tdata/e\tcontrol\n")
+    with pytest.raises(ConfigError, match="study 'e' names reference_group 'control', which only PET studies use"):
+        load_studies(path, schemas=SCHEMA_DIR)
