@@ -49,7 +49,7 @@ from scipy.optimize import curve_fit  # noqa: E402
 
 from opioidsocial.config import validate_section  # noqa: E402
 from opioidsocial.pet.frames import FrameGrid  # noqa: E402
-from opioidsocial.pet.inputs import Scan, read_tacs, tac_path  # noqa: E402
+from opioidsocial.pet.inputs import Scan, read_scan, tac_path  # noqa: E402
 from opioidsocial.pet.srtm import ReferenceTissue, frame_weights  # noqa: E402
 from opioidsocial.simulate.pet import noise_free_tacs, simulate_study  # noqa: E402
 
@@ -111,7 +111,7 @@ def main() -> None:
         row = {"study": "bench", "input": "tac", "reference": "baseline", "path": tmp}
         simulate_study(study="bench", row=row, params=params, seed=1)
         scans = [
-            read_tacs(tac_path(tmp, "01", c), study="bench", participant="01", condition=c, reference_region="occipital", rois=[])
+            read_scan(tac_path(tmp, "01", c), study="bench", participant="01", condition=c, cfg=cfg)
             for c in cfg["conditions"]
         ]
     fits = sum(len(s.rois) for s in scans)

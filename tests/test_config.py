@@ -111,3 +111,22 @@ def test_undeclared_study_and_inconsistent_study_rows_are_named(tmp_path):
     with pytest.raises(ConfigError, match=r"has input 'tac', which is for modality pet, not emg"):
         load_studies(bad, schemas=SCHEMA_DIR)
     assert len(sheet) > 3
+
+
+def test_no_schema_repeats_a_key():
+    """YAML keeps the last of two equal keys in silence: a second x-stage or default would hide the first."""
+
+    class Strict(yaml.SafeLoader):
+        pass
+
+    def mapping(loader, node, deep=False):
+        keys = [loader.construct_object(key, deep=deep) for key, _ in node.value]
+        repeated = sorted({k for k in keys if keys.count(k) > 1})
+        assert not repeated, f"{node.start_mark}: repeated key(s) {repeated}"
+        return loader.construct_mapping(node, deep)
+
+    Strict.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    schemas = sorted((REPO / "workflow" / "schemas").rglob("*.yaml"))
+    assert len(schemas) > 10
+    for path in schemas:
+        yaml.load(path.read_text(), Strict)  # noqa: S506 (a SafeLoader subclass)

@@ -148,7 +148,8 @@ def test_tac_reader(tmp_path, body):
     path = tmp_path / "tacs.tsv"
     path.write_text(_tsv(["frame_start", "frame_end", "occipital", "amygdala"], body))
     try:
-        scan = read_tacs(path, study="fuzz", participant="01", condition="baseline", reference_region="occipital", rois=[])
+        scan = read_tacs(path, study="fuzz", participant="01", condition="baseline", reference_region="occipital", rois=[],
+                         decay_corrected=True, half_life_min=20.364, max_start_min=1.0)
     except PetInputError as err:
         assert "participant '01'" in str(err) and str(path) in str(err)
         return

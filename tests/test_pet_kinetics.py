@@ -23,7 +23,7 @@ def _grid(frames=DEMO_FRAMES, dt_s=2.0) -> FrameGrid:
 
 
 def _model(grid: FrameGrid, reference: np.ndarray) -> ReferenceTissue:
-    weights = frame_weights(grid, weighting="duration_decay", half_life_min=20.38)
+    weights = frame_weights(grid, weighting="duration_decay", half_life_min=20.364)
     return ReferenceTissue(grid=grid, reference=reference, weights=weights, bounds=BOUNDS)
 
 
@@ -90,8 +90,8 @@ def test_noisy_fits_are_unbiased_over_many_simulated_participants():
     for bp_nd in (1.3, 2.5):
         reference, rois = noise_free_tacs(start_min=grid.start, end_min=grid.end, k1_ref=0.3, k2_ref=0.15, targets={"r": (bp_nd, 1.0)}, dose=30.0)
         target = rois["r"]
-        sd_ref = frame_noise_sd(reference, start_min=grid.start, end_min=grid.end, noise=0.02, half_life_min=20.38)
-        sd_target = frame_noise_sd(target, start_min=grid.start, end_min=grid.end, noise=0.05, half_life_min=20.38)
+        sd_ref = frame_noise_sd(reference, start_min=grid.start, end_min=grid.end, noise=0.02, half_life_min=20.364)
+        sd_target = frame_noise_sd(target, start_min=grid.start, end_min=grid.end, noise=0.05, half_life_min=20.364)
         srtm, logan = [], []
         for _ in range(80):
             ref = reference + sd_ref * rng.standard_normal(reference.size)

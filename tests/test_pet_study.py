@@ -5,16 +5,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from scipy.special import gammaln
+from scipy.stats import t as student_t
 
-from opioidsocial.config import ConfigError, validate_section
+from opioidsocial.config import SCHEMA_DIR, ConfigError, validate_section
 from opioidsocial.io.contracts import EFFECTS, PET_BP
 from opioidsocial.io.tables import read_table
 from opioidsocial.pet import participant as pet_participant
 from opioidsocial.pet import study as pet_study
 from opioidsocial.pet.inputs import PetInputError, tac_path
+from opioidsocial.pet.models import MODELS
 from opioidsocial.pet.study import traits_of
+from opioidsocial.sheets import load_participants, load_studies
 from opioidsocial.simulate.pet import simulate_study
 
 
@@ -36,7 +41,7 @@ PARAMS = {
     "activation": {"rejection": {"ventral_striatum": 0.08}, "acceptance": {"amygdala": 0.05}},
     "traits": {"resiliency": {"condition": "rejection", "roi": "amygdala", "r": 0.6, "mean": 50, "sd": 10}},
 }
-OUTPUTS = ["bp", "paired", "correlations", "effects", "exclusions", "paired_png", "paired_svg", "correlations_png", "correlations_svg"]
+OUTPUTS = ["bp", "paired", "correlations", "groups", "effects", "exclusions", "paired_png", "paired_svg", "correlations_png", "correlations_svg"]
 
 
 def _row(path: Path, kind: str) -> dict:
@@ -150,3 +155,119 @@ def test_reference_must_be_a_configured_condition(tac_study, tmp_path):
     cfg = validate_section({"conditions": ["rest", "rejection"]}, "pet.schema.yaml", source="t")
     with pytest.raises(ConfigError, match="reference 'baseline'"):
         run_study(study="s", row=tac_study, cfg=cfg, bp_paths=[], qc_paths=[], bpnd_paths=[], outputs=_outputs(tmp_path), metadata={})
+
+
+# --- Patient-control studies (Hsu et al. 2015 design) ---------------------------------
+
+GROUPS = {"control": {"participants": 9}, "mdd": {"participants": 8, "activation_scale": {"rejection": 0.0}}}
+
+
+@pytest.fixture(scope="module")
+def group_study(tmp_path_factory) -> tuple[dict, dict, Path]:
+    root = tmp_path_factory.mktemp("groups") / "given"
+    row = {**_row(root, "bpnd"), "reference_group": "control"}
+    params = validate_section({**PARAMS, "groups": GROUPS, "sd_activation": 0.02, "bp_nd_error": 0.005}, "simulate_pet.schema.yaml", source="t")
+    simulate_study(study="s", row=row, params=params, seed=15)
+    out = root.parent / "out"
+    cfg = validate_section({"traits": ["resiliency"]}, "pet.schema.yaml", source="t")
+    run_study(study="s", row=row, cfg=cfg, bp_paths=[], qc_paths=[], bpnd_paths=[str(root / "bpnd.tsv")], outputs=_outputs(out), metadata={})
+    return row, _outputs(out), root
+
+
+def _independent_group_difference(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float, float]:
+    """t, p, Hedges' g and its variance from the textbook formulas (Hedges 1981; Borenstein et al. 2009)."""
+    n1, n2 = len(a), len(b)
+    df = n1 + n2 - 2
+    sp = np.sqrt(((n1 - 1) * a.var(ddof=1) + (n2 - 1) * b.var(ddof=1)) / df)
+    t = (a.mean() - b.mean()) / (sp * np.sqrt(1 / n1 + 1 / n2))
+    j = np.exp(gammaln(df / 2) - np.log(np.sqrt(df / 2)) - gammaln((df - 1) / 2))
+    g = j * (a.mean() - b.mean()) / sp
+    return t, 2 * student_t.sf(abs(t), df), g, 1 / n1 + 1 / n2 + g**2 / (2 * (n1 + n2))
+
+
+def test_group_differences_match_the_textbook_formulas(group_study):
+    _, outputs, root = group_study
+    groups = pd.read_csv(outputs["groups"], sep="\t", dtype={"group": str})
+    sheet = pd.read_csv(root / "participants.tsv", sep="\t").assign(participant=lambda d: d["participant_id"].str.removeprefix("sub-"))
+    bp = read_table(outputs["bp"], PET_BP)
+    wide = bp.pivot(index=["participant", "roi"], columns="condition", values="bp_nd")
+    change = (wide["baseline"] - wide["rejection"]).unstack("roi")
+    label = sheet.set_index("participant")["group"].reindex(change.index)
+    rows = groups[(groups["contrast"] == "baseline - rejection")].set_index("roi")
+    assert set(groups["group"]) == {"mdd"} and (groups["reference_group"] == "control").all()
+    for roi in change.columns:
+        a, b = change.loc[label == "mdd", roi].to_numpy(), change.loc[label == "control", roi].to_numpy()
+        t, p, g, vi = _independent_group_difference(a, b)
+        r = rows.loc[roi]
+        assert (r["n_group"], r["n_reference"]) == (8, 9)
+        assert r["t"] == pytest.approx(t, rel=1e-9) and r["p"] == pytest.approx(p, rel=1e-9)
+        assert r["g"] == pytest.approx(g, rel=1e-9) and r["vi"] == pytest.approx(vi, rel=1e-9)
+
+
+def test_patients_smaller_rejection_response_is_found_and_enters_the_effects(group_study):
+    _, outputs, _ = group_study
+    effects = read_table(outputs["effects"], EFFECTS)
+    smd = effects[effects["measure"] == "SMD"]
+    assert (smd["design"] == "between").all() and (smd["direction"] == 0).all()
+    assert smd["n1"].eq(8).all() and smd["n2"].eq(9).all()
+    assert smd["outcome"].str.endswith(": mdd - control").all()
+    # ventral striatum is activated by rejection (PARAMS), patients not at all (scale 0).
+    vs = smd[smd["outcome"] == "MOR activation in ventral_striatum during rejection: mdd - control"]
+    assert len(vs) == 1 and vs["yi"].iloc[0] < -1.0
+    # Correlations per group, and the whole sample as 'all'.
+    correlations = pd.read_csv(outputs["correlations"], sep="\t")
+    assert set(correlations["group"]) == {"all", "control", "mdd"}
+    assert effects["outcome"].str.endswith("x resiliency in mdd").any()
+    assert (effects.loc[effects["measure"] == "ZCOR", "direction"] == 1).all()
+
+
+def test_within_studies_write_an_empty_group_table(tac_study, cfg, tmp_path):
+    bp, qc = _fit_all(tac_study, cfg, tmp_path / "fits")
+    outputs = _outputs(tmp_path / "out")
+    run_study(study="s", row=tac_study, cfg=cfg, bp_paths=bp, qc_paths=qc, bpnd_paths=[], outputs=outputs, metadata={})
+    groups = pd.read_csv(outputs["groups"], sep="\t")
+    assert groups.empty and "g" in groups.columns
+    assert set(pd.read_csv(outputs["correlations"], sep="\t")["group"]) == {"all"}
+
+
+@pytest.mark.parametrize(
+    ("sheet", "message"),
+    [
+        ("participant_id\tsex\nsub-01\tF\nsub-02\tM\n", "participant(s) ['sub-01', 'sub-02'] have no group"),
+        ("participant_id\tgroup\nsub-01\tcontrol\nsub-02\t\n", "participant(s) ['sub-02'] have no group"),
+        ("participant_id\tgroup\nsub-01\tmdd\nsub-02\tmdd\n", "must include the reference group 'control'"),
+    ],
+    ids=["no_column", "missing_group", "no_reference_group"],
+)
+def test_group_sheets_are_checked(tmp_path, sheet, message):
+    (tmp_path / "participants.tsv").write_text(sheet)
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[").replace("]", r"\]")):
+        load_participants(pd.Series({"study": "s", "path": str(tmp_path), "reference_group": "control"}), schemas=SCHEMA_DIR)
+
+
+def test_simulated_groups_need_the_studys_reference_group(tmp_path):
+    params = validate_section({**PARAMS, "groups": GROUPS}, "simulate_pet.schema.yaml", source="t")
+    with pytest.raises(ConfigError, match="reference_group"):
+        simulate_study(study="s", row=_row(tmp_path, "bpnd"), params=params, seed=1)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_every_model_runs_through_the_study_stage_as_the_primary_estimate(tac_study, tmp_path, model):
+    cfg = validate_section({"traits": ["resiliency"], "model": model, "check_models": []}, "pet.schema.yaml", source="t")
+    bp, qc = _fit_all(tac_study, cfg, tmp_path / "fits")
+    outputs = _outputs(tmp_path / "out")
+    run_study(study="s", row=tac_study, cfg=cfg, bp_paths=bp, qc_paths=qc, bpnd_paths=[], outputs=outputs, metadata={})
+    table = read_table(outputs["bp"], PET_BP)
+    assert set(table["model"]) == {model} and table.loc[table["participant"] != "04", "fit_ok"].all()
+    effects = read_table(outputs["effects"], EFFECTS)
+    assert set(effects["measure"]) == {"SMCC", "ZCOR"} and len(effects) == 2 * 3 + 2 * 2
+    assert set(pd.read_csv(outputs["paired"], sep="\t")["model"]) == {model}
+    assert Path(outputs["paired_png"]).stat().st_size > 0
+
+
+def test_only_pet_studies_may_name_a_reference_group(tmp_path):
+    path = tmp_path / "studies.tsv"
+    path.write_text("study\tmodality\tinput\tdesign\tdrug\tdirection\treference\tsample_group\tpath\treference_group\n"
+                    "e\temg\tbids\tbetween\tnaltrexone\t-1\tplacebo\tg\tdata/e\tcontrol\n")
+    with pytest.raises(ConfigError, match="study 'e' names reference_group 'control', which only PET studies use"):
+        load_studies(path, schemas=SCHEMA_DIR)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -15,17 +16,21 @@ from tests.conftest import TINY_PET, finished_run, simulate, snakemake
 pytestmark = pytest.mark.workflow
 
 STUDIES = (
-    "study\tmodality\tinput\tdesign\tdrug\tdirection\treference\tsample_group\tpath\n"
-    "pettac\tpet\ttac\twithin\tsocial_rejection\t1\tbaseline\tlab\tdata/pettac\n"
-    "petgiven\tpet\tbpnd\twithin\tsocial_rejection\t1\tbaseline\tlab\tdata/petgiven\n"
+    "study\tmodality\tinput\tdesign\tdrug\tdirection\treference\tsample_group\tpath\treference_group\n"
+    "pettac\tpet\ttac\twithin\tsocial_rejection\t1\tbaseline\tlab\tdata/pettac\t\n"
+    "petgiven\tpet\tbpnd\twithin\tsocial_rejection\t1\tbaseline\tlab\tdata/petgiven\tcontrol\n"
 )
+# The BPND-table study is a patient-control study (Hsu et al. 2015 design, tiny).
+GROUPS = {"control": {"participants": 3}, "mdd": {"participants": 3, "activation_scale": {"rejection": 0.3}}}
+# pet.model is MRTM2 and every other model runs as a check, so all six go through the workflow.
+MODELS = ["MRTM2", "SRTM", "SRTM2", "MRTM", "Logan", "ratio"]
 
 
 def _config(participants: int) -> dict:
     return {
         "studies": "config/studies.tsv",
-        "simulate": {"seed": 1, "pet": {"pettac": {**TINY_PET, "participants": participants}, "petgiven": TINY_PET}},
-        "pet": {"traits": ["resiliency"]},
+        "simulate": {"seed": 1, "pet": {"pettac": {**TINY_PET, "participants": participants}, "petgiven": {**TINY_PET, "groups": GROUPS}}},
+        "pet": {"traits": ["resiliency"], "model": MODELS[0], "check_models": MODELS[1:]},
     }
 
 
@@ -37,13 +42,26 @@ def pet_run(tmp_path_factory) -> Path:
 def test_tac_study_runs_from_tacs_to_effects(pet_run):
     for p in ("01", "02", "03", "04"):
         table = read_table(pet_run / f"results/pettac/pet/{p}.parquet", PET_BP)
-        assert set(table["participant"]) == {p} and set(table["model"]) == {"SRTM", "Logan"}
+        assert set(table["participant"]) == {p} and set(table["model"]) == set(MODELS)
         assert (pet_run / f"results/pettac/qc/pet/{p}.json").is_file()
         assert (pet_run / f"results/logs/pet_fit/pettac/{p}.log").read_text().strip()
     effects = read_table(pet_run / "results/pettac/model/effects.parquet", EFFECTS)
     assert set(effects["measure"]) == {"SMCC", "ZCOR"}
     for name in ("pet_paired.png", "pet_paired.svg", "pet_correlations.png", "pet_correlations.svg", "pet_paired.tsv"):
         assert (pet_run / "results/pettac/model" / name).stat().st_size > 0
+    assert set(pd.read_csv(pet_run / "results/pettac/model/pet_paired.tsv", sep="\t")["model"]) == set(MODELS)
+    assert (pet_run / "results/pettac/qc/pet/01.png").stat().st_size > 0
+    assert (pet_run / "results/report/pettac/pet_groups_table.html").is_file()
+
+
+def test_patient_control_study_reports_the_group_difference_per_roi(pet_run):
+    groups = pd.read_csv(pet_run / "results/petgiven/model/pet_groups.tsv", sep="\t")
+    assert set(groups["group"]) == {"mdd"} and set(groups["roi"]) == {"ventral_striatum", "pag"}
+    assert groups["g"].notna().all()
+    effects = read_table(pet_run / "results/petgiven/model/effects.parquet", EFFECTS)
+    smd = effects[effects["measure"] == "SMD"]
+    assert len(smd) == 2 * 3 and (smd["direction"] == 0).all() and smd["n1"].eq(3).all() and smd["n2"].eq(3).all()
+    assert (pet_run / "results/report/petgiven/pet_groups_table.html").is_file()
 
 
 def test_bpnd_study_enters_at_the_study_level(pet_run):

@@ -25,6 +25,8 @@ def load_studies(path: str | Path, *, schemas: str | Path) -> pd.DataFrame:
             raise ConfigError(f"{path}: study '{row.study}' has input '{row.input}', which is for modality pet, not {row.modality}")
         if (row.input == "summary") != (row.modality == "summary"):
             raise ConfigError(f"{path}: study '{row.study}': modality 'summary' goes with input 'summary' and only with it")
+        if row.reference_group and row.modality != "pet":
+            raise ConfigError(f"{path}: study '{row.study}' names reference_group '{row.reference_group}', which only PET studies use")
     return sheet.set_index("study", drop=False)
 
 
@@ -36,6 +38,8 @@ def load_participants(study: pd.Series, *, schemas: str | Path) -> pd.DataFrame:
     sheet.insert(0, "participant", sheet["participant_id"].str.removeprefix("sub-"))
     sheet["arm"] = sheet["arm"].astype(str).str.strip()
     _check_arms(sheet, study=study, path=path)
+    if study.get("reference_group"):
+        _check_groups(sheet, reference=study["reference_group"], path=path)
     return sheet.sort_values("participant", kind="stable").reset_index(drop=True)
 
 
@@ -50,3 +54,15 @@ def _check_arms(sheet: pd.DataFrame, *, study: pd.Series, path: Path) -> None:
     if study.get("modality") == "emg" and study.get("reference") not in arms:
         raise ConfigError(f"{path}: " + undeclared(study["reference"], arms, what="reference arm", where=f"the study sheet (study '{study['study']}')")
                           + "; fix `reference` there or the arms of participants.tsv")
+
+
+def _check_groups(sheet: pd.DataFrame, *, reference: str, path: Path) -> None:
+    """A patient-control study: everyone has a group, the reference group and another exist."""
+    fix = "give every participant a group (participants.schema.yaml) or clear reference_group in studies.tsv"
+    # read_sheet gives every documented column, so a sheet without 'group' has it empty.
+    missing = sheet.loc[sheet["group"].isna() | (sheet["group"] == ""), "participant_id"].tolist()
+    if missing:
+        raise ConfigError(f"{path}: participant(s) {missing} have no group; {fix}")
+    labels = sorted(set(sheet["group"]))
+    if reference not in labels or len(labels) < 2:
+        raise ConfigError(f"{path}: groups {labels} must include the reference group '{reference}' (studies.tsv) and at least one other; {fix}")

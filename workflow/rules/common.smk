@@ -7,7 +7,7 @@ from pathlib import Path
 from opioidsocial.config import canonical_config, config_hash, step_config, validate_config
 from opioidsocial.io.bids import emg_files
 from opioidsocial.paths import layout
-from opioidsocial.pet.inputs import bpnd_path, tac_path
+from opioidsocial.pet.inputs import bpnd_path, sidecar_path, tac_path
 from opioidsocial.provenance import versions
 from opioidsocial.sheets import load_participants, load_studies
 
@@ -115,9 +115,13 @@ def get_emg_recording(wildcards):
 
 
 def get_tac_scans(wildcards):
-    """One TAC file per configured condition, named from the sheets (never globbed)."""
-    root = SHEET_ROWS[wildcards.study]["path"]
-    return {c: tac_path(root, wildcards.participant, c) for c in config["pet"]["conditions"]}
+    """One TAC file per configured condition, named from the sheets and pet.tac_layout
+    (never globbed). A TAC file's JSON sidecar (decay correction) is optional: it is
+    an input when it exists, so that editing it reruns the fit."""
+    root, pet = SHEET_ROWS[wildcards.study]["path"], config["pet"]
+    tacs = {c: tac_path(root, wildcards.participant, c, layout=pet["tac_layout"], seg=pet["tac_seg"]) for c in pet["conditions"]}
+    sidecars = {f"{c}_sidecar": str(sidecar_path(t)) for c, t in tacs.items() if sidecar_path(t).is_file()}
+    return {**tacs, **sidecars}
 
 
 def get_emg_participants(wildcards):

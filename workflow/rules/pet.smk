@@ -1,4 +1,4 @@
-# PET: SRTM and Logan fits per participant and scan (fan-out, TAC studies), then
+# PET: reference-tissue fits (pet.model and pet.check_models) per participant and scan (fan-out, TAC studies), then
 # paired tests, trait correlations, effects and figures per study (fan-in; BPND-table
 # studies enter here directly).
 
@@ -70,6 +70,7 @@ rule pet_study:
         bp=P.study_bp,
         paired=f"{P.model}/pet_paired.tsv",
         correlations=f"{P.model}/pet_correlations.tsv",
+        groups=f"{P.model}/pet_groups.tsv",
         exclusions=P.exclusions,
         paired_png=report(
             f"{P.model}/pet_paired.png",

@@ -37,6 +37,9 @@ REPORT_TABLES = {
         "PET trait correlations (table)",
         studies(modality="pet"),
     ),
+    "pet_groups_table": Table(
+        f"{P.model}/pet_groups.tsv", "PET_GROUPS", "3 Study results", "{study}", "PET group differences (table)", studies(modality="pet")
+    ),
     "meta_pooled": Table(f"{P.meta}/pooled.tsv", "META_POOLED", "4 Meta-analysis", "Tables", "pooled estimates and heterogeneity", None),
     "meta_regression": Table(f"{P.meta}/meta_regression.tsv", "META_REGRESSION", "4 Meta-analysis", "Tables", "meta-regression", None),
     "meta_multilevel": Table(f"{P.meta}/multilevel.tsv", "META_MULTILEVEL", "4 Meta-analysis", "Tables", "multilevel models", None),

@@ -48,7 +48,7 @@ PET_BP = TableSpec(
             field("participant", pa.string()),
             field("roi", pa.string()),
             field("condition", pa.string(), doc="baseline | rejection | acceptance (or as configured)"),
-            field("model", pa.string(), doc="SRTM | Logan | given"),
+            field("model", pa.string(), doc="SRTM | SRTM2 | MRTM | MRTM2 | Logan | ratio | given (config pet.model, pet.check_models)"),
             field("bp_nd", pa.float64(), nullable=True, doc="non-displaceable binding potential"),
             field("r1", pa.float64(), nullable=True, doc="SRTM relative delivery K1/K1'"),
             field("k2", pa.float64(), nullable=True, doc="SRTM k2, 1/min"),
@@ -193,8 +193,13 @@ PET_PAIRED = TsvSpec(
              "percent_change", "t", "df", "p", "ci_low", "ci_high", "r_scans", "dz", "vi", "p_adjusted"),
 )
 PET_CORRELATIONS = TsvSpec(
-    name="pet_correlations", row="model x contrast x trait x ROI",
-    columns=("model", "contrast", "trait", "roi", "condition", "versus", "n", "r", "p", "ci_low", "ci_high", "z", "vi", "p_adjusted"),
+    name="pet_correlations", row="model x group (or 'all') x contrast x trait x ROI",
+    columns=("model", "group", "contrast", "trait", "roi", "condition", "versus", "n", "r", "p", "ci_low", "ci_high", "z", "vi", "p_adjusted"),
+)
+PET_GROUPS = TsvSpec(
+    name="pet_groups", row="model x contrast x group x ROI: the group difference of the change from the reference condition",
+    columns=("model", "contrast", "group", "roi", "condition", "versus", "reference_group", "n_group", "n_reference", "mean_group",
+             "mean_reference", "sd_group", "sd_reference", "difference", "t", "df", "p", "ci_low", "ci_high", "g", "vi", "p_adjusted"),
 )
 POOLED_FIELDS = ("k", "estimate", "se", "ci_lb", "ci_ub", "pi_lb", "pi_ub", "tau2", "tau2_ci_lb", "tau2_ci_ub",
                  "i2", "h2", "q", "q_df", "q_p", "method", "test")

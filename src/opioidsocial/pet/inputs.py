@@ -3,14 +3,31 @@
 The layouts are documented in ``workflow/schemas/tac.schema.yaml`` and
 ``workflow/schemas/bpnd.schema.yaml``; every row is validated against those
 schemas, then against what the analysis needs (frame order, the reference region,
-the configured ROIs and conditions). A problem raises ``PetInputError`` naming the
-study, participant and file, what is wrong and how to fix it, before anything is
-written.
+the configured ROIs and conditions). A problem raises ``PetInputError`` (a
+``DataError``) naming the study, participant and file, what is wrong and how to fix
+it, before anything is written.
+
+Checks on TAC files that a fit would otherwise survive with a biased BPND:
+
+- region columns: a duplicated header (pandas would silently rename the second
+  ``thalamus.1``, so the raw header line is read), a region name that is not an
+  identifier (the rule of config pet.rois; such names break the meta-analysis
+  families), and columns that are frame timing rather than regions
+  (``NON_REGION_COLUMNS``);
+- a first frame that starts later than config ``pet.max_start_min`` after
+  injection (every model integrates from injection);
+- decay correction: the sidecar's BIDS-PET ``ImageDecayCorrected`` (or config
+  ``pet.decay_corrected``) says whether activities are corrected; if not, each
+  frame is corrected with the mean decay over the frame,
+  lambda (t1 - t0) / (exp(-lambda t0) - exp(-lambda t1)), the standard frame
+  correction for activity that is constant within the frame.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jsonschema
@@ -19,8 +36,15 @@ import pandas as pd
 
 from opioidsocial.config import SCHEMA_DIR, load_schema
 from opioidsocial.errors import DataError
+from opioidsocial.pet.frames import decay_constant
 
 TAC_PATTERN = "sub-{participant}/ses-{condition}/pet/sub-{participant}_ses-{condition}_tacs.tsv"
+# PETPrep's PET-BIDS derivatives draft; {seg} is "_seg-<label>" or empty.
+PETPREP_PATTERN = "sub-{participant}/ses-{condition}/pet/sub-{participant}_ses-{condition}{seg}_desc-preproc_tacs.tsv"
+FRAME_COLUMNS = ("frame_start", "frame_end")
+# Frame timing and bookkeeping columns that TAC exports carry beside the regions.
+NON_REGION_COLUMNS = ("frame_duration", "frame_mid", "mid_time", "midtime", "time", "duration", "frame", "frame_number", "weight", "weights")
+REGION_NAME = re.compile(r"^[A-Za-z0-9_]+$")  # the pattern of config pet.rois
 BPND_FILE = "bpnd.tsv"
 MIN_FRAMES = 4  # SRTM has three parameters
 TAC_SCHEMA = SCHEMA_DIR / "tac.schema.yaml"
@@ -31,9 +55,20 @@ class PetInputError(DataError):
     """A TAC file or BPND table is unusable; the message names the file and the fix."""
 
 
-def tac_path(root: str | Path, participant: str, condition: str) -> str:
+def tac_path(root: str | Path, participant: str, condition: str, *, layout: str = "bids", seg: str = "") -> str:
     """Where the TAC file of one participant and scan lives (see tac.schema.yaml)."""
-    return str(Path(root) / TAC_PATTERN.format(participant=participant, condition=condition))
+    if layout == "bids":
+        name = TAC_PATTERN.format(participant=participant, condition=condition)
+    elif layout == "petprep":
+        name = PETPREP_PATTERN.format(participant=participant, condition=condition, seg=f"_seg-{seg}" if seg else "")
+    else:
+        raise ValueError(f"unknown TAC layout '{layout}' (bids or petprep)")
+    return str(Path(root) / name)
+
+
+def sidecar_path(tac: str | Path) -> Path:
+    """The TAC file's JSON sidecar: the same name with .json (BIDS inheritance of one level)."""
+    return Path(tac).with_suffix(".json")
 
 
 def bpnd_path(root: str | Path) -> str:
@@ -49,6 +84,7 @@ class Scan:
     end_min: np.ndarray
     reference: np.ndarray
     rois: dict[str, np.ndarray]
+    decay: dict = field(default_factory=dict)
 
 
 def _read_raw(path: Path, where: str) -> pd.DataFrame:
@@ -88,6 +124,61 @@ def _validate_rows(df: pd.DataFrame, *, schema_path: str | Path, path: Path, whe
         raise PetInputError(f"{where}: " + "; ".join(problems[:5]) + more + f"; the layout is documented in {schema_path}")
 
 
+def _header(path: Path) -> list[str]:
+    """The column names as written (pandas renames a duplicate 'x' to 'x.1')."""
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            if not line.startswith("#"):
+                return [name.strip() for name in line.rstrip("\r\n").split("\t")]
+    return []
+
+
+def _check_region_columns(header: list[str], *, fitted: list[str], path: Path, where: str, ids: dict) -> None:
+    duplicated = sorted({c for c in header if header.count(c) > 1})
+    if duplicated:
+        raise PetInputError(
+            f"{where}: {path} has column '{duplicated[0]}' more than once", **ids,
+            fix="keep one column per region (or give the regions distinct names)",
+        )
+    for name in fitted:
+        if name.lower() in NON_REGION_COLUMNS:
+            raise PetInputError(
+                f"{where}: {path} column '{name}' is frame timing, not a region", **ids,
+                fix="drop it (frames are given by frame_start and frame_end), or list the regions to fit in config pet.rois",
+            )
+        if not REGION_NAME.match(name):
+            raise PetInputError(
+                f"{where}: {path} region column '{name}' is not an identifier (letters, digits, underscore)", **ids,
+                fix="rename the column (e.g. spaces and hyphens to '_'), or list the regions to fit in config pet.rois",
+            )
+
+
+def _decay_state(path: Path, *, configured: bool, where: str, ids: dict) -> dict:
+    """Whether the activities are decay-corrected: the sidecar wins over the config."""
+    sidecar = sidecar_path(path)
+    state = {"config": configured, "sidecar": None, "decay_corrected": configured, "source": "config pet.decay_corrected"}
+    if sidecar.is_file():
+        try:
+            meta = json.loads(sidecar.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise PetInputError(f"{where}: {sidecar} is not valid JSON ({err})", **{**ids, "file": str(sidecar)},
+                                fix="fix the sidecar or remove it") from err
+        value = meta.get("ImageDecayCorrected") if isinstance(meta, dict) else None
+        if value is not None:
+            if not isinstance(value, bool):
+                raise PetInputError(f"{where}: {sidecar}: ImageDecayCorrected is {value!r}, not true or false",
+                                    **{**ids, "file": str(sidecar)}, fix="write true or false (BIDS-PET)")
+            state.update(sidecar=value, decay_corrected=value, source=str(sidecar))
+    state["disagreement"] = state["sidecar"] is not None and state["sidecar"] != configured
+    return state
+
+
+def decay_correction(start_min: np.ndarray, end_min: np.ndarray, *, half_life_min: float) -> np.ndarray:
+    """Per frame, the factor that corrects a frame's mean activity for decay to injection."""
+    lam = decay_constant(half_life_min)
+    return lam * (end_min - start_min) / (np.exp(-lam * start_min) - np.exp(-lam * end_min))
+
+
 def read_tacs(
     path: str | Path,
     *,
@@ -96,19 +187,30 @@ def read_tacs(
     condition: str,
     reference_region: str,
     rois: list[str],
+    decay_corrected: bool,
+    half_life_min: float,
+    max_start_min: float,
 ) -> Scan:
-    """Read one scan's TAC file; ``rois`` empty means every column but the reference."""
+    """Read one scan's TAC file; ``rois`` empty means every column but the reference.
+
+    ``decay_corrected`` is the config's word for files without a sidecar;
+    activities that are not corrected come back corrected (``Scan.decay`` says how).
+    """
     path = Path(path)
     where = f"study '{study}', participant '{participant}', scan '{condition}'"
+    ids = {"study": study, "participant": participant, "file": str(path)}
     raw = _read_raw(path, where)
-    missing = [c for c in ("frame_start", "frame_end", reference_region, *rois) if c not in raw.columns]
+    header = _header(path)
+    fitted = list(rois) or [c for c in header if c not in (*FRAME_COLUMNS, reference_region)]
+    _check_region_columns(header, fitted=fitted, path=path, where=where, ids=ids)
+    missing = [c for c in (*FRAME_COLUMNS, reference_region, *rois) if c not in raw.columns]
     if missing:
         raise PetInputError(
             f"{where}: {path} lacks column(s) {missing} (has {list(raw.columns)}); add them, or set "
-            "config pet.reference_region / pet.rois to the region names the file uses"
+            "config pet.reference_region / pet.rois to the region names the file uses", **ids
         )
     if len(raw) < MIN_FRAMES:
-        raise PetInputError(f"{where}: {path} has {len(raw)} frame(s); at least {MIN_FRAMES} are needed to fit SRTM")
+        raise PetInputError(f"{where}: {path} has {len(raw)} frame(s); at least {MIN_FRAMES} are needed to fit SRTM", **ids)
     table = pd.DataFrame({c: _numbers(raw[c], path=path, name=c, where=where, allow_na=False) for c in raw.columns})
     _validate_rows(table, schema_path=TAC_SCHEMA, path=path, where=where)
     start = table["frame_start"].to_numpy() / 60.0
@@ -118,25 +220,44 @@ def read_tacs(
         i = int(order_problem[0]) + 1
         raise PetInputError(
             f"{where}: {path} line {i + 2}: frame starts at {table['frame_start'].iloc[i]:g} s, before the previous "
-            f"frame ends ({table['frame_end'].iloc[i - 1]:g} s); frames must be in time order and must not overlap"
+            f"frame ends ({table['frame_end'].iloc[i - 1]:g} s); frames must be in time order and must not overlap", **ids
         )
     short = np.flatnonzero(end <= start)
     if short.size:
-        raise PetInputError(f"{where}: {path} line {int(short[0]) + 2}: frame_end must be greater than frame_start")
+        raise PetInputError(f"{where}: {path} line {int(short[0]) + 2}: frame_end must be greater than frame_start", **ids)
+    if start[0] > max_start_min:
+        raise PetInputError(
+            f"{where}: {path}: the first frame starts {start[0]:g} min after injection, later than config "
+            f"pet.max_start_min = {max_start_min:g} min; every model integrates the TACs from injection, so BPND "
+            "would be biased", **ids,
+            fix="add the early frames (the scan must start at injection), or exclude the scan",
+        )
     if not np.any(table[reference_region].to_numpy() > 0):
         raise PetInputError(
             f"{where}: {path}: the reference region '{reference_region}' has no positive activity; "
-            "check that the column holds the reference TAC (config pet.reference_region)"
+            "check that the column holds the reference TAC (config pet.reference_region)", **ids
         )
-    roi_names = list(rois) or [c for c in raw.columns if c not in ("frame_start", "frame_end", reference_region)]
-    if not roi_names:
-        raise PetInputError(f"{where}: {path} has no ROI column besides the reference region '{reference_region}'")
+    if not fitted:
+        raise PetInputError(f"{where}: {path} has no ROI column besides the reference region '{reference_region}'", **ids)
+    decay = _decay_state(path, configured=decay_corrected, where=where, ids=ids)
+    factor = 1.0 if decay["decay_corrected"] else decay_correction(start, end, half_life_min=half_life_min)
+    decay["corrected_here"] = not decay["decay_corrected"]
     return Scan(
         condition=condition,
         start_min=start,
         end_min=end,
-        reference=table[reference_region].to_numpy(),
-        rois={roi: table[roi].to_numpy() for roi in roi_names},
+        reference=table[reference_region].to_numpy() * factor,
+        rois={roi: table[roi].to_numpy() * factor for roi in fitted},
+        decay=decay,
+    )
+
+
+def read_scan(path: str | Path, *, study: str, participant: str, condition: str, cfg: dict) -> Scan:
+    """``read_tacs`` with the options of config ``pet``."""
+    return read_tacs(
+        path, study=study, participant=participant, condition=condition, reference_region=cfg["reference_region"],
+        rois=cfg["rois"], decay_corrected=cfg["decay_corrected"], half_life_min=cfg["half_life_min"],
+        max_start_min=cfg["max_start_min"],
     )
 
 

@@ -35,9 +35,9 @@ from statsmodels.stats.multitest import multipletests
 from opioidsocial.io.contracts import PET_CORRELATIONS, PET_PAIRED
 from opioidsocial.stats.escalc import MIN_N, escalc
 
-# The contracts' columns without 'model': the study stage adds it per model.
+# The contracts' columns without 'model' (and 'group'): the study stage adds them.
 PAIRED_COLUMNS = [c for c in PET_PAIRED.columns if c != "model"]
-CORRELATION_COLUMNS = [c for c in PET_CORRELATIONS.columns if c != "model"]
+CORRELATION_COLUMNS = [c for c in PET_CORRELATIONS.columns if c not in ("model", "group")]
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ def _scans(wide: pd.DataFrame, roi: str, pair: Contrast) -> pd.DataFrame:
     return wide[cols].set_axis(["versus", "condition"], axis=1)
 
 
-def _adjust(p: pd.Series, method: str) -> pd.Series:
+def adjust(p: pd.Series, method: str) -> pd.Series:
     out = pd.Series(np.nan, index=p.index)
     ok = p.notna()
     if ok.any():
@@ -119,7 +119,7 @@ def paired_tests(bp: pd.DataFrame, *, pairs: list[Contrast], ci_level: float, fd
             )
             block.loc[sized, "dz"] = es["yi"].to_numpy()
             block.loc[sized, "vi"] = es["vi"].to_numpy()
-        block["p_adjusted"] = _adjust(block["p"], fdr_method)
+        block["p_adjusted"] = adjust(block["p"], fdr_method)
         rows.append(block[PAIRED_COLUMNS])
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=PAIRED_COLUMNS)
 
@@ -159,6 +159,6 @@ def trait_correlations(
                             labels=[f"{pair.label}, {roi} x {trait}" for roi in block.loc[sized, "roi"]])
                 block.loc[sized, "z"] = es["yi"].to_numpy()
                 block.loc[sized, "vi"] = es["vi"].to_numpy()
-            block["p_adjusted"] = _adjust(block["p"], fdr_method)
+            block["p_adjusted"] = adjust(block["p"], fdr_method)
             blocks.append(block)
     return pd.concat(blocks, ignore_index=True) if blocks else pd.DataFrame(columns=CORRELATION_COLUMNS)

@@ -1,9 +1,9 @@
-"""One participant's PET scans: SRTM and Logan fits per ROI and condition, with checks.
+"""One participant's PET scans: reference-tissue fits per ROI and condition, with checks.
 
 For each scan (condition) the TAC file is read and checked (``inputs``), every ROI
-is fitted with SRTM (``srtm``; Lammertsma & Hume 1996) and with Logan's
-reference-region plot (``logan``; Logan et al. 1996), and each estimate is checked
-against the plausibility limits of config ``pet.plausible``. A failed or
+is fitted with config ``pet.model`` and the ``pet.check_models`` (``models``: SRTM,
+SRTM2, MRTM, MRTM2, Logan, ratio; SRTM and Logan by default), and each estimate is
+checked against the plausibility limits of config ``pet.plausible``. A failed or
 implausible fit keeps its row with ``fit_ok`` False and the reason in
 ``flag_reason``; the study level leaves such cells out and lists them in the
 study's exclusions. The result is one PET_BP table (participant x ROI x condition x
@@ -19,37 +19,15 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
 import pandas as pd
 
 from opioidsocial.failsafe import failsafe
 from opioidsocial.io.contracts import PET_BP, QC_RECORD
 from opioidsocial.io.tables import write_json, write_table
-from opioidsocial.pet.frames import FrameGrid
-from opioidsocial.pet.inputs import PetInputError, Scan, read_tacs
-from opioidsocial.pet.logan import fit_logan
-from opioidsocial.pet.srtm import ReferenceTissue, frame_weights
+from opioidsocial.pet.inputs import PetInputError, Scan, read_scan
+from opioidsocial.pet.models import ScanModels, fitted_models
 
 log = logging.getLogger(__name__)
-
-
-def _finite(value: float) -> float | None:
-    """JSON has no NaN or infinity: a value that is not finite is written as null."""
-    return float(value) if np.isfinite(value) else None
-
-
-def _plausibility(model: str, *, bp_nd: float, r1: float | None, limits: dict) -> list[str]:
-    reasons = []
-    lo, hi = limits["bp_nd"]
-    if not np.isfinite(bp_nd):
-        reasons.append(f"{model} BPND is not finite")
-    elif not lo <= bp_nd <= hi:
-        reasons.append(f"{model} BPND {bp_nd:.3g} outside plausible [{lo:g}, {hi:g}]")
-    if r1 is not None:
-        lo, hi = limits["r1"]
-        if not lo <= r1 <= hi:
-            reasons.append(f"{model} R1 {r1:.3g} outside plausible [{lo:g}, {hi:g}]")
-    return reasons
 
 
 def _row(*, study: str, participant: str, roi: str, condition: str, model: str, bp_nd: float,
@@ -62,69 +40,25 @@ def _row(*, study: str, participant: str, roi: str, condition: str, model: str, 
 
 
 def fit_scan(scan: Scan, *, study: str, participant: str, cfg: dict) -> tuple[list[dict], dict]:
-    """PET_BP rows (SRTM and Logan for every ROI) and QC details of one scan."""
-    grid = FrameGrid(scan.start_min, scan.end_min, cfg["grid_s"] / 60.0)
-    limits = cfg["plausible"]
-    srtm = ReferenceTissue(
-        grid=grid,
-        reference=scan.reference,
-        weights=frame_weights(grid, weighting=cfg["weighting"], half_life_min=cfg["half_life_min"]),
-        bounds=cfg["srtm"]["bounds"],
-    )
+    """PET_BP rows (every fitted model for every ROI, ``models``) and QC details of one scan."""
+    fits = ScanModels(scan, cfg=cfg)
     common = {"study": study, "participant": participant, "condition": scan.condition}
-    rows, srtm_qc, k2_refs = [], {}, []
-    for roi, tac in scan.rois.items():
-        fit = srtm.fit(tac)
-        reasons = []
-        if not fit.converged:
-            reasons.append(f"SRTM did not converge ({fit.message})")
-        if fit.at_bound:
-            reasons.append(f"SRTM {', '.join(fit.at_bound)} at the bound of pet.srtm.bounds")
-        reasons += _plausibility("SRTM", bp_nd=fit.bp_nd, r1=fit.r1, limits=limits)
-        if fit.rel_rmse > limits["max_rel_rmse"]:
-            reasons.append(f"SRTM relative RMSE {fit.rel_rmse:.3g} > {limits['max_rel_rmse']:g}")
-        rows.append(_row(**common, roi=roi, model="SRTM", bp_nd=fit.bp_nd, r1=fit.r1, k2=fit.k2, rmse=fit.rmse, reasons=reasons))
-        srtm_qc[roi] = {"rel_rmse": _finite(fit.rel_rmse), "k2_ref": _finite(fit.k2_ref)}
-        if not reasons:
-            k2_refs.append(fit.k2_ref)
-
-    configured = cfg["logan"]["k2_ref"]
-    k2_ref = float(configured) if configured is not None else (float(np.median(k2_refs)) if k2_refs else np.nan)
-    logan_qc = {}
-    for roi, tac in scan.rois.items():
-        fit = fit_logan(
-            tac, scan.reference, grid=grid, k2_ref=k2_ref,
-            t_star_min=cfg["logan"]["t_star_min"], min_frames=cfg["logan"]["min_frames"],
-        )
-        if fit.problem:
-            reasons = [f"Logan: {fit.problem}"]
-        else:
-            reasons = _plausibility("Logan", bp_nd=fit.bp_nd, r1=None, limits=limits)
-            if fit.r2 < limits["min_logan_r2"]:
-                reasons.append(f"Logan plot r2 {fit.r2:.3g} < {limits['min_logan_r2']:g}")
-        rows.append(_row(**common, roi=roi, model="Logan", bp_nd=fit.bp_nd, r1=np.nan, k2=np.nan, rmse=np.nan, reasons=reasons))
-        logan_qc[roi] = {"r2": _finite(fit.r2), "intercept": _finite(fit.intercept), "n_frames": fit.n_frames}
-    qc = {
-        "frames": int(grid.mid.size),
-        "scan_end_min": float(grid.end[-1]),
-        "k2_ref": _finite(k2_ref),
-        "k2_ref_source": "config pet.logan.k2_ref" if configured is not None else f"median k2/R1 of {len(k2_refs)} SRTM fit(s)",
-        "srtm": srtm_qc,
-        "logan": logan_qc,
-    }
-    return rows, qc
+    rows = [
+        _row(**common, roi=e.roi, model=e.model, bp_nd=e.bp_nd, r1=e.r1, k2=e.k2, rmse=e.rmse, reasons=list(e.reasons))
+        for model in fitted_models(cfg)
+        for e in fits.estimates(model)
+    ]
+    return rows, fits.qc
 
 
 def fit_participant(*, study: str, participant: str, tacs: dict[str, str], cfg: dict) -> tuple[pd.DataFrame, dict]:
     """Fit every scan of a participant; ``tacs`` maps condition to TAC file."""
     rows, scans = [], {}
     for condition in cfg["conditions"]:
-        scan = read_tacs(
-            tacs[condition], study=study, participant=participant, condition=condition,
-            reference_region=cfg["reference_region"], rois=cfg["rois"],
-        )
+        scan = read_scan(tacs[condition], study=study, participant=participant, condition=condition, cfg=cfg)
         scan_rows, scans[condition] = fit_scan(scan, study=study, participant=participant, cfg=cfg)
         scans[condition]["file"] = str(tacs[condition])
+        scans[condition]["decay_correction"] = scan.decay
         rows += scan_rows
     rois = [sorted(set(r["roi"] for r in rows if r["condition"] == c)) for c in cfg["conditions"]]
     if any(r != rois[0] for r in rois):

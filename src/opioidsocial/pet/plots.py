@@ -17,11 +17,12 @@ from opioidsocial.io.contracts import PET_BP, QC_RECORD
 from opioidsocial.io.figures import save_figure
 from opioidsocial.io.tables import read_json, read_table
 from opioidsocial.pet.frames import FrameGrid
-from opioidsocial.pet.inputs import Scan, read_tacs
+from opioidsocial.pet.inputs import Scan, read_scan
 from opioidsocial.pet.paired import Contrast, activation
 from opioidsocial.pet.srtm import ReferenceTissue
 
 SIGNIFICANT = 0.05
+CURVE_MODELS = ("SRTM", "SRTM2", "MRTM", "MRTM2")
 
 
 def paired_figure(
@@ -152,11 +153,13 @@ def run_qc_figure(*, inputs: dict, outputs: dict, cfg: dict, study: str, partici
 def qc_figure(*, study: str, participant: str, tacs: dict[str, str], qc: dict, bp_path: str, cfg: dict, png_path: str) -> None:
     """Draw and save one participant's TAC-fit figure (or the reason it was excluded)."""
     flagged = qc.get("fits_flagged", 0)
-    title = f"study '{study}', participant '{participant}': SRTM fits, {flagged} of {qc.get('fits', 0)} fit(s) flagged"
+    # The curve drawn is the SRTM-form model of the primary estimate (SRTM, SRTM2, MRTM
+    # and MRTM2 all give R1, k2 and BPND); Logan and the ratio have none, so SRTM's.
+    curves = cfg["model"] if cfg["model"] in CURVE_MODELS else "SRTM"
+    title = f"study '{study}', participant '{participant}': {curves} fits, {flagged} of {qc.get('fits', 0)} fit(s) flagged"
     if not qc["usable"]:
         save_figure(excluded_figure(title=f"study '{study}', participant '{participant}'", reason=qc["exclusion_reason"]), png_path)
         return
-    scans = {c: read_tacs(tacs[c], study=study, participant=participant, condition=c, reference_region=cfg["reference_region"], rois=cfg["rois"])
-             for c in cfg["conditions"]}
+    scans = {c: read_scan(tacs[c], study=study, participant=participant, condition=c, cfg=cfg) for c in cfg["conditions"]}
     bp = read_table(bp_path, PET_BP)
-    save_figure(tac_fit_figure(scans, bp[bp["model"] == "SRTM"], cfg=cfg, title=title), png_path)
+    save_figure(tac_fit_figure(scans, bp[bp["model"] == curves], cfg=cfg, title=title), png_path)

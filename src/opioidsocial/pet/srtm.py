@@ -17,6 +17,13 @@ the model is linear in R1 and k2 - R1 k2a, and the best grid point starts the
 nonlinear fit, so a fit never depends on a hand-picked starting value. The basis
 functions depend only on the reference TAC, so they are computed once per scan and
 reused for every region.
+
+SRTM2 (Wu & Carson 2002, J Cereb Blood Flow Metab 22:1440-1452) fixes the
+reference region's efflux k2' = k2/R1, which is a property of the reference region
+and so the same for every target of a scan: with k2 = R1 k2' the model has two
+parameters (R1, BPND), C_T = R1 [C_R + (k2' - k2a) (C_R * exp(-k2a t))], fitted
+the same way (``ReferenceTissue.fit_fixed_k2_ref``; the start is the best
+one-parameter basis fit). How k2' is chosen is ``pet.models``' business.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from scipy.optimize import least_squares
 from opioidsocial.pet.frames import FrameGrid, decay_constant
 
 PARAMETERS = ("r1", "k2", "bp_nd")
+SRTM2_PARAMETERS = ("r1", "bp_nd")
 
 
 @dataclass(frozen=True)
@@ -91,14 +99,14 @@ class ReferenceTissue:
         return r1 * self.reference + (k2 - r1 * k2a) * self.convolved(k2a)
 
     @cached_property
-    def _basis(self) -> tuple[np.ndarray, np.ndarray]:
+    def basis(self) -> tuple[np.ndarray, np.ndarray]:
         lo = self.lower[1] / (1.0 + self.upper[2])
         hi = self.upper[1] / (1.0 + self.lower[2])
         rates = np.geomspace(max(lo, 1e-4), hi, 40)
         return rates, np.stack([self.convolved(k) for k in rates])
 
     def _start(self, target: np.ndarray) -> np.ndarray:
-        rates, basis = self._basis
+        rates, basis = self.basis
         w2 = self.weights**2
         # Weighted normal equations of  target ~ R1 C_R + slope B_k  for every basis k at once.
         rr = np.sum(w2 * self.reference**2)
@@ -118,20 +126,50 @@ class ReferenceTissue:
 
     def fit(self, target: np.ndarray) -> SrtmFit:
         target = np.asarray(target, dtype=float)
-        w = self.weights
 
         def residuals(theta: np.ndarray) -> np.ndarray:
-            return w * (self.predict(*theta) - target)
+            return self.weights * (self.predict(*theta) - target)
 
         solution = least_squares(residuals, self._start(target), bounds=(self.lower, self.upper), x_scale="jac")
         r1, k2, bp_nd = (float(v) for v in solution.x)
+        return self._result(solution, target, r1=r1, k2=k2, bp_nd=bp_nd, names=PARAMETERS, lower=self.lower, upper=self.upper)
+
+    def fit_fixed_k2_ref(self, target: np.ndarray, *, k2_ref: float) -> SrtmFit:
+        """SRTM2: R1 and BPND with k2' fixed (k2 = R1 k2'); bounds r1 and bp_nd of ``bounds``."""
+        if not (np.isfinite(k2_ref) and k2_ref > 0):
+            raise ValueError(f"SRTM2 needs a positive k2', got {k2_ref}")
+        target = np.asarray(target, dtype=float)
+        lower, upper = self.lower[[0, 2]], self.upper[[0, 2]]
+
+        def predict(theta: np.ndarray) -> np.ndarray:
+            return self.predict(theta[0], theta[0] * k2_ref, theta[1])
+
+        def residuals(theta: np.ndarray) -> np.ndarray:
+            return self.weights * (predict(theta) - target)
+
+        # Start: for each basis rate k2a the model is R1 x [C_R + (k2' - k2a) B]; take the best.
+        rates, basis = self.basis
+        w2 = self.weights**2
+        regressors = self.reference + (k2_ref - rates)[:, None] * basis
+        r1 = (regressors * w2) @ target / ((regressors**2) @ w2)
+        rss = ((target - r1[:, None] * regressors) ** 2) @ w2
+        best = int(np.nanargmin(rss))
+        start = np.array([r1[best], r1[best] * k2_ref / rates[best] - 1.0])
+        margin = 1e-6 * (upper - lower)
+        start = np.clip(np.nan_to_num(start, nan=0.0), lower + margin, upper - margin)
+        solution = least_squares(residuals, start, bounds=(lower, upper), x_scale="jac")
+        r1, bp_nd = (float(v) for v in solution.x)
+        return self._result(solution, target, r1=r1, k2=r1 * k2_ref, bp_nd=bp_nd, names=SRTM2_PARAMETERS, lower=lower, upper=upper)
+
+    def _result(self, solution, target: np.ndarray, *, r1: float, k2: float, bp_nd: float,
+                names: tuple[str, ...], lower: np.ndarray, upper: np.ndarray) -> SrtmFit:
         resid = self.predict(r1, k2, bp_nd) - target
         rmse = float(np.sqrt(np.mean(resid**2)))
         scale = float(np.mean(np.abs(target)))
-        tol = 1e-4 * (self.upper - self.lower)
+        tol = 1e-4 * (upper - lower)
         at_bound = tuple(
             name
-            for name, value, lo, hi, eps in zip(PARAMETERS, solution.x, self.lower, self.upper, tol, strict=False)
+            for name, value, lo, hi, eps in zip(names, solution.x, lower, upper, tol, strict=True)
             if value - lo < eps or hi - value < eps
         )
         return SrtmFit(

@@ -7,6 +7,11 @@ receptor-free reference region, and trait questionnaires.
 
 Truth per participant (all options in workflow/schemas/config/simulate_pet.schema.yaml):
 
+- patient-control studies (``groups``, after Hsu et al. 2015): participants are
+  numbered through the groups in the order given, participants.tsv gets their
+  ``group``, and a group's mean activation in condition c is the ``activation``
+  times its ``activation_scale[c]`` (default 1);
+
 - baseline BPND of each ROI: the ROI's value times a log-normal factor
   (coefficient of variation ``sd_bp_nd``, mean 1);
 - MOR activation in condition c, as a decrease of BPND relative to baseline:
@@ -20,9 +25,15 @@ Truth per participant (all options in workflow/schemas/config/simulate_pet.schem
 
 TACs: a bolus plasma input (the three-exponential model of Feng et al. 1993,
 Int J Biomed Comput 32:95-110, time in minutes), a one-tissue reference region
-(K1', k2' per participant) and one-tissue target regions with
+(K1', k2' per participant) and, by default, one-tissue target regions with
 k2a = R1 k2' / (1 + BPND), i.e. exactly the assumptions of SRTM, so that the
-noise-free recovery test measures framing and numerical error only. Curves are
+noise-free recovery test measures framing and numerical error only. With ``k4``
+set (for all ROIs or per ROI) a target is two-tissue instead: K1 = R1 K1',
+k2 = R1 k2' (the reference's non-displaceable distribution volume), k3 = BPND k4,
+whose impulse response is K1 [(k3 + k4 - a1) e^(-a1 t) + (a2 - k3 - k4) e^(-a2 t)]
+/ (a2 - a1) with a1,2 = (k2 + k3 + k4 -/+ sqrt((k2 + k3 + k4)^2 - 4 k2 k4)) / 2
+(e.g. Gunn et al. 2001, J Cereb Blood Flow Metab 21:635-652); SRTM is then biased
+(most for slow k4 and low BPND), as with real tracers. Curves are
 computed on a 0.1 s grid with the exact convolution of ``pet.frames`` and averaged
 over each frame. Noise is Gaussian with the count statistics of a decay-corrected
 frame: SD = noise x factor x sqrt(C x C60) x sqrt((10 min / duration) x
@@ -63,18 +74,28 @@ def plasma_input(t_min: np.ndarray) -> np.ndarray:
     return np.where(t_min > f["tau"], value, 0.0)
 
 
+def _target(fine: FrameGrid, cp: np.ndarray, *, k1: float, k2: float, bp_nd: float, k4: float | None) -> np.ndarray:
+    """A target's curve on the fine grid: one-tissue (``k4`` None) or two-tissue (k3 = BPND k4)."""
+    if k4 is None:
+        return k1 * fine.convolve_exp(cp, k2 / (1.0 + bp_nd))
+    k3 = bp_nd * k4
+    total = k2 + k3 + k4
+    root = np.sqrt(total * total - 4.0 * k2 * k4)
+    a1, a2 = (total - root) / 2.0, (total + root) / 2.0
+    return k1 * ((k3 + k4 - a1) * fine.convolve_exp(cp, a1) + (a2 - k3 - k4) * fine.convolve_exp(cp, a2)) / (a2 - a1)
+
+
 def noise_free_tacs(
-    *, start_min: np.ndarray, end_min: np.ndarray, k1_ref: float, k2_ref: float, targets: dict[str, tuple[float, float]],
+    *, start_min: np.ndarray, end_min: np.ndarray, k1_ref: float, k2_ref: float, targets: dict[str, tuple],
     dose: float = 1.0,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Frame-mean reference and target TACs; ``targets`` maps ROI to (BPND, R1)."""
+    """Frame-mean reference and target TACs; ``targets`` maps ROI to (BPND, R1) or (BPND, R1, k4)."""
     fine = FrameGrid(start_min, end_min, _SIM_GRID_MIN)
     cp = dose * plasma_input(fine.grid)
     reference = fine.frame_means(k1_ref * fine.convolve_exp(cp, k2_ref))
-    rois = {
-        roi: fine.frame_means(r1 * k1_ref * fine.convolve_exp(cp, r1 * k2_ref / (1.0 + bp_nd)))
-        for roi, (bp_nd, r1) in targets.items()
-    }
+    rois = {}
+    for roi, (bp_nd, r1, *k4) in targets.items():
+        rois[roi] = fine.frame_means(_target(fine, cp, k1=r1 * k1_ref, k2=r1 * k2_ref, bp_nd=bp_nd, k4=k4[0] if k4 else None))
     return reference, rois
 
 
@@ -91,7 +112,8 @@ def frame_noise_sd(tac: np.ndarray, *, start_min: np.ndarray, end_min: np.ndarra
     return noise * np.sqrt(np.clip(tac, 0.0, None) * max(level, 0.0) * scale)
 
 
-def _draw_truth(*, participants: list[str], conditions: list[str], reference: str, params: dict, rng: np.random.Generator) -> dict:
+def _draw_truth(*, participants: list[str], conditions: list[str], reference: str, params: dict, rng: np.random.Generator,
+                scale: dict[str, dict[str, float]]) -> dict:
     rois = params["rois"]
     names = list(rois)
     rho = params["activation_correlation"]
@@ -109,7 +131,7 @@ def _draw_truth(*, participants: list[str], conditions: list[str], reference: st
             z = np.sqrt(rho) * shared + np.sqrt(1 - rho) * rng.standard_normal(len(names))
             activation_z[p][cond] = dict(zip(names, z, strict=False))
             for roi, e in zip(names, z, strict=False):
-                mean = params["activation"].get(cond, {}).get(roi, 0.0)
+                mean = params["activation"].get(cond, {}).get(roi, 0.0) * scale[p].get(cond, 1.0)
                 bp[roi][cond] = base[roi] - rois[roi]["bp_nd"] * (mean + params["sd_activation"] * e)
         truth[p] = {
             "bp_nd": bp,
@@ -155,9 +177,24 @@ def _check(study: str, row: dict, params: dict) -> list[str]:
             problems.append(f"trait '{trait}': roi '{spec['roi']}' is not in rois")
     if params["reference_region"] in params["rois"]:
         problems.append(f"reference_region '{params['reference_region']}' must not also be an ROI")
+    groups, reference_group = params["groups"], row.get("reference_group", "")
+    if bool(groups) != bool(reference_group) or (groups and reference_group not in groups):
+        problems.append(f"groups {sorted(groups)} and the study's reference_group '{reference_group}' (studies.tsv) must be "
+                        "given together, the reference group among the groups")
+    for group, spec in groups.items():
+        problems += [f"group '{group}': activation_scale condition '{c}' is not a non-reference condition"
+                     for c in spec.get("activation_scale", {}) if c not in conditions or c == reference]
     if row["input"] not in ("tac", "bpnd"):
         problems.append(f"studies.tsv input '{row['input']}' cannot be simulated as PET (tac or bpnd)")
     return [f"simulate.pet.{study}: {p}" for p in problems]
+
+
+def _generative_model(params: dict) -> str:
+    two = {roi: _k4(params, roi) for roi in params["rois"] if _k4(params, roi) is not None}
+    if not two:
+        return "Feng 1993 bolus input; one-tissue reference and targets (SRTM assumptions hold exactly)"
+    return ("Feng 1993 bolus input; one-tissue reference; two-tissue targets with k3 = BPND x k4, k4 (1/min) "
+            + ", ".join(f"{roi} {k4:g}" for roi, k4 in sorted(two.items())) + "; other targets one-tissue")
 
 
 def simulate_study(*, study: str, row: dict, params: dict, seed: int) -> None:
@@ -172,14 +209,21 @@ def simulate_study(*, study: str, row: dict, params: dict, seed: int) -> None:
     root = Path(row["path"])
     conditions = list(params["conditions"])
     reference = row["reference"]
-    width = max(2, len(str(params["participants"])))
-    participants = [f"{i:0{width}d}" for i in range(1, params["participants"] + 1)]
-    drawn = _draw_truth(participants=participants, conditions=conditions, reference=reference, params=params, rng=rng)
+    # Patient-control studies: the groups' sizes in the order given, each group's
+    # mean activation scaled by its activation_scale.
+    sizes = {g: spec["participants"] for g, spec in params["groups"].items()} or {"": params["participants"]}
+    n = sum(sizes.values())
+    width = max(2, len(str(n)))
+    participants = [f"{i:0{width}d}" for i in range(1, n + 1)]
+    group_of = dict(zip(participants, [g for g, size in sizes.items() for _ in range(size)], strict=True))
+    scale = {p: params["groups"].get(g, {}).get("activation_scale", {}) for p, g in group_of.items()}
+    drawn = _draw_truth(participants=participants, conditions=conditions, reference=reference, params=params, rng=rng, scale=scale)
     truth_p, traits = drawn["participants"], drawn["traits"]
 
     sheet = pd.DataFrame(
         {
             "participant_id": [f"sub-{p}" for p in participants],
+            **({"group": [group_of[p] for p in participants]} if params["groups"] else {}),
             "sex": rng.choice(["F", "M"], size=len(participants)),
             "age": rng.integers(19, 36, size=len(participants)),
             **{t: [round(traits[t][p], 2) for p in participants] for t in params["traits"]},
@@ -203,7 +247,7 @@ def simulate_study(*, study: str, row: dict, params: dict, seed: int) -> None:
             "seed": seed,
             "input": row["input"],
             "sign": "change = BPND at reference - BPND in condition; positive = MOR activation",
-            "generative_model": "Feng 1993 bolus input; one-tissue reference and targets (SRTM assumptions hold exactly)",
+            "generative_model": _generative_model(params),
             "conditions": conditions,
             "reference": reference,
             "reference_region": params["reference_region"],
@@ -213,8 +257,15 @@ def simulate_study(*, study: str, row: dict, params: dict, seed: int) -> None:
             "traits": params["traits"],
             "expected_r": _expected_r(params, conditions, reference),
             "participants": truth_p,
+            **({"groups": {g: {**spec, "members": [p for p in participants if group_of[p] == g]} for g, spec in params["groups"].items()}}
+               if params["groups"] else {}),
         },
     )
+
+
+def _k4(params: dict, roi: str) -> float | None:
+    """The ROI's k4 (two-tissue target) or None (one-tissue); the ROI's own value wins."""
+    return params["rois"][roi].get("k4", params["k4"])
 
 
 def _write_tacs(*, root: Path, participants, conditions, truth: dict, params: dict, rng: np.random.Generator) -> None:
@@ -225,7 +276,7 @@ def _write_tacs(*, root: Path, participants, conditions, truth: dict, params: di
         log.info("  %s: participant %d/%d (sub-%s)", root.name, i, len(participants), p)
         t = truth[p]
         for cond in conditions:
-            targets = {roi: (t["bp_nd"][roi][cond], t["r1"][roi]) for roi in params["rois"]}
+            targets = {roi: (t["bp_nd"][roi][cond], t["r1"][roi], _k4(params, roi)) for roi in params["rois"]}
             reference, rois = noise_free_tacs(
                 start_min=start, end_min=end, k1_ref=params["k1_ref"], k2_ref=t["k2_ref"], targets=targets,
                 dose=scale * t["dose"][cond],
