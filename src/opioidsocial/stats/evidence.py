@@ -62,6 +62,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import integrate, optimize, special, stats
 
 from opioidsocial.errors import DataError
@@ -190,22 +191,53 @@ def label(bf10: float) -> str:
 
 @dataclass(frozen=True)
 class Evidence:
-    """The evidence of one test: sample sizes, t, log BF10 and the TOST p (NaN for correlations)."""
+    """The evidence of one test: which test, sample sizes, t, log BF10, the prior and the TOST (NaN for correlations)."""
 
+    test: str
     n1: int
     n2: int | None
     t: float
     log_bf10: float
+    prior_scale: float
     tost_p: float = math.nan
+    sesoi: float = math.nan
 
     def row(self, *, alpha: float) -> dict:
         """The columns of evidence.tsv this test fills."""
         bf10 = math.exp(self.log_bf10)
         return {
-            "n1": self.n1, "n2": self.n2, "t": self.t, "bf10": bf10, "bf01": math.exp(-self.log_bf10),
+            "test": self.test, "n1": self.n1, "n2": self.n2, "t": self.t, "bf10": bf10, "bf01": math.exp(-self.log_bf10),
             "log_bf10": self.log_bf10, "tost_p": self.tost_p,
             "equivalent": None if math.isnan(self.tost_p) else bool(self.tost_p < alpha), "label": label(bf10),
+            "prior_scale": self.prior_scale, "sesoi": self.sesoi,
         }
+
+
+#: Columns of results/{study}/model/evidence.tsv, in order.
+EVIDENCE_COLUMNS = (
+    "study", "outcome", "contrast", "design", "test", "n1", "n2", "yi", "ci_lb", "ci_ub", "t",
+    "bf10", "bf01", "log_bf10", "tost_p", "equivalent", "label", "prior_scale", "sesoi",
+)
+_Z95 = float(stats.norm.ppf(0.975))
+
+
+def evidence_table(effects: pd.DataFrame, tests: dict[tuple[str, str], Evidence], *, alpha: float) -> pd.DataFrame:
+    """One row per row of ``effects`` (keys outcome, contrast) with the evidence of its test.
+
+    ``yi`` and its 95 % Wald interval ``ci_lb``/``ci_ub`` are the effect's, so that the
+    table shows each Bayes factor next to the CI it qualifies.
+    """
+    rows = []
+    for effect in effects.sort_values(["study", "outcome", "contrast"]).itertuples():
+        key = (effect.outcome, effect.contrast)
+        if key not in tests:
+            raise DataError(f"effect '{effect.outcome}', '{effect.contrast}' has no participant data to test",
+                            study=effect.study, fix="rerun the study's model stage so that effects.parquet and its inputs agree")
+        half = _Z95 * math.sqrt(effect.vi)
+        rows.append({"study": effect.study, "outcome": effect.outcome, "contrast": effect.contrast, "design": effect.design,
+                     "yi": effect.yi, "ci_lb": effect.yi - half, "ci_ub": effect.yi + half, **tests[key].row(alpha=alpha)})
+    table = pd.DataFrame(rows, columns=list(EVIDENCE_COLUMNS))
+    return table.astype({"n1": "int64", "n2": "Int64", "equivalent": "boolean"})
 
 
 def _finite(values, what: str) -> np.ndarray:
@@ -232,8 +264,8 @@ def two_sample(x, y, *, rscale: float, sesoi: float) -> Evidence:
     pooled = math.sqrt((np.sum((x - x.mean()) ** 2) + np.sum((y - y.mean()) ** 2)) / (n1 + n2 - 2))
     difference = float(x.mean() - y.mean())
     t = difference / (pooled * math.sqrt(1.0 / n1 + 1.0 / n2))
-    return Evidence(n1=n1, n2=n2, t=t, log_bf10=log_ttest_bf(t=t, n1=n1, n2=n2, rscale=rscale),
-                    tost_p=tost_p(difference=difference, sd=pooled, n1=n1, n2=n2, sesoi=sesoi))
+    return Evidence(test="two-sample t", n1=n1, n2=n2, t=t, log_bf10=log_ttest_bf(t=t, n1=n1, n2=n2, rscale=rscale),
+                    prior_scale=rscale, tost_p=tost_p(difference=difference, sd=pooled, n1=n1, n2=n2, sesoi=sesoi), sesoi=sesoi)
 
 
 def paired(differences, *, rscale: float, sesoi: float) -> Evidence:
@@ -244,8 +276,8 @@ def paired(differences, *, rscale: float, sesoi: float) -> Evidence:
     _check_varies(d)
     sd = float(d.std(ddof=1))
     t = float(d.mean()) / (sd / math.sqrt(n))
-    return Evidence(n1=n, n2=None, t=t, log_bf10=log_ttest_bf(t=t, n1=n, rscale=rscale),
-                    tost_p=tost_p(difference=float(d.mean()), sd=sd, n1=n, sesoi=sesoi))
+    return Evidence(test="paired t", n1=n, n2=None, t=t, log_bf10=log_ttest_bf(t=t, n1=n, rscale=rscale),
+                    prior_scale=rscale, tost_p=tost_p(difference=float(d.mean()), sd=sd, n1=n, sesoi=sesoi), sesoi=sesoi)
 
 
 def correlation(x, y, *, kappa: float) -> Evidence:
@@ -256,4 +288,4 @@ def correlation(x, y, *, kappa: float) -> Evidence:
         raise DataError(f"a correlation needs at least 3 pairs with variation in both; got n = {n}", fix="leave the cell out")
     r = float(np.corrcoef(x, y)[0, 1])
     t = r * math.sqrt((n - 2) / (1.0 - r * r)) if abs(r) < 1 else math.copysign(math.inf, r)
-    return Evidence(n1=n, n2=None, t=t, log_bf10=log_correlation_bf(r=r, n=n, kappa=kappa))
+    return Evidence(test="correlation", n1=n, n2=None, t=t, log_bf10=log_correlation_bf(r=r, n=n, kappa=kappa), prior_scale=kappa)
