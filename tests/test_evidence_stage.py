@@ -13,6 +13,7 @@ from opioidsocial.config import validate_section
 from opioidsocial.emg.effects import study_effects
 from opioidsocial.emg.evidence import emg_tests
 from opioidsocial.errors import DataError
+from opioidsocial.meta.plots import forest
 from opioidsocial.pet.evidence import pet_tests
 from opioidsocial.pet.paired import paired_tests, trait_correlations
 from opioidsocial.pet.study import effects_table
@@ -22,6 +23,7 @@ from opioidsocial.stats.evidence import (
     log_correlation_bf,
     log_ttest_bf,
 )
+from tests.test_meta_harmonise import _studies as harmonised_effects
 from tests.test_pet_paired import CONDITIONS, PAIRS, fixture_bp, fixture_traits  # noqa: F401  (pytest fixtures)
 
 CFG = validate_section({}, "evidence.schema.yaml", source="evidence")
@@ -101,3 +103,13 @@ def test_pet_rows_match_the_paired_tests_and_correlations(fixture_bp, fixture_tr
     label = f"{PAIRS[[p.label for p in PAIRS].index(first['contrast'])].outcome(first['roi'])} x {first['trait']}"
     got = correlations.set_index("outcome").loc[label]
     assert got["log_bf10"] == pytest.approx(log_correlation_bf(r=first["r"], n=int(first["n"]), kappa=CFG["correlation_prior_scale"]), abs=1e-9)
+
+
+def test_forest_plot_shows_each_effects_bf10_after_its_ci():
+    family = harmonised_effects().query("family == 'corrugator to happy faces'")
+    evidence = family[["study", "outcome", "contrast"]].assign(bf10=[0.25, 4.0, 2e5])
+    rows = family.merge(evidence, on=["study", "outcome", "contrast"])
+    fig = forest(rows, pd.DataFrame(columns=["model", "method", "test", "k", "estimate", "ci_lb", "ci_ub", "pi_lb", "pi_ub"]),
+                 family="corrugator to happy faces", level=0.95)
+    numbers = [t.get_text() for t in fig.axes[1].get_yticklabels()]
+    assert sorted(n.split("BF10 ")[1] for n in numbers) == ["0.25", "4", ">1000"]

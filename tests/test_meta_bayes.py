@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from opioidsocial.errors import ConfigError, DataError
+from opioidsocial.io.tables import write_table
 from opioidsocial.meta.bayes import (
     ANALYSES,
     BAYES_COLUMNS,
@@ -23,6 +24,7 @@ from opioidsocial.meta.bayes import (
     bayes_table,
     run_bayes,
 )
+from opioidsocial.meta.harmonise import META_EFFECTS
 from opioidsocial.meta.pooled import pooled_table
 from tests.test_meta_harmonise import _studies as harmonised_effects
 
@@ -107,7 +109,8 @@ def test_table_has_the_frequentist_samples_and_sensitivity_rows():
 
 
 def test_run_bayes_writes_table_and_one_figure_per_family_with_stable_bytes(tmp_path):
-    effects = harmonised_effects()
+    effects = tmp_path / "effects.parquet"
+    write_table(harmonised_effects(), effects, META_EFFECTS)
     cfg = {"mu_prior_sd": 1.0, "tau_prior_scale": 0.5}
     outputs = []
     for run in ("a", "b"):

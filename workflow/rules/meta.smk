@@ -122,6 +122,8 @@ rule meta_plots:
     input:
         effects=f"{META}/effects.parquet",
         pooled=f"{META}/pooled.tsv",
+        # Each study's Bayes factors, shown next to its effects' CIs (workflow/rules/evidence.smk).
+        evidence=[f"{RESULTS}/{s}/model/evidence.tsv" for s in studies(modality="emg") + studies(modality="pet")],
     output:
         forest=report(
             directory(f"{META}/forest"),

@@ -56,7 +56,8 @@ from matplotlib.figure import Figure
 from scipy import optimize, special, stats
 
 from opioidsocial.errors import ConfigError, DataError
-from opioidsocial.io.tables import write_tsv
+from opioidsocial.io.tables import read_table, write_tsv
+from opioidsocial.meta.harmonise import META_EFFECTS
 from opioidsocial.meta.plots import save, slug
 from opioidsocial.meta.pooled import samples
 
@@ -269,10 +270,10 @@ def posterior_figure(fits: dict[str, BayesMeta], *, family: str, level: float) -
     return fig
 
 
-def run_bayes(*, effects: pd.DataFrame, cfg: dict, rho: float, min_k: int, level: float, table: str | Path,
+def run_bayes(*, effects: str | Path, cfg: dict, rho: float, min_k: int, level: float, table: str | Path,
               figures: str | Path, dpi: int = 120) -> None:
-    """Write results/meta/bayes.tsv and one posterior figure per family (``figures``/<slug>.png)."""
-    out, fits = bayes_table(effects, mu_prior_sd=cfg["mu_prior_sd"], tau_prior_scale=cfg["tau_prior_scale"], rho=rho,
+    """From results/meta/effects.parquet, write bayes.tsv and one posterior figure per family (``figures``/<slug>.png, .svg)."""
+    out, fits = bayes_table(read_table(effects, META_EFFECTS), mu_prior_sd=cfg["mu_prior_sd"], tau_prior_scale=cfg["tau_prior_scale"], rho=rho,
                             min_k=min_k, level=level)
     write_tsv(out, table)
     figures = Path(figures)

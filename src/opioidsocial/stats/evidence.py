@@ -240,6 +240,12 @@ def evidence_table(effects: pd.DataFrame, tests: dict[tuple[str, str], Evidence]
     return table.astype({"n1": "int64", "n2": "Int64", "equivalent": "boolean"})
 
 
+def read_evidence(paths) -> pd.DataFrame:
+    """The evidence.tsv tables of several studies as one (no paths: an empty table with the columns)."""
+    tables = [pd.read_csv(path, sep="\t", dtype={"study": str, "outcome": str, "contrast": str}) for path in paths]
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=list(EVIDENCE_COLUMNS))
+
+
 def _finite(values, what: str) -> np.ndarray:
     x = np.asarray(values, dtype=float)
     if not np.isfinite(x).all():
