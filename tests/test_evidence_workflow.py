@@ -7,11 +7,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
+from opioidsocial.config import load_schema
 from opioidsocial.io.tables import EFFECTS, read_table
 from opioidsocial.meta.bayes import BAYES_COLUMNS
 from opioidsocial.stats.evidence import EVIDENCE_COLUMNS, LABELS
-from tests.conftest import TINY_PET, simulated_workdir, snakemake
+from tests.conftest import REPO, TINY_PET, simulated_workdir, snakemake
+from tests.test_incremental import downstream_of, planned_jobs, provenance_jobs
 
 pytestmark = pytest.mark.workflow
 
@@ -83,15 +86,26 @@ def test_bayesian_meta_analysis_table_plots_and_report_pages(run):
         assert (run / page).stat().st_size > 0, page
 
 
-def test_changing_an_evidence_key_reruns_only_the_rules_its_schema_names(run):
-    from opioidsocial.config import load_schema
+# The rules of meta.smk still carry the whole `meta` section in their params (and meta_effects its
+# hash in the provenance), so a meta.bayes key reruns every meta rule today; main's restructuring
+# reduces each rule's params to the keys it reads, after which this case passes: then drop the mark.
+WHOLE_META_SECTION = pytest.mark.xfail(strict=True, reason="meta.smk rules carry config['meta'] whole until main reduces their params")
 
-    schema, _ = load_schema(Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config" / "evidence.schema.yaml")
-    dry = snakemake(run, "-n", "--cores", "1", "--config", "evidence={'sesoi': 0.4}")
-    assert dry.returncode == 0, dry.stderr[-3000:]
-    planned = {line.split()[1] for line in (dry.stdout + dry.stderr).splitlines() if line.startswith("rule ")}
-    planned = {name.rstrip(":") for name in planned}
-    stages = set(schema["properties"]["sesoi"]["x-stage"])
-    # The rules the key reaches directly, and what reads their outputs (forest plots, report pages).
-    assert stages <= planned
-    assert planned <= stages | {"meta_plots", "report_table_evidence"}
+
+@pytest.mark.parametrize("section, key, value", [("evidence", "sesoi", 0.4), ("evidence", "correlation_prior_scale", 1.0),
+                                                 pytest.param("meta", "bayes", {"tau_prior_scale": 1.0}, marks=WHOLE_META_SECTION)])
+def test_a_changed_key_reruns_exactly_the_rules_its_x_stage_names_and_downstream(run, section, key, value):
+    schema_file = {"evidence": "evidence.schema.yaml", "meta": "meta_bayes.schema.yaml"}[section]
+    schema, _ = load_schema(REPO / "workflow" / "schemas" / "config" / schema_file)
+    changed = key if section == "evidence" else next(iter(value))
+    stages = schema["properties"][changed]["x-stage"]
+    expected = set().union(*(downstream_of(run, rule) for rule in stages)) | provenance_jobs(run)
+    path = run / "config" / "config.yaml"
+    original = path.read_text()
+    try:
+        config = yaml.safe_load(original)
+        config.setdefault(section, {})[key] = value
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        assert planned_jobs(run) == expected
+    finally:
+        path.write_text(original)

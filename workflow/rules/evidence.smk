@@ -24,7 +24,8 @@ rule evidence_emg:
     params:
         study=lambda wildcards: study_row(wildcards.study),
         contrast_within=config["models"]["contrast_within"],
-        evidence=config["evidence"],
+        # Only the keys it reads, so that the correlation prior does not rerun EMG studies.
+        evidence={key: config["evidence"][key] for key in ("prior_scale", "sesoi", "alpha")},
     resources:
         mem_mb=1000,
         runtime=5,
