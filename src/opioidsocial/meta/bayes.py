@@ -142,6 +142,9 @@ class BayesMeta:
         loglik = base - math.log(self.mu_prior_sd) - 0.5 * np.log(precision) - 0.5 * (wyy - precision * mean**2)
         return loglik, mean, precision
 
+    def tau_prior_density(self, t) -> np.ndarray:
+        return np.exp(self._log_prior(np.asarray(t, dtype=float)))
+
     def _log_prior(self, tau: np.ndarray) -> np.ndarray:
         c = self.tau_prior_scale
         return math.log(2.0) - 0.5 * math.log(2 * math.pi * c * c) - 0.5 * (tau / c) ** 2
@@ -258,7 +261,7 @@ def posterior_figure(fits: dict[str, BayesMeta], *, family: str, level: float) -
         ax_tau.plot(t, fit.tau_density(t), color=colour, lw=1.4)
     first = next(iter(fits.values()))
     ax_mu.plot(x, stats.norm.pdf(x, 0, first.mu_prior_sd), color="0.5", ls="--", lw=0.8, label=f"prior N(0, {first.mu_prior_sd:g}^2)")
-    ax_tau.plot(t, np.exp(first._log_prior(t)), color="0.5", ls="--", lw=0.8, label=f"prior Half-Normal({first.tau_prior_scale:g})")
+    ax_tau.plot(t, first.tau_prior_density(t), color="0.5", ls="--", lw=0.8, label=f"prior Half-Normal({first.tau_prior_scale:g})")
     ax_mu.axvline(0, color="0.6", lw=0.6)
     ax_mu.set_xlabel("mu (pooled effect)", fontsize=9)
     ax_tau.set_xlabel("tau (between-study SD)", fontsize=9)
