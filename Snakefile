@@ -20,4 +20,5 @@ rule all:
 include: "workflow/rules/emg.smk"
 include: "workflow/rules/pet.smk"
 include: "workflow/rules/meta.smk"
+include: "workflow/rules/evidence.smk"
 include: "workflow/rules/report.smk"

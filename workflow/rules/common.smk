@@ -142,7 +142,7 @@ def get_emg_model_source(wildcards):
 def get_pet_study_inputs(wildcards):
     """BPND-table studies read the table; TAC studies every participant's fits."""
     row = SHEET_ROWS[wildcards.study]
-    inputs = {"participants": f"{row['path']}/participants.tsv", "bpnd": [], "bp": [], "qc": []}
+    inputs = {"participants": get_participants_sheet(wildcards), "bpnd": [], "bp": [], "qc": []}
     if row["input"] == "bpnd":
         inputs["bpnd"] = [bpnd_path(row["path"])]
     else:
@@ -150,6 +150,15 @@ def get_pet_study_inputs(wildcards):
         inputs["bp"] = [P.pet_bp.format(study=wildcards.study, participant=p) for p in names]
         inputs["qc"] = [P.pet_qc.format(study=wildcards.study, participant=p) for p in names]
     return inputs
+
+
+def get_evidence_files():
+    """Every EMG and PET study's evidence table (Bayes factors, equivalence tests)."""
+    return [f"{P.model}/evidence.tsv".format(study=s) for s, row in SHEET_ROWS.items() if row["modality"] in ("emg", "pet")]
+
+
+def get_participants_sheet(wildcards):
+    return f"{SHEET_ROWS[wildcards.study]['path']}/participants.tsv"
 
 
 def effects_files():

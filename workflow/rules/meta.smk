@@ -127,6 +127,8 @@ rule meta_plots:
     input:
         effects=rules.meta_effects.output.effects,
         pooled=rules.meta_pool.output.pooled,
+        # Each study's Bayes factors, shown next to its effects' CIs (workflow/rules/evidence.smk).
+        evidence=get_evidence_files(),
     output:
         forest=report(
             directory(f"{P.meta}/forest"),

@@ -40,7 +40,16 @@ REPORT_TABLES = {
     "pet_groups_table": Table(
         f"{P.model}/pet_groups.tsv", "PET_GROUPS", "3 Study results", "{study}", "PET group differences (table)", studies(modality="pet")
     ),
+    "evidence": Table(
+        f"{P.model}/evidence.tsv",
+        "EVIDENCE",
+        "3 Study results",
+        "{study}",
+        "evidence: Bayes factors and equivalence tests (table)",
+        studies(modality="emg") + studies(modality="pet"),
+    ),
     "meta_pooled": Table(f"{P.meta}/pooled.tsv", "META_POOLED", "4 Meta-analysis", "Tables", "pooled estimates and heterogeneity", None),
+    "meta_bayes": Table(f"{P.meta}/bayes.tsv", "META_BAYES", "4 Meta-analysis", "Tables", "Bayesian random-effects meta-analysis", None),
     "meta_regression": Table(f"{P.meta}/meta_regression.tsv", "META_REGRESSION", "4 Meta-analysis", "Tables", "meta-regression", None),
     "meta_multilevel": Table(f"{P.meta}/multilevel.tsv", "META_MULTILEVEL", "4 Meta-analysis", "Tables", "multilevel models", None),
     "meta_sensitivity": Table(f"{P.meta}/small_study.tsv", "META_SMALL_STUDY", "4 Meta-analysis", "Tables", "small-study tests", None),

@@ -21,6 +21,8 @@ a positive g is a larger EMG response under the drug. ``direction`` is the study
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 
@@ -44,14 +46,8 @@ def study_effects(trials: pd.DataFrame, *, study: dict, within: tuple[str, ...] 
     each with its reason, for the fit record.
     """
     reference = study["reference"]
-    means = participant_cell_means(trials)
-    # A factor not contrasted within is averaged over per participant, with equal weights.
-    means = means.groupby(["participant", "arm", *within], sort=True)["mean_uv"].mean().reset_index()
-    rows = []
-    for arm in sorted(set(means["arm"]) - {reference}):
-        for cell, group in means.groupby(list(within), sort=True) if within else [((), means)]:
-            cell = dict(zip(within, cell if isinstance(cell, tuple) else (cell,)))
-            rows.append({"arm": arm, **cell, **_summaries(group, arm=arm, reference=reference, design=study["design"])})
+    rows = [{"arm": arm, **cell, **_summaries(drug, ref, design=study["design"])}
+            for arm, cell, drug, ref in cell_samples(trials, study=study, within=within)]
     measure = "SMCC" if study["design"] == "within" else "SMD"
     table = pd.DataFrame(rows, columns=["arm", *within, "n1", "n2", "m1", "m2", "sd1", "sd2", "r"])
     too_small = (table["n1"] < MIN_N[measure]) | ((measure == "SMD") & (table["n2"].fillna(0) < MIN_N[measure]))
@@ -88,13 +84,30 @@ def study_effects(trials: pd.DataFrame, *, study: dict, within: tuple[str, ...] 
     return effects, skipped
 
 
-def _summaries(cell: pd.DataFrame, *, arm: str, reference: str, design: str) -> dict:
+def cell_samples(trials: pd.DataFrame, *, study: dict, within: tuple[str, ...] = CELL_FACTORS) -> Iterator[tuple[str, dict, pd.Series, pd.Series]]:
+    """(arm, cell, arm's participant means, reference arm's) per non-reference arm x cell of ``within``.
+
+    These participant cell means are what every effect of the study (and its evidence,
+    :mod:`opioidsocial.emg.evidence`) is computed from; for within-subjects designs only
+    the participants measured in both arms, in the same order.
+    """
+    reference = study["reference"]
+    means = participant_cell_means(trials)
+    # A factor not contrasted within is averaged over per participant, with equal weights.
+    means = means.groupby(["participant", "arm", *within], sort=True)["mean_uv"].mean().reset_index()
+    for arm in sorted(set(means["arm"]) - {reference}):
+        for cell, group in means.groupby(list(within), sort=True) if within else [((), means)]:
+            drug = group[group["arm"] == arm].set_index("participant")["mean_uv"]
+            ref = group[group["arm"] == reference].set_index("participant")["mean_uv"]
+            if study["design"] == "within":
+                both = drug.index.intersection(ref.index)
+                drug, ref = drug[both], ref[both]
+            yield arm, dict(zip(within, cell if isinstance(cell, tuple) else (cell,))), drug, ref
+
+
+def _summaries(drug: pd.Series, ref: pd.Series, *, design: str) -> dict:
     """n, means and SDs of the two arms in one cell (paired for within-subjects designs)."""
-    drug = cell[cell["arm"] == arm].set_index("participant")["mean_uv"]
-    ref = cell[cell["arm"] == reference].set_index("participant")["mean_uv"]
     if design == "within":
-        both = drug.index.intersection(ref.index)
-        drug, ref = drug[both], ref[both]
-        r = float(np.corrcoef(drug, ref)[0, 1]) if len(both) > 2 else np.nan
-        return {"n1": len(both), "n2": pd.NA, "m1": drug.mean(), "m2": ref.mean(), "sd1": drug.std(ddof=1), "sd2": ref.std(ddof=1), "r": r}
+        r = float(np.corrcoef(drug, ref)[0, 1]) if len(drug) > 2 else np.nan
+        return {"n1": len(drug), "n2": pd.NA, "m1": drug.mean(), "m2": ref.mean(), "sd1": drug.std(ddof=1), "sd2": ref.std(ddof=1), "r": r}
     return {"n1": len(drug), "n2": len(ref), "m1": drug.mean(), "m2": ref.mean(), "sd1": drug.std(ddof=1), "sd2": ref.std(ddof=1), "r": np.nan}

@@ -260,6 +260,10 @@ def read_events(path: str | Path, *, who: str | None = None) -> pd.DataFrame:
         missing = {"onset", "trial_type"} - set(events.columns)
         if missing:
             raise BidsError(f"{path} lacks column(s) {sorted(missing)}", file=path, fix="BIDS events.tsv needs onset and duration; this workflow also trial_type")
+        if not isinstance(events.index, pd.RangeIndex):
+            # pandas takes the leading fields of rows longer than the header as an index.
+            raise BidsError(f"{path} has rows with more fields than its header", file=path,
+                            fix="every row needs one tab-separated value per header column (n/a for none)")
         onset = pd.to_numeric(events["onset"].str.strip(), errors="coerce")
         bad = events.index[~(np.isfinite(onset) & (onset >= 0))]
         if len(bad):

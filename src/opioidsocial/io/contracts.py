@@ -201,6 +201,12 @@ PET_GROUPS = TsvSpec(
     columns=("model", "contrast", "group", "roi", "condition", "versus", "reference_group", "n_group", "n_reference", "mean_group",
              "mean_reference", "sd_group", "sd_reference", "difference", "t", "df", "p", "ci_low", "ci_high", "g", "vi", "p_adjusted"),
 )
+EVIDENCE = TsvSpec(
+    name="evidence", row="study x outcome x contrast (one per row of the study's effects.parquet)",
+    columns=("study", "outcome", "contrast", "design", "test", "n1", "n2", "yi", "ci_lb", "ci_ub", "t",
+             "bf10", "bf01", "log_bf10", "tost_p", "equivalent", "label", "prior_scale", "sesoi"),
+    text=("outcome", "contrast"),
+)
 POOLED_FIELDS = ("k", "estimate", "se", "ci_lb", "ci_ub", "pi_lb", "pi_ub", "tau2", "tau2_ci_lb", "tau2_ci_ub",
                  "i2", "h2", "q", "q_df", "q_p", "method", "test")
 META_POOLED = TsvSpec(name="meta_pooled", row="family x model x estimator x test", columns=("family", "model", *POOLED_FIELDS))
@@ -227,6 +233,12 @@ META_INFLUENCE = TsvSpec(
 META_SMALL_STUDY = TsvSpec(
     name="meta_small_study", row="family x model x analysis",
     columns=("family", "model", "analysis", "k", "statistic", "df", "p", "estimate", "ci_lb", "ci_ub", "k0", "side", "method", "test", "warning"),
+)
+META_BAYES = TsvSpec(
+    name="meta_bayes", row="family x model x prior analysis",
+    columns=("family", "model", "analysis", "mu_prior_sd", "tau_prior_scale", "k", "level",
+             "mu_mean", "mu_sd", "mu_median", "mu_lb", "mu_ub", "tau_median", "tau_lb", "tau_ub",
+             "pred_lb", "pred_ub", "bf10", "log_bf10"),
 )
 VERSIONS = TsvSpec(name="versions", row="package", columns=("package", "version"))
 CONFIG_TABLE = TsvSpec(name="config_table", row="config key", columns=("key", "value"), text=("key", "value"))

@@ -6,7 +6,8 @@ confidence interval, coloured by the direction of the manipulation, and below
 them each pooled model of the primary analysis (pooled.tsv, first of
 ``meta.methods``/``meta.tests``) as a diamond spanning its CI, with the
 prediction interval as a line (Riley et al. 2011): the range in which the effect
-of a new study is expected to fall.
+of a new study is expected to fall. Effects of studies with an evidence.tsv show
+their Bayes factor BF10 after the CI.
 
 The funnel plot shows each effect's deviation from its family's pooled estimate
 against its standard error, with the pseudo 95 % limits ``+-1.96 SE``; asymmetry
@@ -34,6 +35,7 @@ from scipy import stats
 from opioidsocial.io.contracts import META_EFFECTS, META_POOLED
 from opioidsocial.io.figures import save_figure
 from opioidsocial.io.tables import read_table, read_tsv
+from opioidsocial.stats.evidence import read_evidence
 
 DIRECTION_COLOURS = {1: "#b2182b", -1: "#2166ac", 0: "#4d4d4d"}
 DIRECTION_LABELS = {1: "agonist / release (+1)", -1: "antagonist (-1, sign turned)", 0: "no opioid manipulation (0)"}
@@ -74,7 +76,7 @@ def forest(rows: pd.DataFrame, pooled: pd.DataFrame, *, family: str, level: floa
         ax.plot([lo, hi], [pos, pos], color=colour, lw=1.2)
         ax.plot([yi], [pos], marker="s", color=colour, ms=3 + 5 * w)
         labels.append(_label(row, family))
-        numbers.append(f"{yi:.2f} [{lo:.2f}, {hi:.2f}]")
+        numbers.append(f"{yi:.2f} [{lo:.2f}, {hi:.2f}]{_bf_text(getattr(row, 'bf10', np.nan))}")
     for pos, fit in zip(positions[len(rows) + 1:], pooled.itertuples()):
         ax.fill([fit.ci_lb, fit.estimate, fit.ci_ub, fit.estimate], [pos, pos + 0.3, pos, pos - 0.3], color="black")
         if np.isfinite(fit.pi_lb):
@@ -102,6 +104,13 @@ def forest(rows: pd.DataFrame, pooled: pd.DataFrame, *, family: str, level: floa
                     Line2D([], [], color="black", ls=":", label="prediction interval")]
     fig.legend(handles=handles, fontsize=7, loc="outside lower center", ncol=3, frameon=False)
     return fig
+
+
+def _bf_text(bf10: float) -> str:
+    """'  BF10 2.4' after an effect's CI (nothing for effects without a test, e.g. summary studies)."""
+    if not np.isfinite(bf10):
+        return ""
+    return "  BF10 " + (">1000" if bf10 > 1000 else "<0.001" if bf10 < 1e-3 else f"{bf10:.2g}")
 
 
 def _label(row, family: str) -> str:
@@ -148,8 +157,14 @@ def funnel(effects: pd.DataFrame, pooled: pd.DataFrame) -> Figure:
 
 
 def write_plots(effects: pd.DataFrame, pooled: pd.DataFrame, *, forest_dir: str | Path, funnel_stem: str | Path,
-                method: str, test: str, level: float, dpi: int) -> list[Path]:
-    """Forest plots (one per family, named by :func:`slug`) into ``forest_dir`` and the funnel plot."""
+                method: str, test: str, level: float, dpi: int, evidence: pd.DataFrame | None = None) -> list[Path]:
+    """Forest plots (one per family, named by :func:`slug`) into ``forest_dir`` and the funnel plot.
+
+    With ``evidence`` (the studies' evidence.tsv rows), each effect's CI is followed by
+    its JZS Bayes factor BF10 (:mod:`opioidsocial.stats.evidence`).
+    """
+    if evidence is not None:
+        effects = effects.merge(evidence[["study", "outcome", "contrast", "bf10"]], on=["study", "outcome", "contrast"], how="left")
     primary = pooled[(pooled["method"] == method) & (pooled["test"] == test)]
     forest_dir = Path(forest_dir)
     forest_dir.mkdir(parents=True, exist_ok=True)
@@ -170,4 +185,4 @@ def run(*, inputs: dict, outputs: dict, cfg: dict) -> None:
     meta = cfg["meta"]
     write_plots(read_table(inputs["effects"], META_EFFECTS), read_tsv(inputs["pooled"], META_POOLED), forest_dir=outputs["forest"],
                 funnel_stem=Path(outputs["funnel_png"]).with_suffix(""), method=meta["methods"][0], test=meta["tests"][0],
-                level=meta["level"], dpi=meta["plot_dpi"])
+                level=meta["level"], dpi=meta["plot_dpi"], evidence=read_evidence(inputs["evidence"]))

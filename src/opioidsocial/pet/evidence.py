@@ -1,0 +1,62 @@
+"""The evidence of every PET effect: results/{study}/model/evidence.tsv.
+
+The paired contrasts are tested, as in :func:`opioidsocial.pet.paired.paired_tests`,
+on each participant's MOR activation (BPND(versus) - BPND(condition)) of the primary
+model in model/pet_bp.parquet (paired t test, JZS Bayes factor, TOST against
++-sesoi x SD of the changes); the trait correlations with the JZS correlation Bayes
+factor (BayesFactor's correlationBF, prior width ``evidence.correlation_prior_scale``)
+and no equivalence test, since ``sesoi`` is on the d scale, not on r.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from opioidsocial.config import SCHEMA_DIR
+from opioidsocial.errors import DataError
+from opioidsocial.io.contracts import EFFECTS, EVIDENCE, PET_BP
+from opioidsocial.io.tables import read_table, write_tsv
+from opioidsocial.pet.paired import activation, contrasts
+from opioidsocial.pet.study import traits_of
+from opioidsocial.sheets import load_participants
+from opioidsocial.stats.evidence import Evidence, correlation, evidence_table, paired
+
+
+def pet_tests(bp: pd.DataFrame, traits: pd.DataFrame, effects: pd.DataFrame, *, study: dict, conditions: list[str],
+              cfg: dict) -> dict[tuple[str, str], Evidence]:
+    """The test of every effect in ``effects`` (``bp``: the primary model's rows), keyed by (outcome, contrast)."""
+    wanted = set(zip(effects["outcome"], effects["contrast"]))
+    tests = {}
+    for pair in contrasts(conditions, study["reference"]):
+        change = activation(bp, pair)
+        cells = {(pair.outcome(roi), pair.label): (change[roi], None) for roi in change.columns}
+        if pair.versus == pair.reference:
+            cells.update({(f"{pair.outcome(roi)} x {trait}", pair.label): (change[roi], traits[trait])
+                          for roi in change.columns for trait in traits.columns})
+        for key, (values, trait) in cells.items():
+            if key not in wanted:
+                continue
+            try:
+                if trait is None:
+                    tests[key] = paired(values.dropna(), rscale=cfg["prior_scale"], sesoi=cfg["sesoi"])
+                else:
+                    both = pd.concat([values, trait], axis=1, join="inner").dropna()
+                    tests[key] = correlation(both.iloc[:, 0], both.iloc[:, 1], kappa=cfg["correlation_prior_scale"])
+            except DataError as err:
+                raise DataError(f"{key[1]}, {key[0]}: {err.problem}", study=study["study"], fix=err.fix, level="study") from err
+    return tests
+
+
+def run(*, inputs: dict, outputs: dict, cfg: dict, study: str, row: dict) -> None:
+    """The evidence_pet job: ``inputs`` bp (the study's BPND table), effects and participants -> ``outputs`` evidence.
+
+    The tests use the study's primary estimate: config pet.model, or 'given' for BPND tables.
+    """
+    pet, evidence = cfg["pet"], cfg["evidence"]
+    primary = "given" if row["input"] == "bpnd" else pet["model"]
+    fits = read_table(inputs["bp"], PET_BP)
+    rows = read_table(inputs["effects"], EFFECTS)
+    sheet = load_participants(pd.Series(row), schemas=SCHEMA_DIR)
+    tests = pet_tests(fits[fits["model"] == primary], traits_of(sheet, pet["traits"], study=study), rows, study=row,
+                      conditions=pet["conditions"], cfg=evidence)
+    write_tsv(evidence_table(rows, tests, alpha=evidence["alpha"]), outputs["evidence"], EVIDENCE)
