@@ -1,23 +1,3 @@
-# opioidsocial: per-participant preprocessing -> study models -> meta-analysis -> report.
-# Thin on purpose: logic lives in src/opioidsocial, rules in workflow/rules.
-from snakemake.utils import min_version
-
-min_version("9.0")
-
-
-configfile: "config/config.yaml"
-
-
-include: "workflow/rules/common.smk"
-
-
-rule all:
-    default_target: True
-    input:
-        get_all_targets,
-
-
-include: "workflow/rules/emg.smk"
-include: "workflow/rules/pet.smk"
-include: "workflow/rules/meta.smk"
-include: "workflow/rules/report.smk"
+# The workflow is workflow/Snakefile (the Snakemake workflow catalog's layout); this
+# file keeps `snakemake` and `snakemake -s Snakefile` in a clone of this repository working.
+include: "workflow/Snakefile"

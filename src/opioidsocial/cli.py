@@ -1,8 +1,10 @@
 """Command line: ``opioidsocial simulate`` writes the demo's simulated datasets;
-``opioidsocial import`` turns a study's raw recordings into a BIDS-EMG dataset.
+``opioidsocial import`` turns a study's raw recordings into a BIDS-EMG dataset;
+``opioidsocial init`` writes a new project folder for a lab's own studies.
 
     opioidsocial simulate --config config/config.yaml [--study ID ...]
     opioidsocial import --map import.yaml --recordings recordings.tsv --out data/mystudy
+    opioidsocial init myproject
 
 simulate: every study of the study sheet that has an entry under ``simulate.emg``,
 ``simulate.pet`` or ``simulate.summary`` is written to its ``path``. A folder is
@@ -84,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("--recordings", required=True, help="TSV with file, participant_id, arm (+ columns for participants.tsv)")
     imp.add_argument("--out", required=True, help="new dataset folder (must not exist or be empty)")
     imp.add_argument("--study", help="study name in messages (default: the --out folder's name)")
+    init = sub.add_parser("init", help="write a new project folder (config, studies sheet, Snakefile, README)")
+    init.add_argument("dir", help="the new project's folder (must not exist or be empty)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
@@ -92,6 +96,12 @@ def main(argv: list[str] | None = None) -> int:
 
             done = import_study(map_path=args.map, recordings_path=args.recordings, out=args.out, study=args.study)
             print(f"imported {len(done)} recordings into {args.out}")
+            return 0
+        if args.command == "init":
+            from opioidsocial.project import init_project
+
+            written = init_project(target=args.dir)
+            print(f"wrote a new project into {args.dir}: {', '.join(str(p.relative_to(args.dir)) for p in written)}; see its README.md")
             return 0
         done = simulate(args.config, args.study)
     except (ConfigError, DataError, OSError) as err:

@@ -13,6 +13,7 @@ import copy
 import difflib
 import hashlib
 import importlib
+import importlib.resources
 import json
 import re
 from functools import cache
@@ -127,7 +128,9 @@ def validate_config(config: dict, schema_path: str | Path, *, source: str = "con
     return data
 
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
+#: The schemas ship inside the package (a wheel has no workflow/ folder); in a source
+#: checkout src/opioidsocial/schemas links to workflow/schemas, which the rules read.
+SCHEMA_DIR = Path(str(importlib.resources.files("opioidsocial") / "schemas"))
 
 
 def validate_section(section: dict, schema_name: str, *, source: str) -> dict:
@@ -135,10 +138,7 @@ def validate_section(section: dict, schema_name: str, *, source: str) -> dict:
 
     For callers outside Snakemake (the CLI, tests, benchmarks) that hold a section only.
     """
-    path = SCHEMA_DIR / "config" / schema_name
-    if not path.is_file():
-        raise ConfigError(f"schema {path} not found: run from a source checkout of opioidsocial (pip install -e .)")
-    return validate_config(section, path, source=source)
+    return validate_config(section, SCHEMA_DIR / "config" / schema_name, source=source)
 
 
 def step_config(config: dict, step: str, schema_path: str | Path) -> dict:
