@@ -96,7 +96,7 @@ def test_user_trial_table_is_mapped_and_checked(tmp_path):
         path = tmp_path / name
         table.to_csv(path, index=False) if name.endswith(".csv") else table.to_parquet(path)
         trials, counts = read_user_trials(path, study="own", columns=columns)
-        assert counts == {"rows_read": 4, "rows_excluded": 1}
+        assert counts == {"rows_read": 4, "rows_excluded": 1, "rows_missing_response_dropped": 0, "stimulus": "from column 'face'"}
         assert list(trials.columns) == TRIAL_RESPONSES.columns
         assert trials["response_uv"].tolist() == [1.0, 3.0, 4.0]
         assert trials["trial"].tolist() == [1, 1, 2]  # numbered per participant x muscle in file order

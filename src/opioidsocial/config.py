@@ -200,11 +200,13 @@ def config_hash(config: dict) -> str:
 BIDS_LABEL = re.compile(r"^[A-Za-z0-9]+$")
 
 
-def read_sheet(path: str | Path, schema_path: str | Path, *, what: str) -> pd.DataFrame:
+def read_sheet(path: str | Path, schema_path: str | Path, *, what: str, filled: tuple[str, ...] = ()) -> pd.DataFrame:
     """Read a TSV sheet and validate every row against a row schema.
 
     Columns are read as strings first so that ids such as ``007`` keep their zeros;
-    the schema's types then convert numbers and booleans.
+    the schema's types then convert numbers and booleans. ``filled`` names columns
+    whose cells this sheet must fill even where the schema has a default (the arm
+    of a between-subjects study: its default would make an arm of its own).
     """
     path = Path(path)
     if not path.is_file():
@@ -223,6 +225,7 @@ def read_sheet(path: str | Path, schema_path: str | Path, *, what: str) -> pd.Da
     problems = []
     for i, raw in enumerate(sheet.to_dict(orient="records"), start=2):
         row = {k: _coerce(v, props.get(k, {})) for k, v in raw.items() if v != ""}
+        problems += [f"{path} line {i}: '{key}' is empty; fill it ({' '.join(props[key]['description'].split())})" for key in filled if key not in row]
         for key, sub in props.items():
             if key not in row and "default" in sub:
                 row[key] = sub["default"]

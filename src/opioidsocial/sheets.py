@@ -30,7 +30,9 @@ def load_studies(path: str | Path, *, schemas: str | Path) -> pd.DataFrame:
 def load_participants(study: pd.Series, *, schemas: str | Path) -> pd.DataFrame:
     """A study's participants.tsv with a 'participant' column holding the bare label."""
     path = Path(study["path"]) / "participants.tsv"
-    sheet = read_sheet(path, Path(schemas) / "participants.schema.yaml", what=f"study '{study['study']}'")
+    # An empty arm in a between-subjects study would become an arm of its own ('all').
+    filled = ("arm",) if study.get("design") == "between" else ()
+    sheet = read_sheet(path, Path(schemas) / "participants.schema.yaml", what=f"study '{study['study']}'", filled=filled)
     check_unique(sheet, "participant_id", path=path)
     sheet.insert(0, "participant", sheet["participant_id"].str.removeprefix("sub-"))
     return sheet.sort_values("participant", kind="stable").reset_index(drop=True)

@@ -22,6 +22,7 @@ default).
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -29,7 +30,7 @@ from statsmodels.stats.multitest import multipletests
 
 from opioidsocial.emg.effects import study_effects
 from opioidsocial.emg.plots import plot_marginal_means, plot_time_courses
-from opioidsocial.emg.trials import read_bins_responses, read_user_trials
+from opioidsocial.emg.trials import NO_STIMULUS, read_bins_responses, read_user_trials
 from opioidsocial.errors import DataError, OpioidSocialError
 from opioidsocial.failsafe import failsafe
 from opioidsocial.io import contracts
@@ -88,6 +89,30 @@ class StudyModel:
     data: pd.DataFrame
 
 
+def sheet_spelling(trials: pd.DataFrame, *, study: dict, source: str) -> pd.DataFrame:
+    """``trials`` with the arms that the sheet's ``drug`` and ``reference`` name in the sheet's spelling.
+
+    Arms are matched without regard to case and surrounding spaces (``Oxazepam`` is
+    the sheet's ``oxazepam``), so the drug's effects carry the sheet's direction and
+    every output spells the arm one way. A drug that names no arm is an error: its
+    effects would otherwise all get direction 0 without a word.
+    """
+    arms = sorted(map(str, trials["arm"].unique()))
+    if not arms:
+        return trials  # nobody usable: check_design says so, under on_bad_data
+    spelling = {}
+    for key in ("drug", "reference"):
+        named = study[key]
+        found = [a for a in arms if a.strip().casefold() == named.strip().casefold()]
+        if key == "drug" and not found:
+            raise EmgModelError(
+                f"study '{study['study']}': drug '{named}' (study sheet) is none of the arms {arms} of {source}; "
+                "set `drug` to the arm that received it (a drug that is no opioid takes direction 0)"
+            )
+        spelling.update({a: named for a in found})
+    return trials.assign(arm=trials["arm"].map(lambda a: spelling.get(a, a)))
+
+
 def check_design(trials: pd.DataFrame, *, study: dict, where: str | None = None) -> None:
     """The reference arm exists, there is another arm, and arms vary as the design says.
 
@@ -111,6 +136,27 @@ def check_design(trials: pd.DataFrame, *, study: dict, where: str | None = None)
         )
     if study["design"] == "within" and (per_participant < 2).all():
         raise EmgModelError(f"{where} is 'within' in the study sheet, but every participant has trials in one arm only; set design 'between'")
+
+
+#: A random-effect term of stimulus, e.g. ``+ (1 | stimulus)`` or ``+ (1 | stimulus:muscle)``.
+_STIMULUS_TERM = re.compile(r"\s*\+\s*\([^()|]*\|\s*stimulus\b[^()]*\)")
+
+
+def model_formula(trials: pd.DataFrame, *, study: str, formula: str) -> str:
+    """``formula`` without its stimulus random effects when the trials name no stimulus.
+
+    A trial table without a stimulus column (``models.trial_columns.stimulus: null``)
+    cannot estimate stimulus variance; fit.json records the formula actually fitted.
+    """
+    if not (trials["stimulus"] == NO_STIMULUS).all():
+        return formula
+    reduced = _STIMULUS_TERM.sub("", formula)
+    if "stimulus" in parse(reduced).all_variables:
+        raise EmgModelError(
+            f"study '{study}': models.formula '{formula}' uses stimulus beyond a random intercept, but the trial table has no "
+            "stimulus column (models.trial_columns.stimulus is null); map the column or take stimulus out of the formula"
+        )
+    return reduced
 
 
 def fit_study(trials: pd.DataFrame, *, study: dict, cfg: dict) -> list[StudyModel]:
@@ -213,6 +259,7 @@ def fit_record(models: list[StudyModel], *, study: dict, cfg: dict, counts: dict
         "reference": study["reference"],
         "response_window_s": list(window) if window else None,
         "formula": cfg["formula"],
+        "response_unit": cfg["response_unit"],
         "by": list(cfg["by"]),
         "reml": cfg["reml"],
         "adjust": cfg["adjust"],
@@ -251,9 +298,14 @@ def run_model(*, inputs: dict, outputs: dict, cfg: dict, study: str, row: dict, 
     models_cfg = cfg["models"]
     window = tuple(cfg["emg"]["response_s"])
     if row["input"] == "trials":
-        trials, counts = read_user_trials(inputs["source"], study=study, columns=models_cfg["trial_columns"])
+        trials, counts = read_user_trials(inputs["source"], study=study, columns=models_cfg["trial_columns"],
+                                          drop_missing=models_cfg["drop_missing_responses"])
+        unit = models_cfg["response_unit"]
     else:
         trials, counts = read_bins_responses(inputs["source"], window=window)
+        unit = "microvolt"  # preprocessing's amplitudes
+    trials = sheet_spelling(trials, study=row, source=inputs["source"])
+    models_cfg = {**models_cfg, "formula": model_formula(trials, study=study, formula=models_cfg["formula"]), "response_unit": unit}
     with failsafe(on_bad_data=cfg["on_bad_data"], study=study) as outcome:
         check_design(trials, study=row)
         models = fit_study(trials, study=row, cfg=models_cfg)
