@@ -1,0 +1,1 @@
+"""Facial EMG: filters, envelopes, epochs, artefact rules and study-level models."""

@@ -1,0 +1,100 @@
+"""Standardised effects of each drug arm for the meta-analysis, from participant means.
+
+Each participant's trials are averaged within every emotion x muscle cell (the unit
+the published studies report), and each drug arm is compared with the study's
+reference arm in every cell:
+
+* between-subjects studies: Hedges' g for two independent groups (``SMD``): the
+  difference of the arm means over the pooled SD with Hedges' (1981) exact
+  small-sample correction, variance ``1/n1 + 1/n2 + g^2 / (2 (n1 + n2))``;
+* within-subjects studies (every participant in every arm): the standardised mean
+  change with change-score standardisation (``SMCC``; Gibbons et al. 1993, Morris &
+  DeShon 2002), from the participants measured in both arms and the correlation of
+  their cell means.
+
+Both come from :func:`opioidsocial.stats.escalc.escalc`, which reproduces metafor's
+``escalc`` (Viechtbauer 2010; values in DESIGN.md). The sign is arm minus reference:
+a positive g is a larger EMG response under the drug. ``direction`` is the study's
+(+1 agonist, -1 antagonist) for its opioid drug and 0 for any other arm
+(amisulpride in Korb et al. 2023), so the meta-regression can tell them apart.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from opioidsocial.emg.trials import participant_cell_means
+from opioidsocial.io.contracts import EFFECTS
+from opioidsocial.stats.escalc import MIN_N, escalc
+
+CELL_FACTORS = ("emotion", "muscle")
+
+
+def outcome_label(*, muscle: str | None, emotion: str | None) -> str:
+    """'corrugator to happy faces'; a factor averaged over reads 'all faces' / 'EMG'."""
+    return f"{muscle or 'EMG'} to {emotion + ' faces' if emotion else 'all faces'}"
+
+
+def study_effects(trials: pd.DataFrame, *, study: dict, within: tuple[str, ...] = CELL_FACTORS) -> tuple[pd.DataFrame, list[dict]]:
+    """One EFFECTS row per non-reference arm x cell of the factors ``within``.
+
+    Cells with fewer participants than the measure needs (2 per arm for SMD, 3
+    pairs for SMCC: no SD otherwise) are left out and returned as the second value,
+    each with its reason, for the fit record.
+    """
+    reference = study["reference"]
+    means = participant_cell_means(trials)
+    # A factor not contrasted within is averaged over per participant, with equal weights.
+    means = means.groupby(["participant", "arm", *within], sort=True)["mean_uv"].mean().reset_index()
+    rows = []
+    for arm in sorted(set(means["arm"]) - {reference}):
+        for cell, group in means.groupby(list(within), sort=True) if within else [((), means)]:
+            cell = dict(zip(within, cell if isinstance(cell, tuple) else (cell,)))
+            rows.append({"arm": arm, **cell, **_summaries(group, arm=arm, reference=reference, design=study["design"])})
+    measure = "SMCC" if study["design"] == "within" else "SMD"
+    table = pd.DataFrame(rows, columns=["arm", *within, "n1", "n2", "m1", "m2", "sd1", "sd2", "r"])
+    too_small = (table["n1"] < MIN_N[measure]) | ((measure == "SMD") & (table["n2"].fillna(0) < MIN_N[measure]))
+    skipped = [
+        {"contrast": f"{r['arm']} - {reference}", "outcome": outcome_label(muscle=r.get("muscle"), emotion=r.get("emotion")),
+         "reason": f"{measure} needs at least {MIN_N[measure]} participants per arm; n1 = {r['n1']}, n2 = {r['n2']}"}
+        for r in table[too_small].to_dict("records")
+    ]
+    table = table[~too_small].reset_index(drop=True)
+    if table.empty:
+        return pd.DataFrame(columns=EFFECTS.columns), skipped
+    labels = [f"{study['study']}: {r.arm} - {reference}, {outcome_label(muscle=getattr(r, 'muscle', None), emotion=getattr(r, 'emotion', None))}" for r in table.itertuples()]
+    if measure == "SMCC":
+        es = escalc("SMCC", ni=table["n1"], m1i=table["m1"], m2i=table["m2"], sd1i=table["sd1"], sd2i=table["sd2"], ri=table["r"], labels=labels)
+    else:
+        es = escalc("SMD", n1i=table["n1"], n2i=table["n2"], m1i=table["m1"], m2i=table["m2"], sd1i=table["sd1"], sd2i=table["sd2"], labels=labels)
+    effects = pd.DataFrame(
+        {
+            "study": study["study"],
+            "outcome": [outcome_label(muscle=r.get("muscle"), emotion=r.get("emotion")) for r in table.to_dict("records")],
+            "contrast": table["arm"] + " - " + reference,
+            "yi": es["yi"],
+            "vi": es["vi"],
+            "n1": table["n1"].astype("int64"),
+            "n2": table["n2"].astype("Int64"),
+            "design": study["design"],
+            "direction": np.where(table["arm"] == study["drug"], int(study["direction"]), 0).astype("int8"),
+            "sample_group": study["sample_group"],
+            "measure": measure,
+            "modality": "emg",
+            "drug": table["arm"],
+        }
+    )
+    return effects, skipped
+
+
+def _summaries(cell: pd.DataFrame, *, arm: str, reference: str, design: str) -> dict:
+    """n, means and SDs of the two arms in one cell (paired for within-subjects designs)."""
+    drug = cell[cell["arm"] == arm].set_index("participant")["mean_uv"]
+    ref = cell[cell["arm"] == reference].set_index("participant")["mean_uv"]
+    if design == "within":
+        both = drug.index.intersection(ref.index)
+        drug, ref = drug[both], ref[both]
+        r = float(np.corrcoef(drug, ref)[0, 1]) if len(both) > 2 else np.nan
+        return {"n1": len(both), "n2": pd.NA, "m1": drug.mean(), "m2": ref.mean(), "sd1": drug.std(ddof=1), "sd2": ref.std(ddof=1), "r": r}
+    return {"n1": len(drug), "n2": len(ref), "m1": drug.mean(), "m2": ref.mean(), "sd1": drug.std(ddof=1), "sd2": ref.std(ddof=1), "r": np.nan}

@@ -1,0 +1,40 @@
+"""The EMG participant stage: one participant's job, from BIDS recording to binned responses.
+
+It runs :func:`opioidsocial.emg.preprocess.preprocess_participant` under the one
+exclusion mechanism (:mod:`opioidsocial.failsafe`): with ``on_bad_data: fail`` a
+data problem stops the job naming the study, the participant and the file; with
+'exclude' the participant gets an empty table and a QC record whose reason the
+study stage turns into a row of the exclusion list.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from opioidsocial.emg.preprocess import UnusableParticipant, empty_bins, preprocess_participant
+from opioidsocial.failsafe import failsafe
+from opioidsocial.io.contracts import EMG_BINS, QC_RECORD
+from opioidsocial.io.tables import write_json, write_table
+
+log = logging.getLogger(__name__)
+
+
+def run(*, inputs: dict, outputs: dict, cfg: dict, study: str, participant: str, arm: str, metadata: dict) -> None:
+    """Preprocess one participant; write ``outputs`` bins (EMG_BINS) and qc (QC record).
+
+    ``inputs`` are the participant's BIDS files by role (recording, channels, events,
+    sidecar). Every error is raised or recorded before either output is written.
+    """
+    with failsafe(on_bad_data=cfg["on_bad_data"], study=study, participant=participant, files=inputs) as outcome:
+        bins, qc = preprocess_participant(inputs, study=study, participant=participant, arm=arm, cfg=cfg["emg"])
+        if not qc["usable"]:
+            raise UnusableParticipant(qc["exclusion_reason"], file=inputs["recording"],
+                                      fix="inspect the QC JSON, or raise emg.max_rejected_fraction")
+    if outcome.excluded:
+        bins = empty_bins()
+        qc = {"study": study, "participant": participant, "arm": arm, "recording": inputs["recording"], "usable": False,
+              "exclusion_reason": outcome.reason}
+    log.info("%s/%s: %d rows, rejected fraction %s", study, participant, len(bins), qc.get("rejected_fraction"))
+    # QC first: a table is only ever next to the QC record that explains it.
+    write_json(outputs["qc"], qc, schema=QC_RECORD)
+    write_table(bins, outputs["bins"], EMG_BINS, metadata=metadata)

@@ -1,0 +1,372 @@
+"""The EMG study stage: the study table of usable participants, its mixed models,
+planned contrasts, effects and figures.
+
+:func:`run_table` gathers the participants' EMG_BINS tables and lists the excluded
+ones; :func:`run_model` fits the models. For each EMG study the trial-level responses (:mod:`opioidsocial.emg.trials`) are
+modelled as facial-mimicry studies model them today: a linear mixed model with the
+arm x emotion (x muscle) fixed effects, random intercepts and slopes by participant
+and random intercepts by stimulus (Barr et al. 2013, J Mem Lang 68:255-278), fitted
+by REML per muscle or jointly (``models.by``). Inference is lmerTest's:
+Satterthwaite df, t tests, Type III F tests (Kuznetsova et al. 2017)
+(:mod:`opioidsocial.stats.lmm`). A singular or non-converged fit goes down the
+documented fall-back ladder (:mod:`opioidsocial.stats.fallback`) and every attempt
+is written to ``fit.json``.
+
+The planned contrasts are each arm minus the study's reference arm in every emotion
+x muscle cell, computed from the estimated marginal means (other factors averaged
+with equal weights), with Satterthwaite df and a multiplicity correction across the
+study's whole family of contrasts (statsmodels ``multipletests``; Holm 1979 by
+default).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+from statsmodels.stats.multitest import multipletests
+
+from opioidsocial.emg.effects import study_effects
+from opioidsocial.emg.plots import plot_marginal_means, plot_time_courses
+from opioidsocial.emg.trials import NO_STIMULUS, read_bins_responses, read_user_trials
+from opioidsocial.errors import DataError, OpioidSocialError
+from opioidsocial.failsafe import failsafe
+from opioidsocial.io import contracts
+from opioidsocial.io.contracts import EFFECTS, EMG_BINS, EXCLUSIONS, QC_RECORD, TRIAL_RESPONSES
+from opioidsocial.io.tables import read_json, read_table, write_json, write_table, write_tsv
+from opioidsocial.stats.fallback import fit_with_fallback
+from opioidsocial.stats.lmm import LmmError, LmmFit, fit, parse
+
+log = logging.getLogger(__name__)
+
+
+class EmgModelError(OpioidSocialError, ValueError):
+    """The study sheet or the model settings do not fit the study's data (a config problem)."""
+
+
+class StudyNotEstimable(DataError):
+    """After exclusions a study lacks the arms its contrasts need (e.g. no reference arm left)."""
+
+    level = "study"
+
+
+def run_table(*, inputs: dict, outputs: dict, study: str, metadata: dict) -> None:
+    """Concatenate the usable participants' tables; list the excluded ones with their reasons.
+
+    ``inputs`` bins and qc are the participants' EMG_BINS tables and QC records.
+    """
+    frames, excluded = [], []
+    for bins_path, qc_path in zip(sorted(inputs["bins"]), sorted(inputs["qc"])):
+        qc = read_json(qc_path, QC_RECORD)
+        if qc["usable"]:
+            frames.append(read_table(bins_path, EMG_BINS))
+        else:
+            excluded.append({"study": qc["study"], "participant": qc["participant"], "stage": "emg_preprocess", "reason": qc["exclusion_reason"]})
+    if not frames:
+        raise StudyNotEstimable(f"no usable participant in {len(inputs['qc'])} QC records", study=study,
+                                fix="see why each was excluded in their QC records (results/<study>/qc/emg/)")
+    table = pd.concat(frames, ignore_index=True)
+    log.info("study table: %d participants, %d excluded, %d rows", table["participant"].nunique(), len(excluded), len(table))
+    write_tsv(pd.DataFrame(excluded, columns=list(EXCLUSIONS.columns)), outputs["exclusions"], EXCLUSIONS)
+    write_table(table, outputs["table"], EMG_BINS, metadata=metadata)
+
+
+def run_timecourses(*, inputs: dict, outputs: dict, cfg: dict, study: str, reference: str) -> None:
+    """Plot the study's mean time courses per arm x emotion x muscle (png and svg)."""
+    plot_time_courses(read_table(inputs["table"], EMG_BINS), study=study, reference=reference, window=tuple(cfg["emg"]["response_s"]),
+                      level=cfg["models"]["level"], paths=(outputs["png"], outputs["svg"]))
+
+
+@dataclass(frozen=True)
+class StudyModel:
+    """One fitted model of a study: its subset (``by`` values), the fit and the attempts."""
+
+    by: dict[str, str]
+    fit: LmmFit
+    attempts: list[dict]
+    data: pd.DataFrame
+
+
+def sheet_spelling(trials: pd.DataFrame, *, study: dict, source: str) -> pd.DataFrame:
+    """``trials`` with the arms that the sheet's ``drug`` and ``reference`` name in the sheet's spelling.
+
+    Arms are matched without regard to case and surrounding spaces (``Oxazepam`` is
+    the sheet's ``oxazepam``), so the drug's effects carry the sheet's direction and
+    every output spells the arm one way. A drug that names no arm is an error: its
+    effects would otherwise all get direction 0 without a word.
+    """
+    arms = sorted(map(str, trials["arm"].unique()))
+    if not arms:
+        return trials  # nobody usable: check_design says so, under on_bad_data
+    spelling = {}
+    for key in ("drug", "reference"):
+        named = study[key]
+        found = [a for a in arms if a.strip().casefold() == named.strip().casefold()]
+        if key == "drug" and not found:
+            raise EmgModelError(
+                f"study '{study['study']}': drug '{named}' (study sheet) is none of the arms {arms} of {source}; "
+                "set `drug` to the arm that received it (a drug that is no opioid takes direction 0)"
+            )
+        spelling.update({a: named for a in found})
+    return trials.assign(arm=trials["arm"].map(lambda a: spelling.get(a, a)))
+
+
+def check_design(trials: pd.DataFrame, *, study: dict, where: str | None = None) -> None:
+    """The reference arm exists, there is another arm, and arms vary as the design says.
+
+    ``where`` names the data in messages (default: the study).
+    """
+    where = where or f"study '{study['study']}'"
+    reference = study["reference"]
+    arms = sorted(map(str, trials["arm"].unique()))
+    if reference not in arms:
+        raise StudyNotEstimable(
+            f"{where}: reference arm '{reference}' (study sheet) is not among the arms {arms} of the usable trials; "
+            "fix `reference` or the arm labels, or see the exclusions"
+        )
+    if len(arms) < 2:
+        raise StudyNotEstimable(f"{where}: only arm {arms} has usable trials; a drug contrast needs at least two arms")
+    per_participant = trials.groupby("participant")["arm"].nunique()
+    if study["design"] == "between" and (per_participant > 1).any():
+        raise EmgModelError(
+            f"{where} is 'between' in the study sheet, but participant(s) {sorted(per_participant[per_participant > 1].index)[:5]} "
+            "have trials in more than one arm; set design 'within' or fix the arm labels"
+        )
+    if study["design"] == "within" and (per_participant < 2).all():
+        raise EmgModelError(f"{where} is 'within' in the study sheet, but every participant has trials in one arm only; set design 'between'")
+
+
+#: A random-effect term of stimulus, e.g. ``+ (1 | stimulus)`` or ``+ (1 | stimulus:muscle)``.
+_STIMULUS_TERM = re.compile(r"\s*\+\s*\([^()|]*\|\s*stimulus\b[^()]*\)")
+
+
+def model_formula(trials: pd.DataFrame, *, study: str, formula: str) -> str:
+    """``formula`` without its stimulus random effects when the trials name no stimulus.
+
+    A trial table without a stimulus column (``models.trial_columns.stimulus: null``)
+    cannot estimate stimulus variance; fit.json records the formula actually fitted.
+    """
+    if not (trials["stimulus"] == NO_STIMULUS).all():
+        return formula
+    reduced = _STIMULUS_TERM.sub("", formula)
+    if "stimulus" in parse(reduced).all_variables:
+        raise EmgModelError(
+            f"study '{study}': models.formula '{formula}' uses stimulus beyond a random intercept, but the trial table has no "
+            "stimulus column (models.trial_columns.stimulus is null); map the column or take stimulus out of the formula"
+        )
+    return reduced
+
+
+def fit_study(trials: pd.DataFrame, *, study: dict, cfg: dict) -> list[StudyModel]:
+    """Fit the configured model to each ``by`` subset of the study's trials."""
+    name, formula, by = study["study"], cfg["formula"], list(cfg["by"])
+    parsed = parse(formula)
+    clash = sorted(set(by) & set(parsed.all_variables))
+    if clash:
+        raise EmgModelError(f"study '{name}': models.by {clash} must not appear in models.formula '{formula}' (one model is fitted per value)")
+    if "arm" not in parsed.fixed_variables:
+        raise EmgModelError(f"study '{name}': models.formula '{formula}' has no fixed effect of 'arm', so no drug contrast can be estimated")
+    data = trials.copy()
+    data["arm"] = pd.Categorical(data["arm"], categories=[study["reference"], *sorted(set(data["arm"]) - {study["reference"]})])
+    groups = data.groupby(by, sort=True, observed=True) if by else [((), data)]
+    models = []
+    for key, subset in groups:
+        labels = dict(zip(by, key if isinstance(key, tuple) else (key,)))
+        where = f"study '{name}'" + "".join(f", {k} {v}" for k, v in labels.items())
+        check_design(subset, study=study, where=where)
+        try:
+            if cfg["fallback"]:
+                result, attempts = fit_with_fallback(formula, subset, reml=cfg["reml"])
+            else:
+                result = fit(formula, subset, reml=cfg["reml"])
+                attempts = [{"step": "as specified", "formula": formula, "converged": result.converged, "singular": result.singular, "messages": list(result.messages)}]
+        except LmmError as err:
+            raise EmgModelError(f"{where}: {err}") from err
+        missing = [f for f in cfg["contrast_within"] if f not in by and f not in result.levels]
+        if missing:
+            raise EmgModelError(
+                f"{where}: models.contrast_within lists {missing}, which the model '{result.formula}' has no factor for; "
+                "add it to models.formula or models.by, or remove it from models.contrast_within"
+            )
+        log.info("%s: %s (%s; converged %s, singular %s)", where, result.formula, attempts[-1]["step"], result.converged, result.singular)
+        models.append(StudyModel(by=labels, fit=result, attempts=attempts, data=subset))
+    return models
+
+
+def fixed_effects(models: list[StudyModel], *, level: float) -> pd.DataFrame:
+    return _stack(models, lambda m: m.fit.coef_table(level=level))
+
+
+def type3(models: list[StudyModel]) -> pd.DataFrame:
+    return _stack(models, lambda m: m.fit.anova())
+
+
+def variance_components(models: list[StudyModel]) -> pd.DataFrame:
+    """lme4's ``as.data.frame(VarCorr(fit))``: group, term1, term2, vcov, sdcor."""
+
+    def table(m: StudyModel) -> pd.DataFrame:
+        sd = m.fit.sd_re
+        rows = [{"group": g, "term1": t, "term2": "", "vcov": s**2, "sdcor": s} for (g, t), s in sd.items()]
+        rows += [{"group": g, "term1": a, "term2": b, "vcov": c * sd[(g, a)] * sd[(g, b)], "sdcor": c} for (g, a, b), c in m.fit.corr_re.items()]
+        rows.append({"group": "Residual", "term1": "", "term2": "", "vcov": m.fit.sigma**2, "sdcor": m.fit.sigma})
+        return pd.DataFrame(rows)
+
+    return _stack(models, table)
+
+
+def marginal_means(models: list[StudyModel], *, within: list[str], level: float) -> pd.DataFrame:
+    return _cells_first(_stack(models, lambda m: m.fit.emmeans(_specs(m, within), level=level)))
+
+
+def planned_contrasts(models: list[StudyModel], *, reference: str, within: list[str], level: float, adjust: str) -> pd.DataFrame:
+    """Each arm minus ``reference`` in every cell of ``within``, adjusted across the family."""
+    frames = []
+    for m in models:
+        specs = _specs(m, within)
+        cells, L = m.fit.marginal_rows(specs)
+        cell_factors = specs[1:]
+        keys = cells[cell_factors].astype(str).agg("\x1f".join, axis=1) if cell_factors else pd.Series("", index=cells.index)
+        ref_rows = {k: i for i, (k, arm) in enumerate(zip(keys, cells["arm"])) if arm == reference}
+        rows, labels = [], []
+        for i, (k, arm) in enumerate(zip(keys, cells["arm"])):
+            if arm != reference:
+                rows.append(L.iloc[i].to_numpy() - L.iloc[ref_rows[k]].to_numpy())
+                labels.append({**m.by, **{f: cells.iloc[i][f] for f in cell_factors}, "arm": arm})
+        tests = m.fit.contrast(pd.DataFrame(rows, columns=L.columns), level=level)
+        frames.append(pd.concat([pd.DataFrame(labels), tests.reset_index(drop=True)], axis=1))
+    table = pd.concat(frames, ignore_index=True)
+    table.insert(table.columns.get_loc("arm") + 1, "reference", reference)
+    table.insert(table.columns.get_loc("reference") + 1, "contrast", table["arm"].astype(str) + " - " + reference)
+    order = ["arm", *[f for f in ("muscle", "emotion") if f in table.columns]]
+    table = _cells_first(table.sort_values(order, kind="stable").reset_index(drop=True))
+    if adjust == "none":
+        table["p_adjusted"] = table["p"]
+    else:
+        table["p_adjusted"] = multipletests(table["p"].to_numpy(), method=adjust)[1]
+    table["adjust"] = adjust
+    return table
+
+
+def fit_record(models: list[StudyModel], *, study: dict, cfg: dict, counts: dict, window: tuple[float, float] | None,
+               skipped: list[dict], reason: str | None = None) -> dict:
+    """What was fitted, on how much data, every fall-back step taken and every effect left out."""
+    return {
+        "study": study["study"],
+        "input": study["input"],
+        "design": study["design"],
+        "reference": study["reference"],
+        "response_window_s": list(window) if window else None,
+        "formula": cfg["formula"],
+        "response_unit": cfg["response_unit"],
+        "by": list(cfg["by"]),
+        "reml": cfg["reml"],
+        "adjust": cfg["adjust"],
+        "level": cfg["level"],
+        "data": counts,
+        "estimable": reason is None,
+        "not_estimable_reason": reason,
+        "effects_skipped": skipped,
+        "models": [
+            {
+                "by": m.by,
+                "formula_used": m.fit.formula,
+                "fallback": [a["step"] for a in m.attempts[1:]],
+                "attempts": m.attempts,
+                "converged": m.fit.converged,
+                "singular": m.fit.singular,
+                "n_participants": int(m.data["participant"].nunique()),
+                "n_participants_by_arm": {str(k): int(v) for k, v in m.data.groupby("arm", observed=True)["participant"].nunique().items()},
+                "n_trials": m.fit.n_obs,
+                "n_groups": m.fit.n_groups,
+            }
+            for m in models
+        ],
+    }
+
+
+def run_model(*, inputs: dict, outputs: dict, cfg: dict, study: str, row: dict, metadata: dict) -> None:
+    """Read a study's trials, fit its models and write every output of the model stage.
+
+    ``inputs`` source is the study's EMG_BINS table (input 'bids') or the user's trial
+    table (input 'trials'); ``row`` is the study's sheet row; ``outputs`` maps trials,
+    fixef, anova, varcomp, emmeans, contrasts, fit, effects, plot_png, plot_svg to
+    paths. A study whose exclusions left no contrast to estimate fails, or with
+    ``on_bad_data: exclude`` gets empty tables and says why in ``fit.json``.
+    """
+    models_cfg = cfg["models"]
+    window = tuple(cfg["emg"]["response_s"])
+    if row["input"] == "trials":
+        trials, counts = read_user_trials(inputs["source"], study=study, columns=models_cfg["trial_columns"],
+                                          drop_missing=models_cfg["drop_missing_responses"])
+        unit = models_cfg["response_unit"]
+    else:
+        trials, counts = read_bins_responses(inputs["source"], window=window)
+        unit = "microvolt"  # preprocessing's amplitudes
+    trials = sheet_spelling(trials, study=row, source=inputs["source"])
+    models_cfg = {**models_cfg, "formula": model_formula(trials, study=study, formula=models_cfg["formula"]), "response_unit": unit}
+    with failsafe(on_bad_data=cfg["on_bad_data"], study=study) as outcome:
+        check_design(trials, study=row)
+        models = fit_study(trials, study=row, cfg=models_cfg)
+    if outcome.excluded:
+        _write_outputs(outputs, trials=trials, tables={}, effects=pd.DataFrame(columns=EFFECTS.columns),
+                       record=fit_record([], study=row, cfg=models_cfg, counts=counts, window=window, skipped=[], reason=outcome.reason),
+                       study=row, cfg=models_cfg, metadata=metadata)
+        return
+    within = list(models_cfg["contrast_within"])
+    level = models_cfg["level"]
+    tables = {
+        "fixef": fixed_effects(models, level=level),
+        "anova": type3(models),
+        "varcomp": variance_components(models),
+        "emmeans": marginal_means(models, within=within, level=level),
+        "contrasts": planned_contrasts(models, reference=row["reference"], within=within, level=level, adjust=models_cfg["adjust"]),
+    }
+    effects, skipped = study_effects(trials, study=row, within=tuple(f for f in ("emotion", "muscle") if f in within))
+    for item in skipped:
+        log.warning("study '%s': no effect for %s, %s: %s", study, item["contrast"], item["outcome"], item["reason"])
+    record = fit_record(models, study=row, cfg=models_cfg, counts=counts, window=window, skipped=skipped)
+    _write_outputs(outputs, trials=trials, tables=tables, effects=effects, record=record, study=row, cfg=models_cfg, metadata=metadata)
+
+
+#: The TSV outputs of the model stage and their contracts.
+MODEL_TABLES = {"fixef": contracts.EMG_FIXEF, "anova": contracts.EMG_ANOVA, "varcomp": contracts.EMG_VARCOMP,
+                "emmeans": contracts.EMG_EMMEANS, "contrasts": contracts.EMG_CONTRASTS}
+
+
+def _write_outputs(outputs: dict, *, trials: pd.DataFrame, tables: dict, effects: pd.DataFrame, record: dict, study: dict, cfg: dict, metadata: dict | None) -> None:
+    write_table(trials, outputs["trials"], TRIAL_RESPONSES, metadata=metadata)
+    for key, spec in MODEL_TABLES.items():
+        write_tsv(tables.get(key, spec.empty()), outputs[key], spec)
+    write_json(outputs["fit"], record)
+    plot_marginal_means(tables.get("emmeans", contracts.EMG_EMMEANS.empty()), study=study["study"], reference=study["reference"],
+                        level=cfg["level"], paths=(outputs["plot_png"], outputs["plot_svg"]), note=record["not_estimable_reason"])
+    # The pooled table last: its presence means the whole stage finished.
+    write_table(effects, outputs["effects"], EFFECTS, metadata=metadata)
+
+
+def _specs(m: StudyModel, within: list[str]) -> list[str]:
+    return ["arm", *[f for f in within if f in m.fit.levels and f not in m.by]]
+
+
+def _cells_first(table: pd.DataFrame) -> pd.DataFrame:
+    """Muscle and emotion as the first columns, whether they came from ``by`` or the model."""
+    cells = [c for c in ("muscle", "emotion") if c in table.columns]
+    return table[cells + [c for c in table.columns if c not in cells]]
+
+
+def _stack(models: list[StudyModel], table) -> pd.DataFrame:
+    """Per-model tables stacked, each row labelled with its model's ``by`` values."""
+    frames = []
+    for m in models:
+        frame = table(m)
+        for i, (key, value) in enumerate(m.by.items()):
+            frame.insert(i, key, value)
+        frames.append(frame)
+    out = pd.concat(frames, ignore_index=True)
+    for column in out.columns:
+        if isinstance(out[column].dtype, pd.CategoricalDtype):
+            out[column] = out[column].astype(str)
+    return out
+

@@ -1,0 +1,205 @@
+"""Every file one stage writes and another reads: its declared contract, once.
+
+Parquet tables have a :class:`~opioidsocial.io.tables.TableSpec` (Arrow schema with a
+doc per column, sort key), TSV tables a :class:`~opioidsocial.io.tables.TsvSpec`
+(column order, the factor columns that may lead, the label columns read as text),
+and the per-participant QC record a JSON schema (:data:`QC_RECORD`). Writers and
+readers go through :mod:`opioidsocial.io.tables` with these, and the tests check
+the outputs against them. Column lists are not repeated anywhere else.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from opioidsocial.io.tables import TableSpec, TsvSpec, field
+
+# -- Parquet: per participant ------------------------------------------------------
+
+EMG_BINS = TableSpec(
+    name="emg_bins",
+    row="participant x trial x muscle x time bin",
+    sort_by=("study", "participant", "trial", "muscle", "bin_start_s"),
+    schema=pa.schema(
+        [
+            field("study", pa.string(), doc="study id from studies.tsv"),
+            field("participant", pa.string(), doc="BIDS label without 'sub-'"),
+            field("arm", pa.string(), doc="treatment arm from participants.tsv"),
+            field("trial", pa.int32(), doc="1-based trial number in recording order"),
+            field("stimulus", pa.string(), doc="stimulus id from events.tsv"),
+            field("emotion", pa.string(), doc="events.tsv trial_type"),
+            field("muscle", pa.string(), doc="target muscle from channels.tsv"),
+            field("bin_start_s", pa.float64(), doc="bin start relative to stimulus onset, s"),
+            field("amplitude_uv", pa.float64(), doc="rectified, smoothed, baseline-corrected amplitude, microvolt"),
+            field("amplitude_z", pa.float64(), doc="amplitude_uv z-scored within participant x muscle"),
+            field("artefact", pa.bool_(), doc="trial x muscle rejected by an artefact rule"),
+            field("artefact_reason", pa.string(), doc="rule(s) that rejected it; empty when clean"),
+        ]
+    ),
+)
+
+PET_BP = TableSpec(
+    name="pet_bp",
+    row="participant x ROI x condition x model",
+    sort_by=("study", "participant", "roi", "condition", "model"),
+    schema=pa.schema(
+        [
+            field("study", pa.string()),
+            field("participant", pa.string()),
+            field("roi", pa.string()),
+            field("condition", pa.string(), doc="baseline | rejection | acceptance (or as configured)"),
+            field("model", pa.string(), doc="SRTM | Logan | given"),
+            field("bp_nd", pa.float64(), nullable=True, doc="non-displaceable binding potential"),
+            field("r1", pa.float64(), nullable=True, doc="SRTM relative delivery K1/K1'"),
+            field("k2", pa.float64(), nullable=True, doc="SRTM k2, 1/min"),
+            field("rmse", pa.float64(), nullable=True, doc="root mean squared residual of the fit"),
+            field("fit_ok", pa.bool_(), doc="False when the fit failed or is implausible"),
+            field("flag_reason", pa.string(), doc="why fit_ok is False; empty otherwise"),
+        ]
+    ),
+)
+
+EFFECTS = TableSpec(
+    name="effects",
+    row="study x outcome x contrast",
+    sort_by=("study", "outcome", "contrast"),
+    schema=pa.schema(
+        [
+            field("study", pa.string()),
+            field("outcome", pa.string(), doc="outcome family, e.g. 'zygomaticus to happy faces'"),
+            field("contrast", pa.string(), doc="e.g. 'naltrexone - placebo', 'rejection - baseline'"),
+            field("yi", pa.float64(), doc="effect size on the measure's scale"),
+            field("vi", pa.float64(), doc="its sampling variance"),
+            field("n1", pa.int64(), nullable=True, doc="n of group 1 (or of the paired sample)"),
+            field("n2", pa.int64(), nullable=True, doc="n of group 2; null for within designs"),
+            field("design", pa.string(), doc="between | within"),
+            field("direction", pa.int8(), doc="+1 agonist or endogenous release, -1 antagonist"),
+            field("sample_group", pa.string(), doc="studies sharing participants share this"),
+            field("measure", pa.string(), doc="escalc measure: SMD, SMCC, SMCR, ZCOR or GEN"),
+            field("modality", pa.string(), doc="emg | pet | summary"),
+            field("drug", pa.string(), doc="drug or manipulation"),
+        ]
+    ),
+)
+
+TRIAL_RESPONSES = TableSpec(
+    name="emg_trial_responses",
+    row="participant x trial x muscle",
+    sort_by=("study", "participant", "trial", "muscle"),
+    schema=pa.schema(
+        [pa.field(name, pa.string(), nullable=False) for name in ("study", "participant", "arm")]
+        + [pa.field("trial", pa.int32(), nullable=False, metadata={"doc": "1-based trial number"})]
+        + [pa.field(name, pa.string(), nullable=False) for name in ("stimulus", "emotion", "muscle")]
+        + [pa.field("response_uv", pa.float64(), nullable=False, metadata={"doc": "mean baseline-corrected amplitude over the response window, microvolt"})]
+    ),
+)
+
+META_EFFECTS = TableSpec(
+    name="meta_effects",
+    row="family x study x outcome x contrast",
+    sort_by=("family", "study", "outcome", "contrast"),
+    schema=pa.schema(
+        [
+            field("family", pa.string(), doc="outcome family the effect is pooled in (meta.families)"),
+            field("study", pa.string()),
+            field("outcome", pa.string(), doc="outcome label as the study reports it"),
+            field("contrast", pa.string(), doc="e.g. 'naltrexone - placebo'"),
+            field("yi", pa.float64(), doc="effect size, contrast as labelled (manipulation minus reference)"),
+            field("vi", pa.float64(), doc="its sampling variance"),
+            field("yi_harmonised", pa.float64(), doc="yi * direction (effect of more mu-opioid signalling); yi when direction is 0"),
+            field("n1", pa.int64(), nullable=True),
+            field("n2", pa.int64(), nullable=True),
+            field("design", pa.string(), doc="between | within"),
+            field("direction", pa.int8(), doc="+1 agonist or endogenous release, -1 antagonist, 0 no opioid manipulation"),
+            field("sample_group", pa.string(), doc="studies sharing participants share this"),
+            field("measure", pa.string(), doc="SMD, SMCC, SMCR, ZCOR or GEN"),
+            field("scale", pa.string(), doc="d (SMD/SMCC/SMCR), z (ZCOR) or GEN: only one scale per family"),
+            field("conversion", pa.string(), doc="how yi was obtained (formula and reference)"),
+            field("source", pa.string(), doc="model (a study's effects.parquet) | summary (published statistics)"),
+            field("modality", pa.string(), doc="emg | pet | summary"),
+            field("drug", pa.string()),
+            field("muscle", pa.string(), nullable=True, doc="from meta.outcome_pattern; null when the label has none"),
+            field("emotion", pa.string(), nullable=True, doc="from meta.outcome_pattern; null when the label has none"),
+        ]
+    ),
+)
+
+# -- The QC record of one participant (EMG preprocessing, PET fits) ----------------
+
+#: What every stage that reads a QC record relies on; each modality adds its own
+#: details (filters, channels, rejections; fits and flags), described in the
+#: README's "Outputs" section.
+QC_RECORD = {
+    "type": "object",
+    "required": ["study", "participant", "usable", "exclusion_reason"],
+    "properties": {
+        "study": {"type": "string"},
+        "participant": {"type": "string"},
+        "usable": {"type": "boolean", "description": "false: the participant is excluded, for exclusion_reason"},
+        "exclusion_reason": {"type": "string", "description": "empty when usable"},
+    },
+}
+
+# -- TSV tables ---------------------------------------------------------------------
+
+#: Cell factors of the EMG models that lead a table's columns when the model has them.
+CELL_FACTORS = ("muscle", "emotion")
+
+EXCLUSIONS = TsvSpec(
+    name="exclusions", row="excluded participant or fit, with the stage and reason",
+    columns=("study", "participant", "stage", "reason"), text=("study", "participant", "stage", "reason"),
+)
+OVERVIEW = TsvSpec(
+    name="overview", row="study",
+    columns=("study", "modality", "input", "design", "drug", "direction", "sample_group", "n_enrolled", "n_analysed", "description"),
+)
+EMG_FIXEF = TsvSpec(name="emg_fixef", row="model x fixed-effect term", leading=CELL_FACTORS,
+                    columns=("term", "estimate", "se", "df", "t", "p", "ci_low", "ci_high"))
+EMG_ANOVA = TsvSpec(name="emg_anova", row="model x Type III term", leading=CELL_FACTORS, columns=("term", "num_df", "den_df", "f", "p"))
+EMG_VARCOMP = TsvSpec(name="emg_varcomp", row="model x variance component", leading=CELL_FACTORS,
+                      columns=("group", "term1", "term2", "vcov", "sdcor"))
+EMG_EMMEANS = TsvSpec(name="emg_emmeans", row="arm x cell", leading=CELL_FACTORS, columns=("arm", "emmean", "se", "df", "ci_low", "ci_high"))
+EMG_CONTRASTS = TsvSpec(
+    name="emg_contrasts", row="arm - reference x cell", leading=CELL_FACTORS,
+    columns=("arm", "reference", "contrast", "estimate", "se", "df", "t", "p", "ci_low", "ci_high", "p_adjusted", "adjust"),
+)
+PET_PAIRED = TsvSpec(
+    name="pet_paired", row="model x contrast x ROI",
+    columns=("model", "contrast", "roi", "condition", "versus", "n", "mean_versus", "mean_condition", "mean_change", "sd_change",
+             "percent_change", "t", "df", "p", "ci_low", "ci_high", "r_scans", "dz", "vi", "p_adjusted"),
+)
+PET_CORRELATIONS = TsvSpec(
+    name="pet_correlations", row="model x contrast x trait x ROI",
+    columns=("model", "contrast", "trait", "roi", "condition", "versus", "n", "r", "p", "ci_low", "ci_high", "z", "vi", "p_adjusted"),
+)
+POOLED_FIELDS = ("k", "estimate", "se", "ci_lb", "ci_ub", "pi_lb", "pi_ub", "tau2", "tau2_ci_lb", "tau2_ci_ub",
+                 "i2", "h2", "q", "q_df", "q_p", "method", "test")
+# A family x model with too few samples is one row with its k and the reason in `note`
+# (no estimator, no test), so a run that pools nothing says why in the table itself.
+META_POOLED = TsvSpec(name="meta_pooled", row="family x model x estimator x test", columns=("family", "model", *POOLED_FIELDS, "note"))
+META_REGRESSION = TsvSpec(
+    name="meta_regression", row="family x moderator x term",
+    columns=("family", "moderator", "term", "k", "estimate", "se", "stat", "df", "p", "ci_lb", "ci_ub",
+             "qm", "qm_df1", "qm_df2", "qm_p", "tau2", "q", "q_df", "q_p", "r2", "method", "test", "note"),
+)
+META_MULTILEVEL = TsvSpec(
+    name="meta_multilevel", row="model x scope x term",
+    columns=("model", "scope", "term", "k", "n_studies", "n_sample_groups", "estimate", "se_model", "se", "stat", "df", "p",
+             "ci_lb", "ci_ub", "sigma2_sample_group", "sigma2_study", "sigma2_effect", "q", "q_df", "q_p",
+             "qm", "qm_df1", "qm_df2", "qm_p", "method", "note"),
+)
+META_LEAVE1OUT = TsvSpec(
+    name="meta_leave1out", row="family x model x study left out",
+    columns=("family", "model", "left_out", "k", "estimate", "se", "ci_lb", "ci_ub", "pi_lb", "pi_ub", "tau2", "i2", "q", "q_p", "method", "test"),
+)
+META_INFLUENCE = TsvSpec(
+    name="meta_influence", row="family x model x sample group",
+    columns=("family", "model", "sample_group", "studies", "rstudent", "dffits", "cook_d", "cov_r", "tau2_del", "q_del", "hat", "weight",
+             "influential", "method", "test"),
+)
+META_SMALL_STUDY = TsvSpec(
+    name="meta_small_study", row="family x model x analysis",
+    columns=("family", "model", "analysis", "k", "statistic", "df", "p", "estimate", "ci_lb", "ci_ub", "k0", "side", "method", "test", "warning"),
+)
+VERSIONS = TsvSpec(name="versions", row="package", columns=("package", "version"))
+CONFIG_TABLE = TsvSpec(name="config_table", row="config key", columns=("key", "value"), text=("key", "value"))

@@ -1,0 +1,1 @@
+"""Meta-analysis: harmonising effects, pooling, meta-regression, multilevel models, plots."""

@@ -1,0 +1,1 @@
+"""PET: reference-tissue kinetic models and study-level paired analyses."""

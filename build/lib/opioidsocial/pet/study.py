@@ -1,0 +1,152 @@
+"""The PET study level (fan-in): one BPND table, paired tests, trait correlations, effects.
+
+TAC studies gather the participants' PET_BP tables (SRTM and Logan estimates,
+``participant``); BPND-table studies read the table (``inputs.read_bpnd``, model
+'given'). For every model the paired tests and trait correlations of ``paired``
+are computed and written as TSV; the estimate chosen by config ``pet.model``
+(or 'given') becomes the study's ``effects.parquet`` (EFFECTS contract: SMCC for
+the paired contrasts, ZCOR for the trait correlations, MOR activation positive)
+and the figures. Cells whose fit was flagged and participants whose input was
+unusable are listed in the study's exclusions (same columns as the EMG stage),
+and the effective n of every test is in paired.tsv.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from opioidsocial.config import SCHEMA_DIR
+from opioidsocial.errors import ConfigError
+from opioidsocial.io.contracts import EFFECTS, EXCLUSIONS, PET_BP, PET_CORRELATIONS, PET_PAIRED, QC_RECORD
+from opioidsocial.io.figures import save_figure
+from opioidsocial.io.tables import read_json, read_table, write_table, write_tsv
+from opioidsocial.pet.inputs import read_bpnd
+from opioidsocial.pet.paired import Contrast, contrasts, paired_tests, trait_correlations
+from opioidsocial.pet.plots import correlation_figure, paired_figure
+from opioidsocial.sheets import load_participants
+
+log = logging.getLogger(__name__)
+
+NOT_TRAITS = {"participant", "participant_id", "arm", "sex", "age"}
+
+
+def _numeric(column: pd.Series) -> pd.Series | None:
+    """The column as numbers (n/a = missing), or None if some value is not a number."""
+    text = column.replace({"n/a": np.nan, "": np.nan})
+    values = pd.to_numeric(text, errors="coerce")
+    return values if values.notna().sum() == text.notna().sum() else None
+
+
+def traits_of(sheet: pd.DataFrame, wanted: list[str], *, study: str) -> pd.DataFrame:
+    """Numeric trait columns of participants.tsv, indexed by participant label."""
+    chosen = {}
+    for name in wanted or [c for c in sheet.columns if c not in NOT_TRAITS]:
+        if name not in sheet.columns:
+            raise ConfigError(f"study '{study}': config pet.traits lists '{name}', which participants.tsv does not have (columns: {list(sheet.columns)})")
+        values = _numeric(sheet[name])
+        if values is None:
+            if wanted:
+                raise ConfigError(f"study '{study}': trait '{name}' of participants.tsv is not numeric; fix its values or drop it from pet.traits")
+            continue
+        chosen[name] = values.to_numpy(dtype=float)
+    return pd.DataFrame(chosen, index=pd.Index(sheet["participant"], name="participant"))
+
+
+def gather_fits(*, study: str, bp_paths: list[str], qc_paths: list[str]) -> tuple[pd.DataFrame, list[dict]]:
+    """All participants' PET_BP rows, and the participants excluded before fitting."""
+    tables, excluded = [], []
+    for path in sorted(qc_paths):
+        qc = read_json(path, QC_RECORD)
+        if not qc["usable"]:
+            excluded.append({"study": study, "participant": qc["participant"], "stage": "pet_fit", "reason": qc["exclusion_reason"]})
+    for path in sorted(bp_paths):
+        tables.append(read_table(path, PET_BP))
+    bp = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=PET_BP.columns)
+    return bp, excluded
+
+
+def given_table(*, study: str, bpnd: str, participants: list[str], cfg: dict) -> pd.DataFrame:
+    """A BPND-table study as PET_BP rows with model 'given'."""
+    cells = read_bpnd(
+        bpnd, study=study, participants=participants, conditions=cfg["conditions"], rois=cfg["rois"],
+        hemispheres=cfg["bpnd"]["hemispheres"],
+    )
+    return cells.assign(study=study, model="given", r1=np.nan, k2=np.nan, rmse=np.nan, fit_ok=cells["flag_reason"] == "")[PET_BP.columns]
+
+
+def effects_table(paired: pd.DataFrame, correlations: pd.DataFrame, *, study: str, row: dict, pairs: list[Contrast]) -> pd.DataFrame:
+    """The primary model's contrasts (SMCC) and trait correlations (ZCOR) in the EFFECTS contract."""
+    by_label = {p.label: p for p in pairs}
+    rows = []
+    for r in paired.dropna(subset=["dz", "vi"]).itertuples():
+        rows.append({"outcome": by_label[r.contrast].outcome(r.roi), "contrast": r.contrast, "yi": r.dz, "vi": r.vi, "n1": r.n, "measure": "SMCC"})
+    for r in correlations.dropna(subset=["z", "vi"]).itertuples():
+        rows.append({"outcome": f"{by_label[r.contrast].outcome(r.roi)} x {r.trait}", "contrast": r.contrast, "yi": r.z, "vi": r.vi, "n1": r.n, "measure": "ZCOR"})
+    effects = pd.DataFrame(rows, columns=["outcome", "contrast", "yi", "vi", "n1", "measure"])
+    return effects.assign(
+        study=study, n1=effects["n1"].astype("int64"), n2=pd.array([pd.NA] * len(effects), dtype="Int64"),
+        design=row["design"], direction=np.int8(row["direction"]), sample_group=row["sample_group"],
+        modality="pet", drug=row["drug"],
+    )[EFFECTS.columns]
+
+
+def run(*, inputs: dict, outputs: dict, cfg: dict, study: str, row: dict, metadata: dict) -> None:
+    """Gather, test, correlate and write every study-level output of a PET study.
+
+    ``inputs``: TAC studies give bp and qc (one per participant), BPND-table studies
+    bpnd (the one table). ``outputs`` maps bp, paired, correlations, effects,
+    exclusions, paired_png, paired_svg, correlations_png and correlations_svg to
+    their paths.
+    """
+    cfg = cfg["pet"]
+    bp_paths, qc_paths, bpnd_paths = inputs["bp"], inputs["qc"], inputs["bpnd"]
+    reference = row["reference"]
+    if reference not in cfg["conditions"]:
+        raise ConfigError(f"study '{study}': reference '{reference}' (studies.tsv) is not one of config pet.conditions {cfg['conditions']}")
+    sheet = load_participants(pd.Series(row), schemas=SCHEMA_DIR)
+    if row["input"] == "bpnd":
+        bp, excluded = given_table(study=study, bpnd=bpnd_paths[0], participants=sheet["participant"].tolist(), cfg=cfg), []
+        primary, stage = "given", "bpnd"
+    else:
+        bp, excluded = gather_fits(study=study, bp_paths=bp_paths, qc_paths=qc_paths)
+        primary, stage = cfg["model"], "pet_fit"
+    traits = traits_of(sheet, cfg["traits"], study=study)
+    pairs = contrasts(cfg["conditions"], reference)
+
+    paired, correlations = [], []
+    for model in sorted(bp["model"].unique()):
+        rows = bp[bp["model"] == model]
+        paired.append(paired_tests(rows, pairs=pairs, ci_level=cfg["ci_level"], fdr_method=cfg["fdr_method"]).assign(model=model))
+        correlations.append(trait_correlations(rows, traits, pairs=pairs, ci_level=cfg["ci_level"], fdr_method=cfg["fdr_method"]).assign(model=model))
+    paired = _sorted(pd.concat(paired, ignore_index=True), ["model", "contrast", "roi"])
+    correlations = _sorted(pd.concat(correlations, ignore_index=True), ["model", "contrast", "trait", "roi"])
+    primary_paired = paired[paired["model"] == primary]
+    primary_corr = correlations[correlations["model"] == primary]
+    effects = effects_table(primary_paired, primary_corr, study=study, row=row, pairs=pairs)
+
+    flagged = bp[(bp["model"] == primary) & ~bp["fit_ok"].astype(bool)]
+    excluded += [
+        {"study": study, "participant": r.participant, "stage": stage, "reason": f"{r.model} {r.roi} {r.condition}: {r.flag_reason}"}
+        for r in flagged.itertuples()
+    ]
+    exclusions = pd.DataFrame(excluded, columns=list(EXCLUSIONS.columns)).sort_values(["participant", "reason"], kind="stable")
+    log.info("%s: %d participants, %d BPND rows, %d exclusions, %d effects", study, bp["participant"].nunique(), len(bp), len(exclusions), len(effects))
+
+    title = f"{study}: {primary}"
+    primary_bp = bp[bp["model"] == primary]
+    save_figure(paired_figure(primary_bp, primary_paired, conditions=cfg["conditions"], pairs=pairs, ci_level=cfg["ci_level"], title=title),
+                outputs["paired_png"], outputs["paired_svg"])
+    save_figure(correlation_figure(primary_corr, title=title), outputs["correlations_png"], outputs["correlations_svg"])
+    write_tsv(paired, outputs["paired"], PET_PAIRED)
+    write_tsv(correlations, outputs["correlations"], PET_CORRELATIONS)
+    write_tsv(exclusions, outputs["exclusions"], EXCLUSIONS)
+    write_table(bp, outputs["bp"], PET_BP, metadata=metadata)
+    write_table(effects, outputs["effects"], EFFECTS, metadata=metadata)
+
+
+def _sorted(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    first = [k for k in keys if k in df.columns]
+    return df[[*first, *[c for c in df.columns if c not in first]]].sort_values(first, kind="stable").reset_index(drop=True)

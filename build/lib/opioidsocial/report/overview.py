@@ -1,0 +1,81 @@
+"""The report's first page: which studies went in, how many people each enrolled
+and analysed, and every exclusion with its reason.
+
+The counts are read from the stages' outputs, not recomputed: EMG studies from
+the model's trial table (``model/trials.parquet``, empty when the model was not
+estimable), PET studies from the study's BPND table (participants with at least
+one usable estimate of the primary model), summary studies from the largest n
+their published statistics report.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from opioidsocial.config import SCHEMA_DIR
+from opioidsocial.io.contracts import EXCLUSIONS, OVERVIEW, PET_BP, TRIAL_RESPONSES
+from opioidsocial.io.tables import read_table, read_tsv, write_tsv
+from opioidsocial.meta.published import read_summary
+from opioidsocial.sheets import load_participants
+
+
+def gather_exclusions(paths: list[str]) -> pd.DataFrame:
+    """One table of every study's exclusions, sorted by study, participant, stage and reason."""
+    # Labels stay text (EXCLUSIONS.text): participant 007 is not the number 7.
+    frames = [read_tsv(path, EXCLUSIONS) for path in paths]
+    table = pd.concat(frames, ignore_index=True) if frames else EXCLUSIONS.empty()
+    return table.sort_values(list(EXCLUSIONS.columns), kind="stable").reset_index(drop=True)
+
+
+def _emg_analysed(files: dict) -> int:
+    with open(files["fit"], encoding="utf-8") as fh:
+        estimable = json.load(fh)["estimable"]
+    return int(read_table(files["trials"], TRIAL_RESPONSES)["participant"].nunique()) if estimable else 0
+
+
+def _pet_analysed(files: dict, *, primary: str) -> int:
+    bp = read_table(files["bp"], PET_BP)
+    usable = bp[(bp["model"] == primary) & bp["fit_ok"].astype(bool) & bp["bp_nd"].notna()]
+    return int(usable["participant"].nunique())
+
+
+def _summary_n(row: dict, files: dict) -> int:
+    effects = read_summary(files["summary"], study_row=row)
+    return int((effects["n1"].fillna(0) + effects["n2"].fillna(0)).max())
+
+
+def study_counts(row: dict, files: dict, *, pet_model: str) -> tuple[int, int]:
+    """(n enrolled, n analysed) of one study; ``pet_model`` is config pet.model (TAC studies' primary estimate)."""
+    if row["modality"] == "summary":
+        n = _summary_n(row, files)
+        return n, n
+    if row["modality"] == "emg":
+        analysed = _emg_analysed(files)
+    else:
+        analysed = _pet_analysed(files, primary="given" if row["input"] == "bpnd" else pet_model)
+    if "participants" in files:
+        enrolled = len(load_participants(pd.Series(row), schemas=SCHEMA_DIR))
+    else:
+        # A trial table (input 'trials') is the whole enrolment the workflow sees.
+        enrolled = int(read_table(files["trials"], TRIAL_RESPONSES)["participant"].nunique())
+    return enrolled, analysed
+
+
+def overview(rows: list[dict], *, files: dict[str, dict], pet_model: str) -> pd.DataFrame:
+    """One row per study of the study sheet, in sheet order, with its design and counts.
+
+    ``files`` maps each study to its :func:`opioidsocial.report.inputs.study_inputs`.
+    """
+    records = []
+    for row in rows:
+        enrolled, analysed = study_counts(row, files[row["study"]], pet_model=pet_model)
+        records.append({**{c: row.get(c, "") for c in OVERVIEW.columns}, "n_enrolled": enrolled, "n_analysed": analysed})
+    return pd.DataFrame(records, columns=list(OVERVIEW.columns))
+
+
+def run(*, inputs: dict, outputs: dict, cfg: dict, studies: list[dict], files: dict) -> None:
+    """The report_overview job: results/overview.tsv and results/exclusions.tsv."""
+    write_tsv(overview(list(studies), files=dict(files), pet_model=cfg["pet"]["model"]), outputs["overview"], OVERVIEW)
+    write_tsv(gather_exclusions(list(inputs["exclusions"])), outputs["exclusions"], EXCLUSIONS)

@@ -1,0 +1,38 @@
+"""The study sheet and each study's participants.tsv, validated.
+
+Sheets, not the disk, say who is in a study: a new row is exactly one new set of
+jobs, and a file lying around is never picked up by accident.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from opioidsocial.config import ConfigError, check_unique, read_sheet
+
+
+def load_studies(path: str | Path, *, schemas: str | Path) -> pd.DataFrame:
+    """The study sheet indexed by study id; raises ConfigError on any bad row."""
+    sheet = read_sheet(path, Path(schemas) / "studies.schema.yaml", what="study sheet")
+    check_unique(sheet, "study", path=path)
+    for row in sheet.itertuples():
+        if row.input in ("bids", "trials") and row.modality != "emg":
+            raise ConfigError(f"{path}: study '{row.study}' has input '{row.input}', which is for modality emg, not {row.modality}")
+        if row.input in ("tac", "bpnd") and row.modality != "pet":
+            raise ConfigError(f"{path}: study '{row.study}' has input '{row.input}', which is for modality pet, not {row.modality}")
+        if (row.input == "summary") != (row.modality == "summary"):
+            raise ConfigError(f"{path}: study '{row.study}': modality 'summary' goes with input 'summary' and only with it")
+    return sheet.set_index("study", drop=False)
+
+
+def load_participants(study: pd.Series, *, schemas: str | Path) -> pd.DataFrame:
+    """A study's participants.tsv with a 'participant' column holding the bare label."""
+    path = Path(study["path"]) / "participants.tsv"
+    # An empty arm in a between-subjects study would become an arm of its own ('all').
+    filled = ("arm",) if study.get("design") == "between" else ()
+    sheet = read_sheet(path, Path(schemas) / "participants.schema.yaml", what=f"study '{study['study']}'", filled=filled)
+    check_unique(sheet, "participant_id", path=path)
+    sheet.insert(0, "participant", sheet["participant_id"].str.removeprefix("sub-"))
+    return sheet.sort_values("participant", kind="stable").reset_index(drop=True)

@@ -1,0 +1,1 @@
+"""Statistics shared by the stages: linear mixed models, effect sizes (escalc)."""
