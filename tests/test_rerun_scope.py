@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from opioidsocial.config import ConfigError, _resolve, load_schema, validate_config
+from opioidsocial.config import ConfigError, resolve_ref, load_schema, validate_config
 from tests.conftest import REPO
 from tests.test_incremental import tiny_local_run  # noqa: F401  (the shared finished run)
 
@@ -51,9 +51,9 @@ def staged_keys() -> list[tuple[tuple[str, ...], dict, list[str]]]:
 
     def walk(node, resolver, path):
         if "x-stage" in node:
-            found.append((path, _resolve(node, resolver)[0], list(node["x-stage"])))
+            found.append((path, resolve_ref(node, resolver)[0], list(node["x-stage"])))
             return
-        node, resolver = _resolve(node, resolver)
+        node, resolver = resolve_ref(node, resolver)
         for key, sub in node.get("properties", {}).items():
             walk(sub, resolver, (*path, key))
 
@@ -71,7 +71,7 @@ def test_every_key_names_its_stages():
     def walk(node, resolver, path):
         if "x-stage" in node:
             return
-        node, resolver = _resolve(node, resolver)
+        node, resolver = resolve_ref(node, resolver)
         props = node.get("properties")
         if not props:
             missing.append(".".join(path))

@@ -53,7 +53,8 @@ def _load_schema(resolved: str) -> tuple[dict, Registry]:
     return schema, registry
 
 
-def _resolve(node: dict, resolver) -> tuple[dict, object]:
+def resolve_ref(node: dict, resolver) -> tuple[dict, object]:
+    """The schema node a ``$ref`` chain ends at, and the resolver for its own references."""
     while "$ref" in node:
         resolved = resolver.lookup(node["$ref"])
         node, resolver = resolved.contents, resolved.resolver
@@ -62,11 +63,11 @@ def _resolve(node: dict, resolver) -> tuple[dict, object]:
 
 def _fill_defaults(data, node: dict, resolver):
     """Insert schema defaults, creating objects the user omitted when they have defaults."""
-    node, resolver = _resolve(node, resolver)
+    node, resolver = resolve_ref(node, resolver)
     if not isinstance(data, dict) or node.get("type") != "object":
         return data
     for key, sub in node.get("properties", {}).items():
-        sub_node, sub_resolver = _resolve(sub, resolver)
+        sub_node, sub_resolver = resolve_ref(sub, resolver)
         if key not in data:
             if "default" in sub_node:
                 data[key] = copy.deepcopy(sub_node["default"])
@@ -164,7 +165,7 @@ def canonical_config(config: dict, schema_path: str | Path) -> dict:
 def _step_part(data, node: dict, resolver, step: str):
     if "x-stage" in node:
         return _canonical(data, node, resolver) if step in node["x-stage"] else None
-    node, resolver = _resolve(node, resolver)
+    node, resolver = resolve_ref(node, resolver)
     if not isinstance(data, dict) or "properties" not in node:
         return None
     part = {}
@@ -177,7 +178,7 @@ def _step_part(data, node: dict, resolver, step: str):
 
 
 def _canonical(value, node: dict, resolver):
-    node, resolver = _resolve(node, resolver)
+    node, resolver = resolve_ref(node, resolver)
     kinds = node.get("type", [])
     kinds = kinds if isinstance(kinds, list) else [kinds]
     if isinstance(value, dict):
