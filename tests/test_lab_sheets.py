@@ -80,6 +80,13 @@ def test_a_drug_that_names_no_arm_is_an_error(trial_table, tmp_path):
         run(source, row=study_row(drug="diazepam"), folder=tmp_path)
 
 
+def test_the_readmes_example_trial_table_is_valid_long_format():
+    example = Path(__file__).resolve().parents[1] / "examples" / "trials.csv"
+    trials, counts = read_user_trials(example, study="example", columns={**COLUMNS, "trial": "trial"})
+    assert counts["rows_read"] == len(trials) == 8
+    assert trials.groupby("participant")["arm"].nunique().eq(1).all() and trials["participant"].tolist()[:1] == ["01"]
+
+
 def test_trial_table_mistakes_name_the_line_and_the_fix(trial_table, tmp_path):
     spaced = trial_table.assign(arm=trial_table["arm"].where(trial_table.index != 5, "placebo "))
     with pytest.raises(TrialTableError, match=r"line 7: arm 'placebo ' has surrounding spaces"):
