@@ -4,9 +4,11 @@ Snakemake module, the lab's config only, readable and checkable results, a wheel
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import subprocess
 import sys
+import tomllib
 import venv
 from pathlib import Path
 
@@ -128,9 +130,18 @@ def test_a_labs_configfile_is_not_merged_over_the_demos(tmp_path):
     assert recorded["on_bad_data"] == "fail" and recorded["simulate"]["emg"] == {} and recorded["meta"]["methods"] == ["REML"]
 
 
+def test_reports_need_nothing_beyond_the_package():
+    # `snakemake --report` needs pygments, which only snakemake's reports extra brings.
+    dependencies = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert any(d.startswith("snakemake[reports]") for d in dependencies)
+
+
 def test_a_wheel_installed_elsewhere_simulates_a_tiny_design(tmp_path):
     """No source checkout: the schemas and templates come from the package itself."""
-    wheel = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(REPO)],
+    # Built from a copy: setuptools writes build/ and *.egg-info into the source folder.
+    source = tmp_path / "source"
+    shutil.copytree(REPO, source, symlinks=True, ignore=shutil.ignore_patterns(".git", ".snakemake", "results", "data", "build", "__pycache__", "*.egg-info"))
+    wheel = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(source)],
                            capture_output=True, text=True, timeout=600)
     assert wheel.returncode == 0, wheel.stderr
     # Dependencies come from this machine; only the package itself is installed.

@@ -1,1 +1,0 @@
-"""Facial EMG: filters, envelopes, epochs, artefact rules and study-level models."""

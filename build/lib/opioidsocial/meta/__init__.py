@@ -1,1 +1,0 @@
-"""Meta-analysis: harmonising effects, pooling, meta-regression, multilevel models, plots."""

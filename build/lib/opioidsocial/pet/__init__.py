@@ -1,1 +1,0 @@
-"""PET: reference-tissue kinetic models and study-level paired analyses."""

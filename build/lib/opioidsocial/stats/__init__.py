@@ -1,1 +1,0 @@
-"""Statistics shared by the stages: linear mixed models, effect sizes (escalc)."""
