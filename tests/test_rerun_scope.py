@@ -28,8 +28,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from opioidsocial.config import ConfigError, resolve_ref, load_schema, validate_config
-from tests.conftest import REPO
+from opioidsocial.config import ConfigError, load_schema, resolve_ref, validate_config
+from tests.conftest import REPO, SNAKEFILE
 from tests.test_incremental import tiny_local_run  # noqa: F401  (the shared finished run)
 
 pytestmark = pytest.mark.workflow
@@ -132,7 +132,7 @@ def changed_config(base: dict, path: tuple[str, ...], node: dict) -> dict:
 
 def planned_reasons(work: Path, *args: str) -> dict[str, set[str]]:
     """rule -> the reasons of its planned jobs, from a dry run."""
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(work), "--dry-run", "--nocolor", *args]
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(work), "--dry-run", "--nocolor", *args]
     run = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
     plan: dict[str, set[str]] = {}
