@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from opioidsocial.config import SCHEMA_DIR, validate_section
-from opioidsocial.emg.study import EmgModelError, run_model
+from opioidsocial.emg.study import run_model
 from opioidsocial.emg.trials import TrialTableError, read_user_trials
 from opioidsocial.errors import ConfigError
 from opioidsocial.io.contracts import EFFECTS, META_POOLED
@@ -76,8 +76,15 @@ def test_drug_differing_in_case_keeps_the_sheets_direction_and_spelling(trial_ta
 
 def test_a_drug_that_names_no_arm_is_an_error(trial_table, tmp_path):
     source = write_csv(trial_table, tmp_path)
-    with pytest.raises(EmgModelError, match=r"drug 'diazepam' \(study sheet\) is none of the arms \['Oxazepam', 'placebo'\].*set `drug`"):
+    with pytest.raises(ConfigError, match=r"study 'oxa': drug 'diazepam' \(studies.tsv\) is none of the arms \['Oxazepam', 'placebo'\] in .*trials.csv; set `drug`"):
         run(source, row=study_row(drug="diazepam"), folder=tmp_path)
+
+
+def test_a_drug_that_names_no_arm_of_participants_tsv_stops_before_any_job(tmp_path):
+    (tmp_path / "participants.tsv").write_text("participant_id\tarm\nsub-1\tplacebo\nsub-2\tOxazepam\n")
+    assert load_participants(pd.Series(study_row(input="bids", path=str(tmp_path))), schemas=SCHEMA_DIR)["arm"].tolist() == ["placebo", "Oxazepam"]
+    with pytest.raises(ConfigError, match=r"drug 'diazepam' \(studies.tsv\) is none of the arms \['Oxazepam', 'placebo'\] in .*participants.tsv"):
+        load_participants(pd.Series(study_row(input="bids", drug="diazepam", path=str(tmp_path))), schemas=SCHEMA_DIR)
 
 
 def test_the_readmes_example_trial_table_is_valid_long_format():

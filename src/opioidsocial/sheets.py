@@ -34,5 +34,21 @@ def load_participants(study: pd.Series, *, schemas: str | Path) -> pd.DataFrame:
     filled = ("arm",) if study.get("design") == "between" else ()
     sheet = read_sheet(path, Path(schemas) / "participants.schema.yaml", what=f"study '{study['study']}'", filled=filled)
     check_unique(sheet, "participant_id", path=path)
+    if study.get("modality") == "emg" and filled:
+        check_drug_arm(study, arms=sheet["arm"], source=path)
     sheet.insert(0, "participant", sheet["participant_id"].str.removeprefix("sub-"))
     return sheet.sort_values("participant", kind="stable").reset_index(drop=True)
+
+
+def check_drug_arm(study, *, arms, source) -> None:
+    """The study's ``drug`` names one of its arms (case and surrounding spaces aside).
+
+    Checked when the sheets are read, before any job: otherwise the drug's effects
+    would all get direction 0 and the contrast would be labelled with another arm.
+    """
+    names = sorted(set(map(str, arms)))
+    if study["drug"].strip().casefold() not in {a.strip().casefold() for a in names}:
+        raise ConfigError(
+            f"study '{study['study']}': drug '{study['drug']}' (studies.tsv) is none of the arms {names} in {source}; "
+            "set `drug` to the arm that received it (a drug that is no opioid takes direction 0)"
+        )

@@ -36,6 +36,7 @@ from opioidsocial.failsafe import failsafe
 from opioidsocial.io import contracts
 from opioidsocial.io.contracts import EFFECTS, EMG_BINS, EXCLUSIONS, QC_RECORD, TRIAL_RESPONSES
 from opioidsocial.io.tables import read_json, read_table, write_json, write_table, write_tsv
+from opioidsocial.sheets import check_drug_arm
 from opioidsocial.stats.fallback import fit_with_fallback
 from opioidsocial.stats.lmm import LmmError, LmmFit, fit, parse
 
@@ -100,16 +101,8 @@ def sheet_spelling(trials: pd.DataFrame, *, study: dict, source: str) -> pd.Data
     arms = sorted(map(str, trials["arm"].unique()))
     if not arms:
         return trials  # nobody usable: check_design says so, under on_bad_data
-    spelling = {}
-    for key in ("drug", "reference"):
-        named = study[key]
-        found = [a for a in arms if a.strip().casefold() == named.strip().casefold()]
-        if key == "drug" and not found:
-            raise EmgModelError(
-                f"study '{study['study']}': drug '{named}' (study sheet) is none of the arms {arms} of {source}; "
-                "set `drug` to the arm that received it (a drug that is no opioid takes direction 0)"
-            )
-        spelling.update({a: named for a in found})
+    check_drug_arm(study, arms=arms, source=source)
+    spelling = {a: study[key] for key in ("drug", "reference") for a in arms if a.strip().casefold() == study[key].strip().casefold()}
     return trials.assign(arm=trials["arm"].map(lambda a: spelling.get(a, a)))
 
 
