@@ -34,7 +34,9 @@ def load_participants(study: pd.Series, *, schemas: str | Path) -> pd.DataFrame:
     filled = ("arm",) if study.get("design") == "between" else ()
     sheet = read_sheet(path, Path(schemas) / "participants.schema.yaml", what=f"study '{study['study']}'", filled=filled)
     check_unique(sheet, "participant_id", path=path)
-    if study.get("modality") == "emg" and filled:
+    # One arm only (recruitment under way): preprocessing and QC may run; the model
+    # stage says that a contrast needs two arms.
+    if study.get("modality") == "emg" and filled and sheet["arm"].nunique() > 1:
         check_drug_arm(study, arms=sheet["arm"], source=path)
     sheet.insert(0, "participant", sheet["participant_id"].str.removeprefix("sub-"))
     return sheet.sort_values("participant", kind="stable").reset_index(drop=True)

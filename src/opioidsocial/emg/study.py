@@ -99,9 +99,8 @@ def sheet_spelling(trials: pd.DataFrame, *, study: dict, source: str) -> pd.Data
     effects would otherwise all get direction 0 without a word.
     """
     arms = sorted(map(str, trials["arm"].unique()))
-    if not arms:
-        return trials  # nobody usable: check_design says so, under on_bad_data
-    check_drug_arm(study, arms=arms, source=source)
+    if len(arms) > 1:  # else check_design says a contrast needs two arms (under on_bad_data)
+        check_drug_arm(study, arms=arms, source=source)
     spelling = {a: study[key] for key in ("drug", "reference") for a in arms if a.strip().casefold() == study[key].strip().casefold()}
     return trials.assign(arm=trials["arm"].map(lambda a: spelling.get(a, a)))
 

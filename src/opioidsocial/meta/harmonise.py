@@ -5,9 +5,10 @@ rows of every `summary` study (:mod:`opioidsocial.meta.published`). Each effect
 gets
 
 * a **family**: the set of effects pooled together. By default the outcome label
-  itself, normalised (:func:`normalise_label`: lower case, single spaces, so one
-  study's 'zygomaticus to Angry  faces' pools with another's 'zygomaticus to angry
-  faces'; the ``outcome`` column keeps each study's spelling for display);
+  itself, compared normalised (:func:`normalise_label`: lower case, single spaces,
+  so one study's 'zygomaticus to Angry  faces' pools with another's 'zygomaticus to
+  angry faces'), and named as the first study spells it; the ``outcome`` column
+  keeps each study's spelling;
   ``meta.families`` maps labels to families with regular expressions (first full
   match of the normalised label wins, case ignored; the family may use the
   pattern's groups, e.g. ``MOR activation during \\2``);
@@ -83,7 +84,10 @@ def harmonise(parts: list[pd.DataFrame], *, families: list[dict], outcome_patter
     table = pd.concat(frames, ignore_index=True)
     _check_values(table)
     labels = table["outcome"].map(normalise_label)
-    table["family"] = [family_of(o, families) for o in labels]
+    # A label no meta.families rule maps is its own family, named as the first study
+    # (in study order) spells it, so equal spellings keep their name.
+    spelled = table.assign(label=labels).sort_values(["study", "outcome"]).drop_duplicates("label").set_index("label")["outcome"].to_dict()
+    table["family"] = [family_of(label, families, unmapped=spelled[label]) for label in labels]
     table["scale"] = table["measure"].map(SCALES)
     table["direction"] = table["direction"].astype("int8")
     table["yi_harmonised"] = np.where(table["direction"] != 0, table["yi"] * table["direction"], table["yi"])
@@ -100,13 +104,14 @@ def normalise_label(label: str) -> str:
     return " ".join(label.split()).lower()
 
 
-def family_of(outcome: str, families: list[dict]) -> str:
-    """The family of a normalised outcome label: the first ``meta.families`` pattern that matches it fully (case ignored)."""
+def family_of(label: str, families: list[dict], *, unmapped: str | None = None) -> str:
+    """The family of a normalised outcome label: the first ``meta.families`` pattern that
+    matches it fully (case ignored), else ``unmapped`` (default: the label itself)."""
     for rule in families:
-        match = re.fullmatch(rule["pattern"], outcome, flags=re.IGNORECASE)
+        match = re.fullmatch(rule["pattern"], label, flags=re.IGNORECASE)
         if match:
             return match.expand(rule["family"])
-    return outcome
+    return label if unmapped is None else unmapped
 
 
 def _check_values(table: pd.DataFrame) -> None:
