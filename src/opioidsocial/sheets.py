@@ -45,8 +45,9 @@ def load_participants(study: pd.Series, *, schemas: str | Path) -> pd.DataFrame:
 def check_drug_arm(study, *, arms, source) -> None:
     """The study's ``drug`` names one of its arms (case and surrounding spaces aside).
 
-    Checked when the sheets are read, before any job: otherwise the drug's effects
-    would all get direction 0 and the contrast would be labelled with another arm.
+    Checked when participants.tsv is read (before any job) and on the arms of a trial
+    table at the model stage: otherwise the drug's effects would all get direction 0
+    without a word.
     """
     names = sorted(set(map(str, arms)))
     if study["drug"].strip().casefold() not in {a.strip().casefold() for a in names}:
