@@ -167,7 +167,7 @@ def dry_run_part(args) -> dict:
         t0 = time.perf_counter()
         names = build_scale_config(root, studies=args.studies, participants=args.participants)
         print(f"built {args.studies} x {args.participants} participants in {time.perf_counter() - t0:.1f} s", flush=True)
-        ours_cmd = _snakemake(root, REPO / "Snakefile", "-n")
+        ours_cmd = _snakemake(root, REPO / "workflow" / "Snakefile", "-n")
         stats = subprocess.run([*ours_cmd, "--quiet", "rules"], capture_output=True, text=True)
         if stats.returncode:
             raise SystemExit(stats.stdout[-3000:] + stats.stderr[-3000:])
@@ -227,7 +227,7 @@ def real_run_part(args) -> dict:
         simulate_s = time.perf_counter() - t0
         print(f"simulated {args.run_participants} participants in {simulate_s:.0f} s", flush=True)
         t0 = time.perf_counter()
-        run = subprocess.run(_snakemake(root, REPO / "Snakefile", "--cores", str(args.cores)), capture_output=True, text=True)
+        run = subprocess.run(_snakemake(root, REPO / "workflow" / "Snakefile", "--cores", str(args.cores)), capture_output=True, text=True)
         wall = time.perf_counter() - t0
         if run.returncode:
             raise SystemExit(run.stderr[-5000:])

@@ -13,6 +13,8 @@ from opioidsocial.config import validate_section
 from tests.designs import TINY_EMG, TINY_PET, WORKFLOW_TINY_EMG  # noqa: F401  (re-exported to the tests)
 
 REPO = Path(__file__).resolve().parents[1]
+#: The workflow, where the Snakemake workflow catalog expects it (`snakemake` in REPO finds it).
+SNAKEFILE = REPO / "workflow" / "Snakefile"
 
 @pytest.fixture(scope="session")
 def tiny_emg_study(tmp_path_factory) -> dict:
@@ -32,7 +34,7 @@ def emg_cfg() -> dict:
 
 def snakemake_command(workdir: Path, *args: str) -> list[str]:
     """Our Snakefile, run on the config/ and data/ of ``workdir``."""
-    return [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir), *args]
+    return [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(workdir), *args]
 
 
 def snakemake(workdir: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:

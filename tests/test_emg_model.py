@@ -96,7 +96,7 @@ def test_user_trial_table_is_mapped_and_checked(tmp_path):
         path = tmp_path / name
         table.to_csv(path, index=False) if name.endswith(".csv") else table.to_parquet(path)
         trials, counts = read_user_trials(path, study="own", columns=columns)
-        assert counts == {"rows_read": 4, "rows_excluded": 1}
+        assert counts == {"rows_read": 4, "rows_excluded": 1, "rows_missing_response_dropped": 0, "stimulus": "from column 'face'"}
         assert list(trials.columns) == TRIAL_RESPONSES.columns
         assert trials["response_uv"].tolist() == [1.0, 3.0, 4.0]
         assert trials["trial"].tolist() == [1, 1, 2]  # numbered per participant x muscle in file order
@@ -238,7 +238,7 @@ def test_without_stimulus_ids_the_stimulus_effect_is_dropped_and_said(simulated,
     out = outputs(tmp_path / "run")
     run_study(source=str(no_ids), study=STUDY, cfg=models_cfg(), window=(0.5, 3.5), outputs=out)
     record = json.loads(Path(out["fit"]).read_text())
-    assert record["stimulus_effect"] == "events.tsv has no stimulus column: (1 | stimulus) dropped from the formula"
+    assert record["stimulus_effect"].endswith("no stimulus column in events.tsv, or models.trial_columns.stimulus: null): (1 | stimulus) dropped from the formula")
     assert all("stimulus" not in attempt["formula"] for m in record["models"] for attempt in m["attempts"])
     insists = models_cfg(formula="response_uv ~ arm * emotion + (1 + stimulus | participant)")
     with pytest.raises(EmgModelError, match="uses stimulus beyond a random intercept"):

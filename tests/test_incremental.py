@@ -26,7 +26,7 @@ import pytest
 import yaml
 
 from opioidsocial.config import validate_section
-from tests.conftest import REPO, WORKFLOW_TINY_EMG, finished_run
+from tests.conftest import REPO, SNAKEFILE, WORKFLOW_TINY_EMG, finished_run
 from tests.test_workflow import STUDIES
 
 pytestmark = pytest.mark.workflow
@@ -49,7 +49,7 @@ def tiny_local_run(tmp_path_factory) -> Path:
     return finished_run(tmp_path_factory.mktemp("incremental") / "base", STUDIES + TINY_PET_ROW, TINY_CONFIG)
 
 
-def planned_jobs(work: Path, *args: str, snakefile: Path = REPO / "Snakefile") -> set[tuple[str, str]]:
+def planned_jobs(work: Path, *args: str, snakefile: Path = SNAKEFILE) -> set[tuple[str, str]]:
     """(rule, wildcards) of every job a dry run plans, without the target rule `all`."""
     cmd = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "--directory", str(work), "--dry-run", "--nocolor", *args]
     run = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=900)
@@ -150,12 +150,11 @@ def test_threads_resources_and_log_paths_trigger_nothing(tiny_local_run, tmp_pat
     # The same workflow with every log file moved to another directory.
     moved = tmp_path / "workflow_copy"
     moved.mkdir()
-    for name in ("Snakefile", "environment.yml"):
-        shutil.copy2(REPO / name, moved / name)
+    shutil.copy2(REPO / "environment.yml", moved / "environment.yml")
     shutil.copytree(REPO / "workflow", moved / "workflow")
     shutil.copytree(REPO / "scripts", moved / "scripts")
     rules = list((moved / "workflow" / "rules").glob("*.smk"))
     for path in rules:
         path.write_text(path.read_text().replace("{P.logs}/", "{P.logs}_moved/"))
     assert any("{P.logs}_moved/" in path.read_text() for path in rules)
-    assert planned_jobs(tiny_local_run, snakefile=moved / "Snakefile") == set()
+    assert planned_jobs(tiny_local_run, snakefile=moved / "workflow" / "Snakefile") == set()

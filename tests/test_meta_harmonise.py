@@ -100,12 +100,16 @@ def test_pooled_table_counts_samples_not_reports():
     eff = _studies()
     table = pooled_table(eff, methods=["REML", "DL"], tests=["knha", "z"], rho=0.5, min_k=2, level=0.95)
     assert list(table.columns) == list(META_POOLED.columns)
-    zyg = table[(table["family"] == "zygomaticus to happy faces")]
+    fitted, too_few = table[table["note"] == ""], table[table["note"] != ""]
+    zyg = fitted[(fitted["family"] == "zygomaticus to happy faces")]
     # korb2020 + korb2023 are one sample: 4 samples, not 5; the amisulpride arm is not an opioid effect.
     assert set(zyg["model"]) == {"opioid_aligned", "agonist", "antagonist"}
+    # Models with one sample are a row each that says why they were not pooled.
+    assert set(too_few["method"].isna()) == {True} and too_few["note"].str.startswith("not pooled: 1 independent sample(s)").all()
+    assert ("zygomaticus to happy faces", "non_opioid") in set(zip(too_few["family"], too_few["model"]))
     assert zyg.loc[zyg["model"] == "opioid_aligned", "k"].unique().tolist() == [4]
     assert len(zyg[zyg["model"] == "opioid_aligned"]) == 4  # 2 methods x 2 tests
-    assert "MOR activation during rejection" not in set(table["family"])  # one sample group only
+    assert "MOR activation during rejection" in set(too_few["family"]) - set(fitted["family"])  # one sample group only
     combined = dict(((f, m), s) for f, m, s in samples(eff, rho=0.5, min_k=2))[("zygomaticus to happy faces", "opioid_aligned")]
     want = pool(combined["yi"], combined["vi"], method="DL", test="z")
     row = zyg[(zyg["model"] == "opioid_aligned") & (zyg["method"] == "DL") & (zyg["test"] == "z")].iloc[0]

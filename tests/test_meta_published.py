@@ -77,7 +77,7 @@ def test_row_overrides_direction_drug_modality_and_contrast(tmp_path):
         (_row(outcome="a", design="within", measure="SMD", n=20, m1=5, m2=4, sd1=2, sd2=2, r=0.5), "converts to SMCC, not SMD"),
         (_row(outcome="a", design="within", measure="SMCR", n=20, t=2.0), "SMCR cannot be computed from t"),
         (_row(outcome="a", design="sideways", n1=20, n2=22, t=2.0), "'design' = 'sideways' is invalid"),
-        (_row(outcome="a", study="other", n1=20, n2=22, t=2.0), "belongs to study 'korb2020'"),
+        (_row(outcome="a", study="other", n1=20, n2=22, t=2.0), "needs its own sample_group"),
         (_row(outcome="a"), "found none"),
         (_row(outcome="a", n1=1, n2=22, m1=5, m2=4, sd1=2, sd2=2.5), "n1i < 2; SMD needs at least 2 participants per sample"),
         (_row(outcome="a", design="within", n=2, t=2.0), "ni < 3; SMCC needs at least 3"),

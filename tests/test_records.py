@@ -166,7 +166,9 @@ def test_arms_are_one_spelling_each_and_the_reference_is_among_them(tmp_path):
     with pytest.raises(ConfigError, match=r"arms \['Placebo', 'placebo'\] differ only in case"):
         load_participants(row, schemas=Path(__file__).parents[1] / "workflow/schemas")
     (tmp_path / "participants.tsv").write_text("participant_id\tarm\nsub-01\tplacebo \nsub-03\tnaltrexone\n")
-    assert load_participants(row, schemas=Path(__file__).parents[1] / "workflow/schemas")["arm"].tolist() == ["placebo", "naltrexone"]
+    with pytest.raises(ConfigError, match=r"participants.tsv line 2: 'arm' = 'placebo ' is invalid"):
+        load_participants(row, schemas=Path(__file__).parents[1] / "workflow/schemas")
+    (tmp_path / "participants.tsv").write_text("participant_id\tarm\nsub-01\tplacebo\nsub-03\tnaltrexone\n")
     with pytest.raises(ConfigError, match="reference arm 'placebp' in the study sheet .* did you mean 'placebo'"):
         load_participants({**row, "reference": "placebp"}, schemas=Path(__file__).parents[1] / "workflow/schemas")
 

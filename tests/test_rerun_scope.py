@@ -29,8 +29,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from opioidsocial.config import ConfigError, _resolve, load_schema, validate_config
-from tests.conftest import REPO
+from opioidsocial.config import ConfigError, load_schema, resolve_ref, validate_config
+from tests.conftest import REPO, SNAKEFILE
 from tests.test_incremental import tiny_local_run  # noqa: F401  (the shared finished run)
 
 pytestmark = pytest.mark.workflow
@@ -51,9 +51,9 @@ def staged_keys() -> list[tuple[tuple[str, ...], dict, list[str]]]:
 
     def walk(node, resolver, path):
         if "x-stage" in node:
-            found.append((path, _resolve(node, resolver)[0], list(node["x-stage"])))
+            found.append((path, resolve_ref(node, resolver)[0], list(node["x-stage"])))
             return
-        node, resolver = _resolve(node, resolver)
+        node, resolver = resolve_ref(node, resolver)
         for key, sub in node.get("properties", {}).items():
             walk(sub, resolver, (*path, key))
 
@@ -71,7 +71,7 @@ def test_every_key_names_its_stages():
     def walk(node, resolver, path):
         if "x-stage" in node:
             return
-        node, resolver = _resolve(node, resolver)
+        node, resolver = resolve_ref(node, resolver)
         props = node.get("properties")
         if not props:
             missing.append(".".join(path))
@@ -136,7 +136,7 @@ def changed_config(base: dict, path: tuple[str, ...], node: dict) -> dict:
 
 
 def snakemake(work: Path, *args: str) -> str:
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(work), "--nocolor", *args]
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(work), "--nocolor", *args]
     run = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
     return run.stdout

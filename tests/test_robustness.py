@@ -212,7 +212,7 @@ def test_every_parquet_output_records_versions_and_config_hash(robust_run):
 
 def test_no_rule_runs_a_shell_command():
     """Rules run package code through `script:`: no shell line can be fed a wildcard."""
-    rule_files = [REPO / "Snakefile", *sorted((REPO / "workflow/rules").glob("*.smk"))]
+    rule_files = [REPO / "workflow" / "Snakefile", *sorted((REPO / "workflow/rules").glob("*.smk"))]
     assert len(rule_files) > 3
     shell = [f"{p.name}:{i}" for p in rule_files for i, line in enumerate(p.read_text().splitlines(), 1) if re.match(r"\s*shell\s*:", line)]
     assert shell == []
@@ -221,7 +221,7 @@ def test_no_rule_runs_a_shell_command():
 def test_yaml_is_only_ever_safe_loaded():
     unsafe = re.compile(r"yaml\.(load|unsafe_load|full_load|load_all)\s*\(|Loader\s*=")
     sources = [p for d in ("src", "scripts", "workflow", "benchmarks", "tests") for p in (REPO / d).rglob("*") if p.suffix in (".py", ".smk")]
-    sources.append(REPO / "Snakefile")
+    sources.append(REPO / "workflow" / "Snakefile")
     found = [f"{p.relative_to(REPO)}:{i}" for p in sources for i, line in enumerate(p.read_text().splitlines(), 1) if unsafe.search(line)]
     assert found == []
 

@@ -1,11 +1,13 @@
 import hashlib
+import os
+import stat
 
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
 from opioidsocial.io.contracts import EMG_BINS
-from opioidsocial.io.tables import TableSchemaError, read_table, write_table
+from opioidsocial.io.tables import TableSchemaError, read_table, write_bytes, write_table, write_text
 
 
 def _bins(n=4):
@@ -55,3 +57,16 @@ def test_a_corrupt_file_is_named(tmp_path):
     path.write_bytes(b"PAR1 not really")
     with pytest.raises(TableSchemaError, match="bad.parquet: cannot be read"):
         read_table(path, EMG_BINS)
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_written_files_follow_the_umask(tmp_path, umask, mode):
+    # mkstemp makes 0600 files; renamed into place they must have the mode open() gives.
+    old = os.umask(umask)
+    try:
+        write_table(_bins(), tmp_path / "t.parquet", EMG_BINS)
+        write_text(tmp_path / "t.tsv", "a\n")
+        write_bytes(tmp_path / "t.png", b"\x89PNG")
+    finally:
+        os.umask(old)
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()} == {"t.parquet": mode, "t.tsv": mode, "t.png": mode}

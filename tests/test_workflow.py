@@ -10,7 +10,7 @@ import pytest
 
 from opioidsocial.io.contracts import EMG_BINS, EXCLUSIONS
 from opioidsocial.io.tables import read_table, read_tsv
-from tests.conftest import REPO, WORKFLOW_TINY_EMG, finished_run, snakemake
+from tests.conftest import REPO, SNAKEFILE, WORKFLOW_TINY_EMG, finished_run, snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -44,5 +44,5 @@ def test_second_run_has_nothing_to_do(tiny_run):
 
 
 def test_lint_is_clean():
-    lint = subprocess.run([sys.executable, "-m", "snakemake", "--lint", "-s", str(REPO / "Snakefile")], cwd=REPO, capture_output=True, text=True)
+    lint = subprocess.run([sys.executable, "-m", "snakemake", "--lint", "-s", str(SNAKEFILE)], cwd=REPO, capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout + lint.stderr

@@ -1,8 +1,13 @@
 """Command line: ``opioidsocial simulate`` writes the demo's simulated datasets;
-``opioidsocial import`` turns a study's raw recordings into a BIDS-EMG dataset.
+``opioidsocial import`` turns a study's raw recordings into a BIDS-EMG dataset;
+``opioidsocial init`` writes a new project folder for a lab's own studies;
+``opioidsocial stale`` lists results whose raw files changed since they were made
+(a corrected file copied with its old time stamp), with the command that reruns them.
 
     opioidsocial simulate --config config/config.yaml [--study ID ...]
     opioidsocial import --map import.yaml --recordings recordings.tsv --out data/mystudy
+    opioidsocial init myproject
+    opioidsocial stale --config config/config.yaml
 
 simulate: every study of the study sheet that has an entry under ``simulate.emg``,
 ``simulate.pet`` or ``simulate.summary`` is written to its ``path``. A folder is
@@ -49,10 +54,15 @@ def _clear(target: Path) -> None:
         marker.unlink()
 
 
-def simulate(config_path: str, only: list[str] | None = None) -> list[str]:
+def _load_config(config_path: str) -> dict:
+    """The workflow config at ``config_path``, validated, with the schema defaults filled in."""
     with open(config_path, encoding="utf-8") as fh:
         raw = yaml.safe_load(fh) or {}
-    config = validate_config(raw, SCHEMA_DIR / "config.schema.yaml", source=config_path)
+    return validate_config(raw, SCHEMA_DIR / "config.schema.yaml", source=config_path)
+
+
+def simulate(config_path: str, only: list[str] | None = None) -> list[str]:
+    config = _load_config(config_path)
     sheet = load_studies(config["studies"], schemas=SCHEMA_DIR)
     master = config["simulate"]["seed"]
     done = []
@@ -84,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("--recordings", required=True, help="TSV with file, participant_id, arm (+ columns for participants.tsv)")
     imp.add_argument("--out", required=True, help="new dataset folder (must not exist or be empty)")
     imp.add_argument("--study", help="study name in messages (default: the --out folder's name)")
+    stale = sub.add_parser("stale", help="list results whose raw files changed since they were made, and the fix")
+    stale.add_argument("--config", default="config/config.yaml", help="workflow config naming the results folder (default: %(default)s)")
+    init = sub.add_parser("init", help="write a new project folder (config, studies sheet, Snakefile, README)")
+    init.add_argument("dir", help="the new project's folder (must not exist or be empty)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
@@ -92,6 +106,18 @@ def main(argv: list[str] | None = None) -> int:
 
             done = import_study(map_path=args.map, recordings_path=args.recordings, out=args.out, study=args.study)
             print(f"imported {len(done)} recordings into {args.out}")
+            return 0
+        if args.command == "stale":
+            from opioidsocial.stale import find_stale, report
+
+            found = find_stale(results=_load_config(args.config)["results"])
+            print(report(found))
+            return 1 if found else 0
+        if args.command == "init":
+            from opioidsocial.project import init_project
+
+            written = init_project(target=args.dir)
+            print(f"wrote a new project into {args.dir}: {', '.join(str(p.relative_to(args.dir)) for p in written)}; see its README.md")
             return 0
         done = simulate(args.config, args.study)
     except (ConfigError, DataError, OSError) as err:

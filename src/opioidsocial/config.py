@@ -13,6 +13,7 @@ import copy
 import difflib
 import hashlib
 import importlib
+import importlib.resources
 import json
 import re
 from functools import cache
@@ -52,7 +53,8 @@ def _load_schema(resolved: str) -> tuple[dict, Registry]:
     return schema, registry
 
 
-def _resolve(node: dict, resolver) -> tuple[dict, object]:
+def resolve_ref(node: dict, resolver) -> tuple[dict, object]:
+    """The schema node a ``$ref`` chain ends at, and the resolver for its own references."""
     while "$ref" in node:
         resolved = resolver.lookup(node["$ref"])
         node, resolver = resolved.contents, resolved.resolver
@@ -61,11 +63,11 @@ def _resolve(node: dict, resolver) -> tuple[dict, object]:
 
 def _fill_defaults(data, node: dict, resolver):
     """Insert schema defaults, creating objects the user omitted when they have defaults."""
-    node, resolver = _resolve(node, resolver)
+    node, resolver = resolve_ref(node, resolver)
     if not isinstance(data, dict) or node.get("type") != "object":
         return data
     for key, sub in node.get("properties", {}).items():
-        sub_node, sub_resolver = _resolve(sub, resolver)
+        sub_node, sub_resolver = resolve_ref(sub, resolver)
         if key not in data:
             if "default" in sub_node:
                 data[key] = copy.deepcopy(sub_node["default"])
@@ -127,7 +129,9 @@ def validate_config(config: dict, schema_path: str | Path, *, source: str = "con
     return data
 
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
+#: The schemas ship inside the package (a wheel has no workflow/ folder); in a source
+#: checkout src/opioidsocial/schemas links to workflow/schemas, which the rules read.
+SCHEMA_DIR = Path(str(importlib.resources.files("opioidsocial") / "schemas"))
 
 
 def validate_section(section: dict, schema_name: str, *, source: str) -> dict:
@@ -135,10 +139,7 @@ def validate_section(section: dict, schema_name: str, *, source: str) -> dict:
 
     For callers outside Snakemake (the CLI, tests, benchmarks) that hold a section only.
     """
-    path = SCHEMA_DIR / "config" / schema_name
-    if not path.is_file():
-        raise ConfigError(f"schema {path} not found: run from a source checkout of opioidsocial (pip install -e .)")
-    return validate_config(section, path, source=source)
+    return validate_config(section, SCHEMA_DIR / "config" / schema_name, source=source)
 
 
 def step_config(config: dict, step: str, schema_path: str | Path) -> dict:
@@ -164,7 +165,7 @@ def canonical_config(config: dict, schema_path: str | Path) -> dict:
 def _step_part(data, node: dict, resolver, step: str):
     if "x-stage" in node:
         return _canonical(data, node, resolver) if step in node["x-stage"] else None
-    node, resolver = _resolve(node, resolver)
+    node, resolver = resolve_ref(node, resolver)
     if not isinstance(data, dict) or "properties" not in node:
         return None
     part = {}
@@ -177,7 +178,7 @@ def _step_part(data, node: dict, resolver, step: str):
 
 
 def _canonical(value, node: dict, resolver):
-    node, resolver = _resolve(node, resolver)
+    node, resolver = resolve_ref(node, resolver)
     kinds = node.get("type", [])
     kinds = kinds if isinstance(kinds, list) else [kinds]
     if isinstance(value, dict):
@@ -200,11 +201,13 @@ def config_hash(config: dict) -> str:
 BIDS_LABEL = re.compile(r"^[A-Za-z0-9]+$")
 
 
-def read_sheet(path: str | Path, schema_path: str | Path, *, what: str) -> pd.DataFrame:
+def read_sheet(path: str | Path, schema_path: str | Path, *, what: str, filled: tuple[str, ...] = ()) -> pd.DataFrame:
     """Read a TSV sheet and validate every row against a row schema.
 
     Columns are read as strings first so that ids such as ``007`` keep their zeros;
-    the schema's types then convert numbers and booleans.
+    the schema's types then convert numbers and booleans. ``filled`` names columns
+    whose cells this sheet must fill even where the schema has a default (the arm
+    of a between-subjects study: its default would make an arm of its own).
     """
     path = Path(path)
     if not path.is_file():
@@ -223,6 +226,7 @@ def read_sheet(path: str | Path, schema_path: str | Path, *, what: str) -> pd.Da
     problems = []
     for i, raw in enumerate(sheet.to_dict(orient="records"), start=2):
         row = {k: _coerce(v, props.get(k, {})) for k, v in raw.items() if v != ""}
+        problems += [f"{path} line {i}: '{key}' is empty; fill it ({' '.join(props[key]['description'].split())})" for key in filled if key not in row]
         for key, sub in props.items():
             if key not in row and "default" in sub:
                 row[key] = sub["default"]

@@ -14,6 +14,8 @@ import logging
 import sys
 from pathlib import Path
 
+from opioidsocial.stale import raw_digests
+
 log = logging.getLogger("opioidsocial")
 
 
@@ -49,7 +51,14 @@ def _plain(value):
 
 
 def run_job(smk, run) -> None:
-    """Call ``run(inputs=..., outputs=..., **wildcards, **params)`` for this job, logged."""
+    """Call ``run(inputs=..., outputs=..., **wildcards, **params)`` for this job, logged.
+
+    A job whose outputs carry ``metadata`` also records there the digests of the raw
+    files it read (outside the results folder), so ``opioidsocial stale`` can find
+    results older than a raw file that was replaced with its time stamp kept.
+    """
     kwargs = {**dict(smk.wildcards.items()), **dict(smk.params.items())}
+    if "metadata" in kwargs:
+        kwargs["metadata"] = {**kwargs["metadata"], **raw_digests(list(map(str, smk.input)), results=smk.config["results"])}
     with job_log(smk):
         run(inputs={k: _plain(v) for k, v in smk.input.items()}, outputs={k: _plain(v) for k, v in smk.output.items()}, **kwargs)

@@ -2,17 +2,19 @@
 # input functions (get_*) every other rule file uses. Participants come from each
 # study's participants.tsv, never from globbing the disk.
 from functools import cache
-from pathlib import Path
 
-from opioidsocial.config import canonical_config, config_hash, step_config, validate_config
+from opioidsocial.config import SCHEMA_DIR, canonical_config, config_hash, step_config, validate_config
 from opioidsocial.io.bids import emg_files
 from opioidsocial.paths import layout
 from opioidsocial.pet.inputs import bpnd_path, sidecar_path, tac_path
 from opioidsocial.provenance import versions
 from opioidsocial.sheets import load_participants, load_studies
 
-# Resolved from this file, so the workflow also works as a module of another project.
-SCHEMAS = Path(workflow.current_basedir).parent / "schemas"
+# The installed package's schemas (in a checkout, src/opioidsocial/schemas links to
+# workflow/schemas): the same files wherever this workflow is read from, a local
+# folder, a module of another project or a snakedeploy'd GitHub copy (whose basedir
+# is a URL, not a folder).
+SCHEMAS = SCHEMA_DIR
 CONFIG_SCHEMA = SCHEMAS / "config.schema.yaml"
 
 config.update(validate_config(config, CONFIG_SCHEMA, source="config"))

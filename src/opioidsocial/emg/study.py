@@ -36,7 +36,9 @@ from opioidsocial.errors import DataError, OpioidSocialError
 from opioidsocial.failsafe import exclusion, exclusion_table, failsafe
 from opioidsocial.io import contracts
 from opioidsocial.io.contracts import EFFECTS, EMG_BINS, EXCLUSIONS, QC_RECORD, TRIAL_RESPONSES
+from opioidsocial.io.labels import NO_STIMULUS
 from opioidsocial.io.tables import read_json, read_table, write_json, write_table, write_tsv
+from opioidsocial.sheets import check_drug_arm
 from opioidsocial.stats.fallback import fit_with_fallback, fixed_part
 from opioidsocial.stats.lmm import LmmError, LmmFit, fit, parse
 
@@ -93,6 +95,21 @@ class StudyModel:
     data: pd.DataFrame
 
 
+def sheet_spelling(trials: pd.DataFrame, *, study: dict, source: str) -> pd.DataFrame:
+    """``trials`` with the arms that the sheet's ``drug`` and ``reference`` name in the sheet's spelling.
+
+    Arms are matched without regard to case and surrounding spaces (``Oxazepam`` is
+    the sheet's ``oxazepam``), so the drug's effects carry the sheet's direction and
+    every output spells the arm one way. A drug that names no arm is an error: its
+    effects would otherwise all get direction 0 without a word.
+    """
+    arms = sorted(map(str, trials["arm"].unique()))
+    if len(arms) > 1:  # else check_design says a contrast needs two arms (under on_bad_data)
+        check_drug_arm(study, arms=arms, source=source)
+    spelling = {a: study[key] for key in ("drug", "reference") for a in arms if a.strip().casefold() == study[key].strip().casefold()}
+    return trials.assign(arm=trials["arm"].map(lambda a: spelling.get(a, a)))
+
+
 def check_design(trials: pd.DataFrame, *, study: dict, where: str | None = None) -> None:
     """The reference arm exists, there is another arm, and arms vary as the design says.
 
@@ -118,8 +135,6 @@ def check_design(trials: pd.DataFrame, *, study: dict, where: str | None = None)
         raise EmgModelError(f"{where} is 'within' in the study sheet, but every participant has trials in one arm only; set design 'between'")
 
 
-#: The stimulus id of a trial whose events.tsv has no stimulus column (io.labels).
-NO_STIMULUS = "n/a"
 #: A variable name in a formula term.
 _NAME = re.compile(r"[A-Za-z_.][A-Za-z0-9_.]*")
 
@@ -146,12 +161,13 @@ def stimulus_formula(formula: str, trials: pd.DataFrame, *, study: str) -> tuple
         insists |= "stimulus" in _NAME.findall(slopes)
         (dropped if "stimulus" in _NAME.findall(grouping) else kept).append(term)
     if insists:
-        raise EmgModelError(f"study '{study}': models.formula '{formula}' uses stimulus beyond a random intercept, but the study's "
-                            "events.tsv files have no stimulus column; add the stimulus ids or remove stimulus from the formula")
+        raise EmgModelError(f"study '{study}': models.formula '{formula}' uses stimulus beyond a random intercept, but the study has "
+                            "no stimulus ids (no stimulus column in events.tsv, or models.trial_columns.stimulus: null); "
+                            "add the stimulus ids or remove stimulus from the formula")
     if not dropped:
         return formula, "not in the formula"
     fitted = " + ".join([fixed_part(formula), *kept])
-    return fitted, f"events.tsv has no stimulus column: {' + '.join(dropped)} dropped from the formula"
+    return fitted, f"no stimulus ids (no stimulus column in events.tsv, or models.trial_columns.stimulus: null): {' + '.join(dropped)} dropped from the formula"
 
 
 def fit_study(trials: pd.DataFrame, *, study: dict, cfg: dict) -> list[StudyModel]:
@@ -258,6 +274,7 @@ def fit_record(models: list[StudyModel], *, study: dict, cfg: dict, counts: dict
         "response_window_s": list(window) if window else None,
         "formula": cfg["formula"],
         "stimulus_effect": stimulus,
+        "response_unit": cfg["response_unit"],
         "by": list(cfg["by"]),
         "reml": cfg["reml"],
         "adjust": cfg["adjust"],
@@ -296,9 +313,14 @@ def run_model(*, inputs: dict, outputs: dict, cfg: dict, study: str, row: dict, 
     models_cfg = cfg["models"]
     window = tuple(cfg["emg"]["response_s"])
     if row["input"] == "trials":
-        trials, counts = read_user_trials(inputs["source"], study=study, columns=models_cfg["trial_columns"])
+        trials, counts = read_user_trials(inputs["source"], study=study, columns=models_cfg["trial_columns"],
+                                          drop_missing=models_cfg["drop_missing_responses"])
+        unit = models_cfg["response_unit"]
     else:
         trials, counts = read_bins_responses(inputs["source"], window=window)
+        unit = "microvolt"  # preprocessing's amplitudes
+    trials = sheet_spelling(trials, study=row, source=inputs["source"])
+    models_cfg = {**models_cfg, "response_unit": unit}
     with failsafe(on_bad_data=cfg["on_bad_data"], study=study) as outcome:
         check_design(trials, study=row)
         formula, stimulus = stimulus_formula(models_cfg["formula"], trials, study=study)

@@ -209,7 +209,9 @@ EVIDENCE = TsvSpec(
 )
 POOLED_FIELDS = ("k", "estimate", "se", "ci_lb", "ci_ub", "pi_lb", "pi_ub", "tau2", "tau2_ci_lb", "tau2_ci_ub",
                  "i2", "h2", "q", "q_df", "q_p", "method", "test")
-META_POOLED = TsvSpec(name="meta_pooled", row="family x model x estimator x test", columns=("family", "model", *POOLED_FIELDS))
+# A family x model with too few samples is one row with its k and the reason in `note`
+# (no estimator, no test), so a run that pools nothing says why in the table itself.
+META_POOLED = TsvSpec(name="meta_pooled", row="family x model x estimator x test", columns=("family", "model", *POOLED_FIELDS, "note"))
 META_REGRESSION = TsvSpec(
     name="meta_regression", row="family x moderator x term",
     columns=("family", "moderator", "term", "k", "estimate", "se", "stat", "df", "p", "ci_lb", "ci_ub",

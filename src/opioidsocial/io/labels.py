@@ -34,6 +34,8 @@ from opioidsocial.errors import DataError
 NEAR_MISS = 0.8
 #: How events.tsv and channels.tsv spell "no value" (BIDS), and what pandas makes of an empty cell.
 MISSING = ("", "n/a")
+#: The stimulus id of every trial of a study whose events (or trial table) have no stimulus column.
+NO_STIMULUS = "n/a"
 
 
 class LabelError(DataError):
@@ -105,6 +107,6 @@ def face_trials(events: pd.DataFrame, *, mapping: dict[str, str], file: str, par
                             fix="give every face row its stimulus id, or drop the stimulus column to model without a stimulus effect")
         trials["stimulus"] = stimulus.to_numpy(dtype=object)
     else:
-        trials["stimulus"] = "n/a"
+        trials["stimulus"] = NO_STIMULUS
     ignored = kind[~faces].value_counts().sort_index()
     return trials, {str(value): int(n) for value, n in ignored.items()}

@@ -120,7 +120,18 @@ def _atomic_target(path: Path) -> tuple[int, str]:
     # run holds no debris however often it was interrupted.
     for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
         stale.unlink(missing_ok=True)
-    return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # mkstemp creates 0600 whatever the umask; the renamed file must get the mode an
+    # ordinary open() would (0644 under umask 022), or the rest of the lab cannot read it.
+    os.fchmod(fd, 0o666 & ~_umask())
+    return fd, tmp
+
+
+def _umask() -> int:
+    # The only portable way to read the umask is to set it and put it back.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_table(df: pd.DataFrame, path: str | os.PathLike, spec: TableSpec, *, metadata: dict | None = None) -> None:

@@ -5,8 +5,12 @@ rows of every `summary` study (:mod:`opioidsocial.meta.published`). Each effect
 gets
 
 * a **family**: the set of effects pooled together. By default the outcome label
-  itself ('zygomaticus to happy faces'); ``meta.families`` maps labels to families
-  with regular expressions (first full match wins; the family may use the
+  itself, compared normalised (:func:`normalise_label`: lower case, single spaces,
+  so one study's 'zygomaticus to Angry  faces' pools with another's 'zygomaticus to
+  angry faces'), and named as the first study spells it; the ``outcome`` column
+  keeps each study's spelling;
+  ``meta.families`` maps labels to families with regular expressions (first full
+  match of the normalised label wins, case ignored; the family may use the
   pattern's groups, e.g. ``MOR activation during \\2``);
 * its **scale**: ``d`` for the standardised mean differences SMD, SMCC and SMCR,
   which estimate the same standardised effect and may be pooled (Morris & DeShon
@@ -79,25 +83,35 @@ def harmonise(parts: list[pd.DataFrame], *, families: list[dict], outcome_patter
         raise HarmoniseError("no effects to meta-analyse: no study produced effects and no summary study has rows")
     table = pd.concat(frames, ignore_index=True)
     _check_values(table)
-    table["family"] = [family_of(o, families) for o in table["outcome"]]
+    labels = table["outcome"].map(normalise_label)
+    # A label no meta.families rule maps is its own family, named as the first study
+    # (in study order) spells it, so equal spellings keep their name.
+    spelled = table.assign(label=labels).sort_values(["study", "outcome"]).drop_duplicates("label").set_index("label")["outcome"].to_dict()
+    table["family"] = [family_of(label, families, unmapped=spelled[label]) for label in labels]
     table["scale"] = table["measure"].map(SCALES)
     table["direction"] = table["direction"].astype("int8")
     table["yi_harmonised"] = np.where(table["direction"] != 0, table["yi"] * table["direction"], table["yi"])
     pattern = re.compile(outcome_pattern)
-    parsed = [pattern.fullmatch(o) for o in table["outcome"]]
+    parsed = [pattern.fullmatch(o) for o in labels]
     for name in ("muscle", "emotion"):
         table[name] = [m.groupdict().get(name) if m else None for m in parsed]
     _check_scales(table)
     return table[META_EFFECTS.columns]
 
 
-def family_of(outcome: str, families: list[dict]) -> str:
-    """The family of an outcome label: the first ``meta.families`` pattern that matches it fully."""
+def normalise_label(label: str) -> str:
+    """An outcome label as effects are pooled by it: lower case, single spaces."""
+    return " ".join(label.split()).lower()
+
+
+def family_of(label: str, families: list[dict], *, unmapped: str | None = None) -> str:
+    """The family of a normalised outcome label: the first ``meta.families`` pattern that
+    matches it fully (case ignored), else ``unmapped`` (default: the label itself)."""
     for rule in families:
-        match = re.fullmatch(rule["pattern"], outcome)
+        match = re.fullmatch(rule["pattern"], label, flags=re.IGNORECASE)
         if match:
             return match.expand(rule["family"])
-    return outcome
+    return label if unmapped is None else unmapped
 
 
 def _check_values(table: pd.DataFrame) -> None:
@@ -114,7 +128,7 @@ def _check_values(table: pd.DataFrame) -> None:
     bad = ~table["measure"].isin(MEASURES)
     if bad.any():
         raise HarmoniseError(f"{where(bad)}: unknown measure '{table[bad].iloc[0]['measure']}'; use one of {list(MEASURES)}")
-    dup = table.duplicated(["study", "outcome", "contrast"], keep=False)
+    dup = pd.DataFrame({"study": table["study"], "outcome": table["outcome"].map(normalise_label), "contrast": table["contrast"]}).duplicated(keep=False)
     if dup.any():
         raise HarmoniseError(f"{where(dup)} appears more than once; every study x outcome x contrast must be unique")
 

@@ -16,7 +16,9 @@ pooled in up to four models:
 
 Effects from one sample group are first combined into one
 (:mod:`opioidsocial.meta.overlap`), so ``k`` is the number of independent samples.
-A model with fewer than ``meta.min_k`` samples is not fitted (it is logged).
+A model with fewer than ``meta.min_k`` samples is not fitted: it is one row with
+its ``k`` and the reason in ``note`` (and a warning in the log), so a run with too
+few studies says so in pooled.tsv and in the report.
 Every tau^2 estimator in ``meta.methods`` and every test in ``meta.tests`` gives a
 row; the first of each is the primary analysis that plots, sensitivity analyses
 and meta-regressions use.
@@ -54,25 +56,40 @@ def model_subsets(effects: pd.DataFrame) -> Iterator[tuple[str, str, pd.DataFram
 
 def samples(effects: pd.DataFrame, *, rho: float, min_k: int) -> Iterator[tuple[str, str, pd.DataFrame]]:
     """(family, model, one combined effect per sample group) for models with at least ``min_k`` samples."""
+    for family, model, combined in all_samples(effects, rho=rho):
+        if len(combined) >= min_k:
+            yield family, model, combined
+
+
+def all_samples(effects: pd.DataFrame, *, rho: float) -> Iterator[tuple[str, str, pd.DataFrame]]:
+    """(family, model, one combined effect per sample group) for every model a family supports."""
     for family, model, rows in model_subsets(effects):
-        combined = by_sample_group(rows, yi="yi_harmonised", rho=rho)
-        if len(combined) < min_k:
-            log.info("family '%s', model %s: %d sample group(s) < meta.min_k = %d; not pooled", family, model, len(combined), min_k)
-            continue
-        yield family, model, combined
+        yield family, model, by_sample_group(rows, yi="yi_harmonised", rho=rho)
+
+
+def too_few(k: int, *, min_k: int) -> str:
+    """Why a model with ``k`` independent samples is not pooled."""
+    return f"not pooled: {k} independent sample(s) (sample groups), meta.min_k = {min_k} needed"
 
 
 def pooled_table(effects: pd.DataFrame, *, methods: list[str], tests: list[str], rho: float, min_k: int, level: float) -> pd.DataFrame:
-    """One row per family x model x tau^2 estimator x test (the META_POOLED contract)."""
+    """One row per family x model x tau^2 estimator x test (the META_POOLED contract).
+
+    A model with fewer than ``min_k`` samples is one row with ``k`` and the reason in ``note``.
+    """
     rows = []
-    for family, model, combined in samples(effects, rho=rho, min_k=min_k):
+    for family, model, combined in all_samples(effects, rho=rho):
+        if len(combined) < min_k:
+            log.warning("family '%s', model %s: %s", family, model, too_few(len(combined), min_k=min_k))
+            rows.append({"family": family, "model": model, "k": len(combined), "note": too_few(len(combined), min_k=min_k)})
+            continue
         for method in methods:
             for test in tests:
                 fit = pool(combined["yi"], combined["vi"], method=method, test=test, level=level)
                 if fit.tau2_ci_truncated:
                     log.warning("family '%s', model %s, %s: the Q-profile CI of tau^2 reaches the search limit %g (metafor prints '>')",
                                 family, model, method, fit.tau2_ci_ub)
-                rows.append({"family": family, "model": model, **fit.row()})
+                rows.append({"family": family, "model": model, **fit.row(), "note": ""})
     return pd.DataFrame(rows, columns=list(META_POOLED.columns))
 
 

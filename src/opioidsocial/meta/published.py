@@ -82,12 +82,19 @@ def read_summary(path: str | Path, *, study_row: dict) -> pd.DataFrame:
         raise SummaryStudyError(f"{path}: summary study '{study}' has no rows; add one row per reported effect")
     rows = [_convert(row, line=i + 2, path=path, study_row=study_row) for i, row in enumerate(sheet.to_dict("records"))]
     out = pd.DataFrame(rows)
-    dup = out[out.duplicated(["outcome", "contrast"], keep=False)]
+    dup = out[out.duplicated(["study", "outcome", "contrast"], keep=False)]
     if not dup.empty:
         first = dup.iloc[0]
         raise SummaryStudyError(
-            f"{path}: outcome '{first['outcome']}' with contrast '{first['contrast']}' appears {len(dup)} times; "
+            f"{path}: study '{first['study']}', outcome '{first['outcome']}' with contrast '{first['contrast']}' appears {len(dup)} times; "
             "give each effect once (or distinguish the rows by contrast)"
+        )
+    groups = out.groupby("study", sort=True)["sample_group"].unique()
+    mixed = groups[groups.map(len) > 1]
+    if len(mixed):
+        raise SummaryStudyError(
+            f"{path}: study '{mixed.index[0]}' has rows in sample groups {sorted(mixed.iloc[0])}; one study is one sample: "
+            "fix the sample_group column (or give the samples different study ids)"
         )
     return out
 
@@ -99,11 +106,16 @@ def _given(value) -> bool:
 
 def _convert(row: dict, *, line: int, path: Path, study_row: dict) -> dict:
     where = f"{path} line {line}"
-    study = study_row["study"]
-    if row["study"] != study:
+    study = row["study"]
+    # A file may hold many published studies; each names its own sample, so that
+    # effects of different people are never taken as one sample.
+    sample_group = row.get("sample_group") if _given(row.get("sample_group")) else None
+    if study != study_row["study"] and sample_group is None:
         raise SummaryStudyError(
-            f"{where}: study '{row['study']}' but this file belongs to study '{study}' in studies.tsv; fix the study column or the path"
+            f"{where}: study '{study}' is not this file's row in studies.tsv ('{study_row['study']}'), so it needs its own "
+            "sample_group (equal only for studies that share participants); fill the sample_group column or fix the study column"
         )
+    sample_group = sample_group or study_row["sample_group"]
     has = {name for name in STATS if _given(row.get(name))}
     drug = row.get("drug") if _given(row.get("drug")) else study_row["drug"]
     contrast = row.get("contrast") if _given(row.get("contrast")) else f"{drug} - {study_row['reference']}"
@@ -112,7 +124,7 @@ def _convert(row: dict, *, line: int, path: Path, study_row: dict) -> dict:
     try:
         es = escalc(measure, labels=[label], **kwargs) if source != "given" else escalc("GEN", yi=row["yi"], vi=row["vi"], labels=[label])
     except EffectSizeError as err:
-        raise SummaryStudyError(f"{err} (summary study '{study}')") from err
+        raise SummaryStudyError(f"{err} (summary study '{study}' of {path})") from err
     between = row["design"] == "between"
     n1 = row.get("n1") if between or not _given(row.get("n")) else row["n"]
     n2 = row.get("n2") if between else None
@@ -126,7 +138,7 @@ def _convert(row: dict, *, line: int, path: Path, study_row: dict) -> dict:
         "n2": int(n2) if _given(n2) else None,
         "design": row["design"],
         "direction": int(row["direction"]) if _given(row.get("direction")) else int(study_row["direction"]),
-        "sample_group": study_row["sample_group"],
+        "sample_group": sample_group,
         "measure": measure,
         "modality": row.get("modality") if _given(row.get("modality")) else "summary",
         "drug": drug,
