@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from opioidsocial.meta.sensitivity import influence_table, leave_one_out, sensitivity_tables, small_study
+from opioidsocial.meta.trimfill import trimfill
 
 FIX = Path(__file__).parent / "fixtures" / "metafor"
 BCG = pd.read_csv(FIX / "dat_bcg.tsv", sep="\t")
@@ -73,3 +74,13 @@ def test_trimfill_that_trims_to_one_study_matches_metafor():
     assert (tf["k0"], tf["side"]) == (ref["k0"], ref["side"])
     assert (tf["estimate"], tf["ci_lb"], tf["ci_ub"]) == pytest.approx((ref["b"], ref["ci_lb"], ref["ci_ub"]), rel=1e-7)
     assert tf["warning"].startswith("k = 3 < 10")
+
+
+@pytest.mark.parametrize("method", ["DL", "PM", "ML", "FE"])
+def test_trimfill_with_other_tau2_estimators_matches_metafor(method):
+    ref = BIAS["trimfill_methods"][method]
+    tf = trimfill(BCG["yi"], BCG["vi"], method=method)
+    assert (tf.k0, tf.side) == (ref["k0"], ref["side"])
+    # pimeta solves the PM root more tightly than metafor's uniroot (tests/test_meta_pool.py).
+    rel = 1e-4 if method == "PM" else 1e-7
+    assert (tf.filled.estimate, tf.filled.ci_lb, tf.filled.ci_ub) == pytest.approx((ref["b"], ref["ci_lb"], ref["ci_ub"]), rel=rel)

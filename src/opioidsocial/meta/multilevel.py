@@ -21,9 +21,10 @@ The model fit and the CR2 variance are pimeta's ``rma_mv``/``robust``
 (``clubSandwich=True``), validated against metafor 3.8-1 + clubSandwich 0.5.8 on
 ``dat.konstantopoulos2011`` and a simulated sample-group data set
 (tests/fixtures/metafor/meta_reference.R) to about 1e-6. pimeta has no
-multi-coefficient small-sample Wald test, so HTZ is computed here from the CR2
-intermediates of ``pimeta.rma_mv._cr_vcov`` following clubSandwich's
-``Wald_testing``.
+multi-coefficient small-sample Wald test, so HTZ is computed here following
+clubSandwich's ``Wald_testing``, from the CR2 variance ``robust`` returns and the
+CR2 adjustment matrices rebuilt from the fit's public model matrix and marginal
+covariance (pimeta keeps its own in a private function).
 
 References: Konstantopoulos S (2011) Res Synth Methods 2:61-76. Van den Noortgate
 W et al. (2013) Behav Res Methods 45:576-594. Bell RM, McCaffrey DF (2002) Surv
@@ -40,7 +41,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from pimeta.rma_mv import _cr_vcov, rma_mv, robust
+from pimeta.rma_mv import rma_mv, robust
 from scipy import stats
 
 from opioidsocial.io.contracts import META_EFFECTS, META_MULTILEVEL
@@ -139,7 +140,7 @@ def pool_multilevel(yi, vi, study, sample_group, *, mods=None, method: str = "RE
     sigma2.update(zip(levels, map(float, fit.sigma2)))
     qm, qm_df, qm_p = (math.nan, (), math.nan)
     if p > 1:
-        qm, qm_df, qm_p = htz_test(fit, data["sample_group"].to_numpy(), list(range(1, p)))
+        qm, qm_df, qm_p = htz_test(fit, vcov=rob["vb"], cluster=data["sample_group"].to_numpy(), terms=list(range(1, p)))
     return Multilevel(
         k=int(y.size),
         n_studies=int(n_studies),
@@ -157,14 +158,15 @@ def pool_multilevel(yi, vi, study, sample_group, *, mods=None, method: str = "RE
     )
 
 
-def htz_test(fit, cluster: np.ndarray, terms: list[int]) -> tuple[float, tuple[float, float], float]:
+def htz_test(fit, *, vcov: np.ndarray, cluster: np.ndarray, terms: list[int]) -> tuple[float, tuple[float, float], float]:
     """Approximate Hotelling T^2-Z test that the coefficients ``terms`` are all zero.
 
     Follows clubSandwich's ``Wald_testing`` (Tipton & Pustejovsky 2015): the Wald
-    statistic with the CR2 variance, and degrees of freedom from the variance of
-    the CR2 estimator under the working model. Returns (F, (q, df), p).
+    statistic with the CR2 variance ``vcov`` (from ``robust``), and degrees of
+    freedom from the variance of the CR2 estimator under the working model.
+    Returns (F, (q, df), p).
     """
-    vb, E_list, X_list, Omega_list, B = _cr_vcov(fit, cluster, "CR2")
+    E_list, X_list, Omega_list, B = _cr2_parts(fit, cluster)
     beta = np.asarray(fit.beta, dtype=float)
     p = beta.size
     C = np.eye(p)[terms]
@@ -184,13 +186,39 @@ def htz_test(fit, cluster: np.ndarray, terms: list[int]) -> tuple[float, tuple[f
     var = np.einsum("stjk,tsjk->st", Bjk, Bjk) + np.einsum("ssjk,ttjk->st", Bjk, Bjk)
     nu = q * (q + 1) / var.sum()
     b = C @ beta
-    wald = float(b @ np.linalg.solve(C @ vb @ C.T, b))
+    wald = float(b @ np.linalg.solve(C @ vcov @ C.T, b))
     df = nu - q + 1
     f_stat = max(df / nu, 0.0) * wald / q
     p_value = float(stats.f.sf(f_stat, q, df)) if df > 0 else math.nan
     return float(f_stat), (float(q), float(df)), p_value
 
 
+def _cr2_parts(fit, cluster: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], np.ndarray]:
+    """Per-cluster CR2 adjusted estimating matrices E_j, model matrices X_j, working covariances M_j, and the bread B.
+
+    clubSandwich's ``vcovCR(type = "CR2", inverse_var = TRUE)`` for ``rma.mv``
+    (Pustejovsky & Tipton 2018): W = M^-1, B = (X'WX)^-1, and per cluster
+    E_j = X_j' W_j A_j with A_j = L_j (L_j' (I - X_j B X_j' W_j) M_j L_j)^(-1/2) L_j',
+    L_j the Cholesky factor of M_j. Clusters in first-seen order, as R's factor levels.
+    """
+    X, M = np.asarray(fit.X, dtype=float), np.asarray(fit.M, dtype=float)
+    W = np.linalg.inv(M)
+    B = np.linalg.inv(X.T @ W @ X)
+    _, first, codes = np.unique(cluster, return_index=True, return_inverse=True)
+    E_list, X_list, Omega_list = [], [], []
+    for code in np.argsort(first):
+        g = np.flatnonzero(codes == code)
+        Xj, Mj = X[g], M[np.ix_(g, g)]
+        XWj = Xj.T @ W[np.ix_(g, g)]
+        L = np.linalg.cholesky(Mj)
+        G = L.T @ (np.eye(g.size) - Xj @ B @ XWj) @ Mj @ L
+        evals, evecs = np.linalg.eigh(G)
+        # clubSandwich's matrix power: eigenvalues that are numerically zero stay zero.
+        G_nsqrt = (evecs * np.where(evals > 1e-12, evals, np.inf) ** -0.5) @ evecs.T
+        E_list.append(XWj @ (L @ G_nsqrt @ L.T))
+        X_list.append(Xj)
+        Omega_list.append(Mj)
+    return E_list, X_list, Omega_list, B
 
 
 def multilevel_table(effects: pd.DataFrame, *, models: list[dict], method: str, level: float) -> pd.DataFrame:

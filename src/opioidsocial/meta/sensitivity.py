@@ -15,17 +15,16 @@ Run on the same independent samples and the same primary model (first of
 * **small-study effects**: Egger's regression test (the standard error as
   moderator; Egger et al. 1997; Sterne & Egger 2005) with its limit estimate,
   and Duval & Tweedie's (2000) trim-and-fill (L0 estimator; the filled estimate's
-  CI is a Wald interval, as pimeta computes it). pimeta's trim-and-fill fails
-  when trimming leaves a single study (REML on k = 1 divides by zero); metafor
-  then takes that study as the centre, and so does the wrapper here (patched for
-  the call only; checked against metafor on such a case). Both need many studies: with
-  fewer than ``meta.small_study_min_k`` (default 10; Sterne et al. 2011) they
-  are still computed but every row carries a warning that they cannot tell
-  publication bias from chance or heterogeneity.
+  CI is a Wald interval, as metafor's refit gives), implemented in
+  :mod:`opioidsocial.meta.trimfill` so that a centre resting on a single study is
+  that study, as in metafor. Both need many studies: with fewer than
+  ``meta.small_study_min_k`` (default 10; Sterne et al. 2011) they are still
+  computed but every row carries a warning that they cannot tell publication
+  bias from chance or heterogeneity.
 
-Influence, Egger and trim-and-fill come from pimeta, validated against metafor
-3.8-1 on dat.bcg (tests/test_meta_sensitivity.py): trim-and-fill imputes one study
-on the right and gives -0.6571, as DESIGN.md states.
+Influence and Egger come from pimeta; they and trim-and-fill are validated
+against metafor 3.8-1 on dat.bcg (tests/test_meta_sensitivity.py): trim-and-fill
+imputes one study on the right and gives -0.6571, as DESIGN.md states.
 
 References: Viechtbauer W, Cheung MWL (2010) Res Synth Methods 1:112-125. Egger M
 et al. (1997) BMJ 315:629-634. Duval S, Tweedie R (2000) Biometrics 56:455-463.
@@ -36,18 +35,17 @@ from __future__ import annotations
 
 import logging
 import warnings
-from unittest import mock
 
 import numpy as np
 import pandas as pd
-from pimeta import publication_bias
-from pimeta.publication_bias import regtest, trimfill
+from pimeta.publication_bias import regtest
 from pimeta.sensitivity import influence
 
 from opioidsocial.io.contracts import META_EFFECTS, META_INFLUENCE, META_LEAVE1OUT, META_SMALL_STUDY
 from opioidsocial.io.tables import read_table, write_tsv
 from opioidsocial.meta import pooled
 from opioidsocial.meta.random_effects import pool
+from opioidsocial.meta.trimfill import trimfill
 
 log = logging.getLogger(__name__)
 
@@ -90,24 +88,15 @@ def small_study(samples: pd.DataFrame, *, method: str, test: str, min_k: int) ->
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         eg = regtest(y, v, model="rma", method=method, test=test)
-        with mock.patch.object(publication_bias, "_pool_est", _centre):
-            tf = trimfill(y, v, estimator="L0", method_tau=method)
+    tf = trimfill(y, v, method=method)
     return pd.DataFrame([
         {"analysis": "egger", "k": k, "statistic": eg.stat, "df": float(eg.df) if test != "z" else np.inf, "p": eg.p,
          "estimate": eg.intercept, "ci_lb": eg.intercept_ci_lower, "ci_ub": eg.intercept_ci_upper,
          "k0": pd.NA, "side": "", "test": test, "warning": warning},
         {"analysis": "trimfill", "k": k, "statistic": np.nan, "df": np.nan, "p": np.nan,
-         "estimate": tf.filled_effect, "ci_lb": tf.filled_ci_lower, "ci_ub": tf.filled_ci_upper,
+         "estimate": tf.filled.estimate, "ci_lb": tf.filled.ci_lb, "ci_ub": tf.filled.ci_ub,
          "k0": tf.k0, "side": tf.side, "test": "z", "warning": warning},
     ])
-
-
-_pimeta_centre = publication_bias._pool_est
-
-
-def _centre(y, v, method):
-    """pimeta's trim-and-fill centre, with metafor's answer for a single study (the study itself)."""
-    return float(y[0]) if len(y) == 1 else _pimeta_centre(y, v, method)
 
 
 def sensitivity_tables(family_samples, *, method: str, test: str, level: float, small_study_min_k: int) -> dict[str, pd.DataFrame]:
