@@ -62,6 +62,13 @@ def test_patient_control_study_reports_the_group_difference_per_roi(pet_run):
     smd = effects[effects["measure"] == "SMD"]
     assert len(smd) == 2 * 3 and (smd["direction"] == 0).all() and smd["n1"].eq(3).all() and smd["n2"].eq(3).all()
     assert (pet_run / "results/report/petgiven/pet_groups_table.html").is_file()
+    # Each group difference has its Bayes factor, from the same two-sample t test on the change scores.
+    evidence = pd.read_csv(pet_run / "results/petgiven/model/evidence.tsv", sep="\t").set_index(["outcome", "contrast"])
+    for r in groups.itertuples():
+        label = next(c for c in smd["contrast"] if c.startswith(r.contrast + ",") and c.endswith(f"{r.group} - {r.reference_group}"))
+        outcome = smd.loc[smd["contrast"] == label, "outcome"]
+        row = evidence.loc[(next(o for o in outcome if f" {r.roi} " in f" {o} "), label)]
+        assert row["t"] == pytest.approx(r.t, rel=1e-9) and row["n1"] == r.n_group and row["n2"] == r.n_reference
 
 
 def test_bpnd_study_enters_at_the_study_level(pet_run):

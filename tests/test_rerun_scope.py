@@ -142,26 +142,28 @@ def snakemake(work: Path, *args: str) -> str:
     return run.stdout
 
 
-def changed_records(work: Path, *args: str) -> set[str]:
-    """Rules with an output whose recorded params, input set or code differ (``--summary``)."""
+def summary(work: Path, *args: str) -> tuple[set[str], set[str]]:
+    """(rules with jobs, rules with an output whose recorded params, input set or code differ), from ``--summary``."""
     rows = [line.split("\t") for line in snakemake(work, "--summary", *args).splitlines()]
     statuses = {(row[2], row[4]) for row in rows[1:] if len(row) >= 5}
     assert statuses and all(status in SUMMARY_STATUSES for _, status in statuses), statuses
-    return {rule for rule, status in statuses if status != "ok"}
+    return {rule for rule, _ in statuses}, {rule for rule, status in statuses if status != "ok"}
 
 
 def test_each_key_reruns_exactly_its_stages(tiny_local_run, tmp_path):  # noqa: F811
     base = yaml.safe_load((tiny_local_run / "config" / "config.yaml").read_text())
-    assert changed_records(tiny_local_run) == set()
-    rules = {line.split("\t")[2] for line in snakemake(tiny_local_run, "--summary").splitlines()[1:]}
+    rules, changed = summary(tiny_local_run)
+    assert changed == set()
     keys = staged_keys()
 
     def check(item):
         path, node, stages = item
         configfile = tmp_path / f"{'.'.join(path)}.yaml"
         configfile.write_text(yaml.safe_dump(changed_config(base, path, node), sort_keys=False))
-        rerun = changed_records(tiny_local_run, "--configfile", str(configfile))
-        expected = (set(stages) & rules) | ALWAYS
+        # A rule whose inputs the new value moves to files the tiny data lack (pet.tac_layout:
+        # petprep names) has no jobs then: Snakemake takes its existing outputs as given.
+        present, rerun = summary(tiny_local_run, "--configfile", str(configfile))
+        expected = (set(stages) & rules & present) | ALWAYS
         return ".".join(path), rerun, expected
 
     with ThreadPoolExecutor(max_workers=2) as pool:
