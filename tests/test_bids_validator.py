@@ -2,7 +2,8 @@
 
 ``bids-validator-deno`` (PyPI; the schema-based validator, which knows BIDS-EMG 1.11)
 runs on a tiny simulated dataset of each raw layout the simulator writes as BIDS
-(bipolar BDF, monopolar EDF with a reference column) and on vendor recordings
+(bipolar BDF, monopolar EDF with a reference column), on the demo's simulated
+EMG datasets, and on vendor recordings
 imported by ``opioidsocial import`` (tests/test_import.py builds them).
 """
 
@@ -14,7 +15,11 @@ import pytest
 
 from opioidsocial.io.sidecars import VALIDATOR, bids_validator_report
 from opioidsocial.simulate.emg import simulate_study
+from tests.conftest import REPO, simulate
 from tests.designs import TINY_EMG
+
+# The demo's BIDS-EMG studies (config/studies.tsv rows with input 'bids').
+DEMO_EMG = ("naltrexone2016", "korb2023", "morphine2022")
 
 needs_validator = pytest.mark.skipif(shutil.which(VALIDATOR) is None, reason=f"{VALIDATOR} not installed (pip install -e '.[test]')")
 
@@ -48,3 +53,12 @@ def test_the_validator_finds_what_the_simulator_used_to_write(tmp_path):
     sidecar.write_text(old.replace('"EMGPlacementScheme": "Other"', '"EMGPlacementScheme": "Fridlund & Cacioppo (1986)"'))
     codes = {i["code"] for i in bids_validator_report(root)["error"]}
     assert codes == {"SIDECAR_KEY_REQUIRED", "JSON_SCHEMA_VALIDATION_ERROR"}
+
+
+@needs_validator
+def test_the_demo_datasets_are_valid_bids_emg(tmp_path):
+    """Every EMG study the README's demo command simulates (config/config.yaml, full size)."""
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    simulate(tmp_path, *(arg for study in DEMO_EMG for arg in ("--study", study)))
+    for study in DEMO_EMG:
+        assert_valid(tmp_path / "data" / study)

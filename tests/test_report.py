@@ -88,7 +88,7 @@ def test_overview_counts_enrolled_and_analysed(tmp_path):
     trials = pd.DataFrame({"study": "e", "participant": ["001", "002"], "arm": "placebo", "trial": 1, "stimulus": "s",
                            "emotion": "happy", "muscle": "corrugator", "response_uv": 1.0}).astype({"trial": "int32"})
     write_table(trials, files["e"]["trials"], TRIAL_RESPONSES)
-    Path(files["e"]["fit"]).write_text(json.dumps({"estimable": True}))
+    Path(files["e"]["fit"]).write_text(json.dumps({"study": "e", "estimable": True, "not_estimable_reason": None, "models": [], "data": {}}))
     # Participant 01 has only a flagged SRTM fit and a usable Logan fit: not analysed with SRTM.
     bp = pd.DataFrame({"study": "p", "participant": ["01", "01", "02"], "roi": "vs", "condition": "baseline",
                        "model": ["SRTM", "Logan", "SRTM"], "bp_nd": [9.0, 2.0, 2.0], "r1": 1.0, "k2": 0.1, "rmse": 0.1,
@@ -98,7 +98,7 @@ def test_overview_counts_enrolled_and_analysed(tmp_path):
     assert table[["study", "n_enrolled", "n_analysed"]].to_dict("records") == [
         {"study": "e", "n_enrolled": 3, "n_analysed": 2}, {"study": "p", "n_enrolled": 2, "n_analysed": 1}]
     assert overview([pet], files=files, pet_model="Logan")["n_analysed"].tolist() == [1]
-    Path(files["e"]["fit"]).write_text(json.dumps({"estimable": False}))
+    Path(files["e"]["fit"]).write_text(json.dumps({"study": "e", "estimable": False, "not_estimable_reason": "no placebo arm", "models": [], "data": {}}))
     assert overview([emg], files=files, pet_model="SRTM")["n_analysed"].tolist() == [0]
 
 

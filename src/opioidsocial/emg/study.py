@@ -35,7 +35,7 @@ from opioidsocial.emg.trials import read_bins_responses, read_user_trials
 from opioidsocial.errors import DataError, OpioidSocialError
 from opioidsocial.failsafe import exclusion, exclusion_table, failsafe
 from opioidsocial.io import contracts
-from opioidsocial.io.contracts import EFFECTS, EMG_BINS, EXCLUSIONS, QC_RECORD, TRIAL_RESPONSES
+from opioidsocial.io.contracts import EFFECTS, EMG_BINS, EXCLUSIONS, FIT_RECORD, QC_RECORD, TRIAL_RESPONSES
 from opioidsocial.io.labels import NO_STIMULUS
 from opioidsocial.io.tables import read_json, read_table, write_json, write_table, write_tsv
 from opioidsocial.sheets import check_drug_arm
@@ -356,7 +356,7 @@ def _write_outputs(outputs: dict, *, trials: pd.DataFrame, tables: dict, effects
     write_table(trials, outputs["trials"], TRIAL_RESPONSES, metadata=metadata)
     for key, spec in MODEL_TABLES.items():
         write_tsv(tables.get(key, spec.empty()), outputs[key], spec)
-    write_json(outputs["fit"], record)
+    write_json(outputs["fit"], record, schema=FIT_RECORD)
     plot_marginal_means(tables.get("emmeans", contracts.EMG_EMMEANS.empty()), study=study["study"], reference=study["reference"],
                         level=cfg["level"], paths=(outputs["plot_png"], outputs["plot_svg"]), note=record["not_estimable_reason"])
     # The pooled table last: its presence means the whole stage finished.

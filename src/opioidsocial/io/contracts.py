@@ -167,6 +167,20 @@ QC_RECORD = {
     },
 }
 
+#: The EMG model stage's record of what was fitted (results/{study}/model/fit.json):
+#: the report's overview reads whether the study was estimable.
+FIT_RECORD = {
+    "type": "object",
+    "required": ["study", "estimable", "not_estimable_reason", "models", "data"],
+    "properties": {
+        "study": {"type": "string"},
+        "estimable": {"type": "boolean", "description": "false: no contrast could be estimated, for not_estimable_reason"},
+        "not_estimable_reason": {"type": ["string", "null"]},
+        "models": {"type": "array", "description": "one entry per fitted model (models.by subset), with every fall-back attempt"},
+        "data": {"type": "object", "description": "rows read, excluded and dropped on the way to the model"},
+    },
+}
+
 # -- TSV tables ---------------------------------------------------------------------
 
 #: Cell factors of the EMG models that lead a table's columns when the model has them.

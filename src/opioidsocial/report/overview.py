@@ -11,14 +11,12 @@ their published statistics report.
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 
 from opioidsocial.config import SCHEMA_DIR
 from opioidsocial.failsafe import exclusion_table
-from opioidsocial.io.contracts import EXCLUSION_COUNTS, EXCLUSION_LEVELS, EXCLUSIONS, OVERVIEW, PET_BP, TRIAL_RESPONSES
-from opioidsocial.io.tables import read_table, read_tsv, write_tsv
+from opioidsocial.io.contracts import EXCLUSION_COUNTS, EXCLUSION_LEVELS, EXCLUSIONS, FIT_RECORD, OVERVIEW, PET_BP, TRIAL_RESPONSES
+from opioidsocial.io.tables import read_json, read_table, read_tsv, write_tsv
 from opioidsocial.meta.published import read_summary
 from opioidsocial.report.inputs import WITH_PARTICIPANTS
 from opioidsocial.sheets import load_participants
@@ -32,8 +30,7 @@ def gather_exclusions(paths: list[str]) -> pd.DataFrame:
 
 
 def _emg_analysed(files: dict) -> int:
-    with open(files["fit"], encoding="utf-8") as fh:
-        estimable = json.load(fh)["estimable"]
+    estimable = read_json(files["fit"], FIT_RECORD)["estimable"]
     return int(read_table(files["trials"], TRIAL_RESPONSES)["participant"].nunique()) if estimable else 0
 
 
