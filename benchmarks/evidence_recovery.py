@@ -35,12 +35,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
+from demo import demo_emg  # benchmarks/demo.py (run as python benchmarks/<name>.py)
 
-from opioidsocial.config import validate_section
 from opioidsocial.emg.effects import study_effects
 from opioidsocial.emg.evidence import emg_tests
-from opioidsocial.sheets import load_studies
 from opioidsocial.simulate.emg import simulate_trials
 from opioidsocial.stats.evidence import evidence_table, log_ttest_bf
 
@@ -81,10 +79,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20261201)
     args = parser.parse_args()
 
-    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    cfg = validate_section(config.get("evidence") or {}, "evidence.schema.yaml", source="evidence")
-    sheet = load_studies(ROOT / "config" / "studies.tsv", schemas=ROOT / "workflow" / "schemas")
-    designs = config["simulate"]["emg"]
+    cfg, sheet, designs = demo_emg("evidence")
     start = time.perf_counter()
     tables = []
     for scenario in ("null", "effects"):

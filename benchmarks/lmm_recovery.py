@@ -25,11 +25,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
+from demo import demo_emg  # benchmarks/demo.py (run as python benchmarks/<name>.py)
 
-from opioidsocial.config import validate_section
 from opioidsocial.emg.study import fit_study, planned_contrasts
-from opioidsocial.sheets import load_studies
 from opioidsocial.simulate.emg import simulate_trials
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,10 +77,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20240601)
     args = parser.parse_args()
 
-    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    cfg = validate_section(config.get("models") or {}, "models.schema.yaml", source="models")
-    sheet = load_studies(ROOT / "config" / "studies.tsv", schemas=ROOT / "workflow" / "schemas")
-    designs = config["simulate"]["emg"]
+    cfg, sheet, designs = demo_emg("models")
     jobs = [
         (name, sheet.loc[name].to_dict(), designs[name], cfg, args.seed + 1000 * d + i)
         for d, name in enumerate(sorted(designs))
