@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> dict:
         sfreq = float(raw.info["sfreq"])
         channels_uv = raw.get_data() * 1e6
         del raw
-        frame, qc = preprocess(files, cfg)
+        frame, qc, _ = preprocess(files, cfg)
 
         load_s, preprocess_s = [], []
         for _ in range(args.repeats):

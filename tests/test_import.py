@@ -110,7 +110,7 @@ def test_imported_dataset_preprocesses_with_fitting_windows(tmp_path, case):
     import_study(map_path=map_path, recordings_path=recordings, out=tmp_path / "bids")
     files = emg_files({"study": "vendor", "path": str(tmp_path / "bids"), "task": "faces"}, "01")
     cfg = validate_section(SHORT_WINDOWS, "emg.schema.yaml", source="emg")
-    bins, qc = preprocess_participant(files, study="vendor", participant="01", arm="placebo", cfg=cfg)
+    bins, qc, _ = preprocess_participant(files, study="vendor", participant="01", arm="placebo", cfg=cfg)
     assert qc["n_trials"] == len(read_events(files["events"])) and qc["bad_channels"] == {}
     assert sorted(bins["muscle"].unique()) == sorted(CASES[case][1].values())
     assert bins["amplitude_uv"].notna().all()

@@ -2,13 +2,13 @@
 
 Steps (each in its own module): read the channels of the target muscles (bipolar,
 microvolt; ``io.bids``) -> zero-phase 20-500 Hz band-pass and mains notches
-(``filters``) -> full-wave rectification and moving-average smoothing
-(``envelope``) -> epochs around stimulus onsets, baseline correction against the
+(``filters``), full-wave rectification and moving-average smoothing
+(``envelope``), in one pass over the recording (``chain``) -> epochs around stimulus onsets, baseline correction against the
 pre-stimulus window, time bins (``epochs``) -> artefact rules per trial x muscle
 (``artefacts``) -> z-scores within participant x muscle over clean trials.
 
-The result is the ``EMG_BINS`` table and a QC record of what was measured,
-rejected and why.
+The result is the ``EMG_BINS`` table, a QC record of what was measured, rejected
+and why, and the signals the QC figure draws (``EMG_QC_SIGNALS``).
 """
 
 from __future__ import annotations
@@ -16,18 +16,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from opioidsocial.emg import artefacts, envelope, epochs, filters
+from opioidsocial.emg import artefacts, chain, epochs, filters
 from opioidsocial.errors import DataError
 from opioidsocial.io.bids import read_emg, read_events
 from opioidsocial.io.contracts import EMG_BINS
+from opioidsocial.io.tables import empty_table
 
 
 class UnusableParticipant(DataError):
     """A participant's data were read but too much was rejected to analyse them."""
 
 
-def preprocess_participant(files: dict, *, study: str, participant: str, arm: str, cfg: dict) -> tuple[pd.DataFrame, dict]:
-    """Return the participant's EMG_BINS rows and the QC record."""
+def preprocess_participant(files: dict, *, study: str, participant: str, arm: str, cfg: dict) -> tuple[pd.DataFrame, dict, chain.QcSignals]:
+    """Return the participant's EMG_BINS rows, the QC record and the signals the QC figure draws."""
     who = f"study '{study}', participant '{participant}'"
     rec = read_emg(files, study=study, participant=participant, muscles=cfg["muscles"] or None,
                    channel_muscles=cfg["channel_muscles"].get(study))
@@ -41,12 +42,16 @@ def preprocess_participant(files: dict, *, study: str, participant: str, arm: st
     )
     tmin, tmax = cfg["tmin_s"], cfg["tmax_s"]
     samples = epochs.onset_samples(events["onset"].to_numpy(), sfreq=rec.sfreq, n_samples=rec.data.shape[1], tmin=tmin, tmax=tmax, who=who)
-    # Clipping is judged on the raw samples, which the in-place filter below
-    # overwrites; each stage then holds one recording-sized buffer, not one per step.
-    clipped = artefacts.clipped(epochs.cut(rec.data, samples, sfreq=rec.sfreq, tmin=tmin, tmax=tmax)[0], run=cfg["clip_run"])
-    env = filters.apply(rec.data, design, out=rec.data)
-    flat = artefacts.flat(env, flat_uv=cfg["flat_uv"])
-    envelope.envelope(env, sfreq=rec.sfreq, smoothing_ms=cfg["smoothing_ms"], out=env)
+    # Clipping is judged on the raw samples, which the one-pass chain below
+    # overwrites with the envelope (in place: one recording-sized buffer).
+    clipped = artefacts.clipped_epochs(rec.data, samples, sfreq=rec.sfreq, tmin=tmin, tmax=tmax, run=cfg["clip_run"])
+    first_onset = float(events["onset"].iloc[0])
+    filtered_sd, signals = chain.filter_rectify_smooth(
+        rec.data, design, sfreq=rec.sfreq, smoothing_ms=cfg["smoothing_ms"], onset_s=first_onset,
+        snippet=chain.snippet_window(first_onset, sfreq=rec.sfreq, n_samples=rec.data.shape[1]),
+    )
+    env = rec.data
+    flat = artefacts.flat(filtered_sd, flat_uv=cfg["flat_uv"])
 
     env_ep, times = epochs.cut(env, samples, sfreq=rec.sfreq, tmin=tmin, tmax=tmax)
     base_level = epochs.baseline_level(env_ep, times, tuple(cfg["baseline_s"]))
@@ -120,7 +125,7 @@ def preprocess_participant(files: dict, *, study: str, participant: str, arm: st
         "usable": usable,
         "exclusion_reason": "" if usable else f"{fraction:.0%} of trial x muscle cells rejected (limit {cfg['max_rejected_fraction']:.0%})",
     }
-    return frame, qc
+    return frame, qc, signals
 
 
 def _z_within_muscle(frame: pd.DataFrame) -> np.ndarray:
@@ -134,4 +139,4 @@ def _z_within_muscle(frame: pd.DataFrame) -> np.ndarray:
 
 def empty_bins() -> pd.DataFrame:
     """An EMG_BINS table with no rows: the output of an excluded participant."""
-    return pd.DataFrame({name: pd.Series(dtype=object) for name in EMG_BINS.columns})
+    return empty_table(EMG_BINS)
