@@ -4,7 +4,10 @@ The recording is filtered block by block (:class:`~opioidsocial.emg.filters.Bloc
 a few seconds of every channel at a time, in cache), and each filtered block is at
 once summed for the channel's standard deviation (the flat-channel rule), rectified
 and fed to the moving average (:class:`~opioidsocial.emg.envelope.RunningMean`),
-whose output overwrites the recording in place. The same pass keeps what the QC
+whose output is the envelope, kept in single precision: its rounding (6e-8 of the
+value) is far below anything the epochs average over, and half the size lets the
+caller drop the recording for it, so the participant's peak memory stays near
+1.5x the recording's float64 size. The same pass keeps what the QC
 figure shows (:class:`QcSignals`): the raw and filtered signal around the first
 stimulus and the raw and filtered power spectra, so the figure's job never reads or
 filters the recording again.
@@ -55,13 +58,14 @@ def snippet_window(onset_s: float, *, sfreq: float, n_samples: int) -> tuple[int
 
 
 def filter_rectify_smooth(data: np.ndarray, fd: FilterDesign, *, sfreq: float, smoothing_ms: float, snippet: tuple[int, int],
-                          onset_s: float, workers: int | None = None) -> tuple[np.ndarray, QcSignals]:
-    """Replace ``data`` (channels, samples; microvolt) by its envelope; return the filtered SD per channel and the QC signals.
+                          onset_s: float, workers: int | None = None) -> tuple[np.ndarray, np.ndarray, QcSignals]:
+    """The envelope of ``data`` (channels, samples; microvolt; float32), the filtered SD per channel and the QC signals.
 
     The envelope is the zero-phase filtered signal, rectified and smoothed with a
     centred moving average of ``smoothing_ms``.
     """
     channels, n = data.shape
+    envelope_ = np.empty((channels, n), dtype=np.float32)
     start, stop = snippet
     raw_snippet = data[:, start:stop].copy()
     filtered_snippet = np.empty_like(raw_snippet)
@@ -78,16 +82,16 @@ def filter_rectify_smooth(data: np.ndarray, fd: FilterDesign, *, sfreq: float, s
             filtered_snippet[:, lo - start : hi - start] = block[:, lo - first : hi - first]
         rectified = np.abs(block, out=block)
         if mean is None:
-            data[:, first:last] = rectified
+            envelope_[:, first:last] = rectified
         else:
-            _write(data, *mean.push(rectified))
+            _write(envelope_, *mean.push(rectified))
     if mean is not None:
-        _write(data, *mean.finish())
+        _write(envelope_, *mean.finish())
     sd = np.sqrt(np.maximum(squares / n - (total / n) ** 2, 0.0))
     freqs, raw_psd, filtered_psd = block_filter.spectra(sfreq)
     times = (np.arange(start, stop) / sfreq) - onset_s
-    return sd, QcSignals(times, raw_snippet, filtered_snippet, freqs, raw_psd, filtered_psd)
+    return envelope_, sd, QcSignals(times, raw_snippet, filtered_snippet, freqs, raw_psd, filtered_psd)
 
 
-def _write(data: np.ndarray, first: int, values: np.ndarray) -> None:
-    data[:, first : first + values.shape[1]] = values
+def _write(out: np.ndarray, first: int, values: np.ndarray) -> None:
+    out[:, first : first + values.shape[1]] = values

@@ -42,15 +42,15 @@ def preprocess_participant(files: dict, *, study: str, participant: str, arm: st
     )
     tmin, tmax = cfg["tmin_s"], cfg["tmax_s"]
     samples = epochs.onset_samples(events["onset"].to_numpy(), sfreq=rec.sfreq, n_samples=rec.data.shape[1], tmin=tmin, tmax=tmax, who=who)
-    # Clipping is judged on the raw samples, which the one-pass chain below
-    # overwrites with the envelope (in place: one recording-sized buffer).
+    # Clipping is judged on the raw samples, which the envelope from the one-pass
+    # chain below then replaces (the recording's memory is freed for the epochs).
     clipped = artefacts.clipped_epochs(rec.data, samples, sfreq=rec.sfreq, tmin=tmin, tmax=tmax, run=cfg["clip_run"])
     first_onset = float(events["onset"].iloc[0])
-    filtered_sd, signals = chain.filter_rectify_smooth(
+    env, filtered_sd, signals = chain.filter_rectify_smooth(
         rec.data, design, sfreq=rec.sfreq, smoothing_ms=cfg["smoothing_ms"], onset_s=first_onset,
         snippet=chain.snippet_window(first_onset, sfreq=rec.sfreq, n_samples=rec.data.shape[1]),
     )
-    env = rec.data
+    rec.data = env
     flat = artefacts.flat(filtered_sd, flat_uv=cfg["flat_uv"])
 
     env_ep, times = epochs.cut(env, samples, sfreq=rec.sfreq, tmin=tmin, tmax=tmax)
