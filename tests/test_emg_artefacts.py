@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from opioidsocial.emg import artefacts
+from opioidsocial.emg import artefacts, epochs
 
 
 def test_movement_bursts_are_caught_and_strong_genuine_responses_spared():
@@ -25,9 +25,20 @@ def test_clipping_needs_a_run_at_the_extreme():
 
 
 def test_flat_channel():
-    rng = np.random.default_rng(2)
-    filtered = np.vstack([rng.normal(0, 3, 5000), rng.normal(0, 0.05, 5000)])
-    assert artefacts.flat(filtered, flat_uv=0.2).tolist() == [False, True]
+    assert artefacts.flat(np.array([3.0, 0.05]), flat_uv=0.2).tolist() == [False, True]
+
+
+def test_clipping_of_a_recording_equals_clipping_of_every_epoch():
+    """clipped_epochs judges only epochs near a run of equal samples; the answer must not change."""
+    rng = np.random.default_rng(6)
+    raw = np.round(rng.normal(0, 50, (2, 60_000)))  # integer-valued: neighbours repeat by chance
+    raw[0, 10_000:10_006] = raw[0].max() + 9  # a saturated run inside epochs 2 and 3 (they overlap)
+    raw[1, 59_990:60_000] = raw[1].min() - 9  # a run near the end, outside every epoch
+    raw[1, 30_000:30_004] = raw[1].max() + 9  # four equal samples: shorter than the run
+    samples = np.arange(2_000, 55_000, 4_000)
+    expected = artefacts.clipped(epochs.cut(raw, samples, sfreq=1000.0, tmin=-1.0, tmax=4.0)[0], run=5)
+    got = artefacts.clipped_epochs(raw, samples, sfreq=1000.0, tmin=-1.0, tmax=4.0, run=5)
+    assert got.any() and np.array_equal(got, expected)
 
 
 @pytest.mark.parametrize("run", [2, 3, 5, 8])

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from opioidsocial.emg import envelope, epochs
+from opioidsocial.emg import epochs
 
 SFREQ = 1000.0
 
@@ -49,17 +49,3 @@ def test_bins_average_their_samples():
     assert starts.tolist() == [-1.0, -0.5, 0.0, 0.5]
     assert means[0, 0].tolist() == pytest.approx([-0.7505, -0.2505, 0.2495, 0.7495])
 
-
-def test_envelope_of_gaussian_noise_is_its_mean_absolute_value():
-    rng = np.random.default_rng(3)
-    x = rng.normal(0, 5.0, (1, 200_000))
-    env = envelope.envelope(x, sfreq=SFREQ, smoothing_ms=100)
-    assert env.mean() == pytest.approx(5.0 * np.sqrt(2 / np.pi), rel=0.01)
-    assert env.std() < 0.1 * env.mean()  # smoothing removes most of the sample-to-sample spread
-
-
-def test_envelope_in_place_equals_a_copy():
-    x = np.random.default_rng(4).normal(0, 5.0, (3, 50_000))
-    expected = envelope.envelope(x, sfreq=SFREQ, smoothing_ms=100)
-    assert envelope.envelope(x, sfreq=SFREQ, smoothing_ms=100, out=x) is x
-    assert np.array_equal(x, expected)

@@ -16,7 +16,8 @@ from tests.conftest import TINY_EMG
 
 
 def _run(row, participant, cfg):
-    return preprocess_participant(emg_files(row, participant), study=row["study"], participant=participant, arm="placebo", cfg=cfg)
+    """The EMG_BINS rows and QC record (the QC signals are tested in test_emg_chain.py)."""
+    return preprocess_participant(emg_files(row, participant), study=row["study"], participant=participant, arm="placebo", cfg=cfg)[:2]
 
 
 def test_output_matches_the_contract(tiny_emg_study, emg_cfg):
@@ -78,10 +79,14 @@ def test_unusable_participant_is_excluded_or_fails_by_policy(tiny_emg_study, emg
     files = emg_files(tiny_emg_study, "001")
     strict = {**emg_cfg, "max_rejected_fraction": 0.0, "reject_robust_z": 0.01, "reject_min_ratio": 1.0}
     kwargs = dict(inputs=files, study="tiny", participant="001", arm="placebo", metadata={})
+
+    def outputs(name):
+        return {"bins": str(tmp_path / f"{name}.parquet"), "qc": str(tmp_path / f"{name}.json"), "signals": str(tmp_path / f"{name}.signals.parquet")}
+
     with pytest.raises(DataError, match="participant '001'.*rejected"):
-        run(outputs={"bins": str(tmp_path / "f.parquet"), "qc": str(tmp_path / "f.json")}, cfg={"emg": strict, "on_bad_data": "fail"}, **kwargs)
+        run(outputs=outputs("f"), cfg={"emg": strict, "on_bad_data": "fail"}, **kwargs)
     assert not list(tmp_path.iterdir())  # nothing half-written
-    run(outputs={"bins": str(tmp_path / "e.parquet"), "qc": str(tmp_path / "e.json")}, cfg={"emg": strict, "on_bad_data": "exclude"}, **kwargs)
+    run(outputs=outputs("e"), cfg={"emg": strict, "on_bad_data": "exclude"}, **kwargs)
     qc = json.loads((tmp_path / "e.json").read_text())
     assert qc["usable"] is False and "rejected" in qc["exclusion_reason"]
     assert read_table(tmp_path / "e.parquet", EMG_BINS).empty

@@ -110,7 +110,7 @@ def test_imported_dataset_preprocesses_with_fitting_windows(tmp_path, case):
     import_study(map_path=map_path, recordings_path=recordings, out=tmp_path / "bids")
     files = emg_files({"study": "vendor", "path": str(tmp_path / "bids"), "task": "faces"}, "01")
     cfg = validate_section(SHORT_WINDOWS, "emg.schema.yaml", source="emg")
-    bins, qc = preprocess_participant(files, study="vendor", participant="01", arm="placebo", cfg=cfg)
+    bins, qc, _ = preprocess_participant(files, study="vendor", participant="01", arm="placebo", cfg=cfg)
     # a trial whose epoch is closer to the start than the filter padding (0.2 s) is left out, and said so
     dropped = [row for row in qc["exclusions"] if row["level"] == "trial"]
     assert qc["n_trials"] + len(dropped) == len(read_events(files["events"])) and qc["bad_channels"] == {}

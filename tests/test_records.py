@@ -31,7 +31,7 @@ def participant(tiny_emg_study, tmp_path) -> dict:
     """A copy of participant 001 of the tiny study, with the job's outputs beside it."""
     shutil.copytree(Path(tiny_emg_study["path"]) / "sub-001", tmp_path / "sub-001")
     files = emg_files({**tiny_emg_study, "path": str(tmp_path)}, "001")
-    out = {"bins": str(tmp_path / "out/001.parquet"), "qc": str(tmp_path / "out/001.json")}
+    out = {"bins": str(tmp_path / "out/001.parquet"), "qc": str(tmp_path / "out/001.json"), "signals": str(tmp_path / "out/001.signals.parquet")}
     return {"inputs": files, "outputs": out, "study": "tiny", "participant": "001", "arm": "placebo", "metadata": {}}
 
 
@@ -202,6 +202,6 @@ def test_a_label_in_another_case_is_the_declared_muscle_in_every_stage(participa
     bins, qc = _job(participant, emg_cfg)
     pd.testing.assert_frame_equal(bins, clean)
     png = tmp_path / "qc.png"
-    qc_figure.run(inputs={**participant["inputs"], "qc": participant["outputs"]["qc"]}, outputs={"png": str(png)},
-                  cfg={"emg": emg_cfg}, study="tiny", participant="001")
+    qc_figure.run(inputs={"qc": participant["outputs"]["qc"], "signals": participant["outputs"]["signals"]}, outputs={"png": str(png)},
+                  study="tiny", participant="001")
     assert png.stat().st_size > 0 and sorted(qc["channels"]) == ["corrugator", "zygomaticus"]

@@ -101,7 +101,7 @@ def test_a_broken_file_stops_the_participant_before_it_writes_anything(tiny_emg_
     shutil.copytree(Path(tiny_emg_study["path"]) / "sub-001", tmp_path / "sub-001")
     files = emg_files({**tiny_emg_study, "path": str(tmp_path)}, "001")
     cfg = {**emg_cfg, **_break(files, what)}
-    out = {"bins": str(tmp_path / "out/001.parquet"), "qc": str(tmp_path / "out/001.json")}
+    out = {"bins": str(tmp_path / "out/001.parquet"), "qc": str(tmp_path / "out/001.json"), "signals": str(tmp_path / "out/001.signals.parquet")}
     job = dict(inputs=files, outputs=out, study="tiny", participant="001", arm="placebo", metadata={})
     with pytest.raises(DataError) as err:
         run(**job, cfg={"emg": cfg, "on_bad_data": "fail"})

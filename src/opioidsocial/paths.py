@@ -13,6 +13,7 @@ TEMPLATES = {
     # per participant (fan-out); the modality is in the QC paths, so EMG and PET rules never match each other's files
     "emg_bins": "{results}/{study}/emg/{participant}.parquet",
     "emg_qc": "{results}/{study}/qc/emg/{participant}.json",
+    "emg_qc_signals": "{results}/{study}/qc/emg/{participant}.signals.parquet",
     "emg_qc_figure": "{results}/{study}/qc/emg/{participant}.png",
     "pet_bp": "{results}/{study}/pet/{participant}.parquet",
     "pet_qc": "{results}/{study}/qc/pet/{participant}.json",

@@ -15,6 +15,7 @@ rule emg_preprocess:
     output:
         bins=P.emg_bins,
         qc=P.emg_qc,
+        signals=P.emg_qc_signals,
     log:
         f"{P.logs}/emg_preprocess/{{study}}/{{participant}}.log",
     benchmark:
@@ -34,10 +35,11 @@ rule emg_preprocess:
         "../../scripts/emg_preprocess.py"
 
 
+# Drawn from the preprocessing job's outputs only: one read of each recording per run.
 rule emg_qc_figure:
     input:
-        unpack(get_emg_recording),
         qc=P.emg_qc,
+        signals=P.emg_qc_signals,
     output:
         png=report(
             P.emg_qc_figure,
@@ -57,8 +59,6 @@ rule emg_qc_figure:
     resources:
         mem_mb=1000,
         runtime=5,
-    params:
-        cfg=get_cfg("emg_qc_figure"),
     script:
         "../../scripts/emg_qc_figure.py"
 

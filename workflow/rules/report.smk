@@ -68,6 +68,10 @@ REPORT_LOGS = {
     name: f"{P.logs}/report/{name}/{{study}}.log" if t.studies is not None else f"{P.logs}/report/{name}.log"
     for name, t in REPORT_TABLES.items()
 }
+REPORT_BENCHMARKS = {
+    name: f"{P.benchmarks}/report/{name}/{{study}}.tsv" if t.studies is not None else f"{P.benchmarks}/report/{name}.tsv"
+    for name, t in REPORT_TABLES.items()
+}
 
 TARGETS.append(f"{P.provenance}/config.yaml")
 for name, table in REPORT_TABLES.items():
@@ -84,6 +88,8 @@ rule report_overview:
         exclusion_counts=P.exclusion_counts,
     log:
         f"{P.logs}/report/overview.log",
+    benchmark:
+        f"{P.benchmarks}/report/overview.tsv"
     conda:
         "../../environment.yml"
     resources:
@@ -110,6 +116,8 @@ rule report_provenance:
         ),
     log:
         f"{P.logs}/report/provenance.log",
+    benchmark:
+        f"{P.benchmarks}/report/provenance.tsv"
     conda:
         "../../environment.yml"
     resources:
@@ -141,6 +149,8 @@ for name, table in REPORT_TABLES.items():
             ),
         log:
             REPORT_LOGS[name],
+        benchmark:
+            REPORT_BENCHMARKS[name]
         wildcard_constraints:
             study=one_of(table.studies or []),
         conda:

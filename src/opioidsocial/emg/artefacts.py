@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from opioidsocial.emg.epochs import cut
+
 MAD_TO_SD = 1.4826
 
 
-def flat(filtered: np.ndarray, *, flat_uv: float) -> np.ndarray:
-    """One bool per channel: True where the filtered SD is below ``flat_uv``."""
-    return filtered.std(axis=-1) < flat_uv
+def flat(filtered_sd: np.ndarray, *, flat_uv: float) -> np.ndarray:
+    """One bool per channel: True where the filtered signal's SD (one per channel) is below ``flat_uv``."""
+    return np.asarray(filtered_sd) < flat_uv
 
 
 def clipped(raw_epochs: np.ndarray, *, run: int) -> np.ndarray:
@@ -40,6 +42,33 @@ def clipped(raw_epochs: np.ndarray, *, run: int) -> np.ndarray:
     for _ in range(run - 2):
         at = at[..., 1:] & at[..., :-1]
     return at.any(axis=-1)
+
+
+def clipped_epochs(raw: np.ndarray, samples: np.ndarray, *, sfreq: float, tmin: float, tmax: float, run: int) -> np.ndarray:
+    """:func:`clipped` of every epoch of the raw recording (channels, samples), without cutting them all.
+
+    An epoch can hold a run of ``run`` equal samples only where the channel does, and
+    EMG almost never repeats a 24-bit value: so one comparison of neighbours per
+    channel finds the few epochs worth judging, and only those are cut and judged.
+    """
+    out = np.zeros((len(samples), raw.shape[0]), dtype=bool)
+    offset, length = int(round(tmin * sfreq)), int(round(tmax * sfreq)) - int(round(tmin * sfreq))
+    for c, x in enumerate(raw):
+        repeats = np.flatnonzero(x[1:] == x[:-1])
+        if repeats.size < run - 1:
+            continue
+        # runs of consecutive repeats: [begin, end] sample spans of >= run equal samples
+        breaks = np.flatnonzero(np.diff(repeats) != 1)
+        begins = repeats[np.concatenate([[0], breaks + 1])]
+        ends = repeats[np.concatenate([breaks, [repeats.size - 1]])] + 1
+        long = ends - begins + 1 >= run
+        if not long.any():
+            continue
+        first, last = samples + offset, samples + offset + length - 1
+        touched = ((begins[long][None, :] <= last[:, None]) & (ends[long][None, :] >= first[:, None])).any(axis=1)
+        if touched.any():
+            out[touched, c] = clipped(cut(raw[c : c + 1], samples[touched], sfreq=sfreq, tmin=tmin, tmax=tmax)[0], run=run)[:, 0]
+    return out
 
 
 def outlying_level(levels: np.ndarray, *, z: float, min_ratio: float) -> np.ndarray:

@@ -67,7 +67,9 @@ def baseline_level(epochs: np.ndarray, times: np.ndarray, window: tuple[float, f
     if not mask.any():
         raise EpochError(f"baseline window {list(window)} s contains no sample of the epoch {times[0]:g} to {times[-1]:g} s",
                          fix="widen emg.baseline_s inside emg.tmin_s to emg.tmax_s")
-    return epochs[..., mask].mean(axis=-1)
+    # times increase, so the window is one slice: a view, not a copy of the samples
+    inside = np.flatnonzero(mask)
+    return epochs[..., inside[0] : inside[-1] + 1].mean(axis=-1)
 
 
 def bin_means(epochs: np.ndarray, times: np.ndarray, *, bin_s: float, tmin: float, tmax: float) -> tuple[np.ndarray, np.ndarray]:
@@ -75,8 +77,9 @@ def bin_means(epochs: np.ndarray, times: np.ndarray, *, bin_s: float, tmin: floa
     n_bins = int(np.floor((tmax - tmin) / bin_s + 1e-9))
     starts = np.round(tmin + bin_s * np.arange(n_bins), 9)
     which = np.floor((times - tmin) / bin_s + 1e-9).astype(int)
-    keep = (which >= 0) & (which < n_bins)
     means = np.empty(epochs.shape[:-1] + (n_bins,))
+    # times increase, so each bin is one slice of the epoch (a view, not a copy)
+    bounds = np.searchsorted(np.clip(which, -1, n_bins), np.arange(n_bins + 1))
     for b in range(n_bins):
-        means[..., b] = epochs[..., keep & (which == b)].mean(axis=-1)
+        means[..., b] = epochs[..., bounds[b] : bounds[b + 1]].mean(axis=-1)
     return means, starts

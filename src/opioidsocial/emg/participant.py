@@ -13,28 +13,31 @@ import logging
 
 from opioidsocial.emg.preprocess import UnusableParticipant, empty_bins, preprocess_participant
 from opioidsocial.failsafe import failsafe
-from opioidsocial.io.contracts import EMG_BINS, QC_RECORD
-from opioidsocial.io.tables import write_json, write_table
+from opioidsocial.io.contracts import EMG_BINS, EMG_QC_SIGNALS, QC_RECORD
+from opioidsocial.io.tables import empty_table, write_json, write_table
 
 log = logging.getLogger(__name__)
 
 
 def run(*, inputs: dict, outputs: dict, cfg: dict, study: str, participant: str, arm: str, metadata: dict) -> None:
-    """Preprocess one participant; write ``outputs`` bins (EMG_BINS) and qc (QC record).
+    """Preprocess one participant; write ``outputs`` bins (EMG_BINS), qc (QC record) and
+    signals (EMG_QC_SIGNALS: what the QC figure draws, so its job never reads the recording).
 
     ``inputs`` are the participant's BIDS files by role (recording, channels, events,
     sidecar). Every error is raised or recorded before either output is written.
     """
     with failsafe(on_bad_data=cfg["on_bad_data"], study=study, participant=participant, files=inputs) as outcome:
-        bins, qc = preprocess_participant(inputs, study=study, participant=participant, arm=arm, cfg=cfg["emg"])
+        bins, qc, signals = preprocess_participant(inputs, study=study, participant=participant, arm=arm, cfg=cfg["emg"])
+        signal_rows = signals.table(study=study, participant=participant, muscles=list(qc["channels"]))
         if not qc["usable"]:
             raise UnusableParticipant(qc["exclusion_reason"], file=inputs["recording"],
                                       fix="inspect the QC JSON, or raise emg.max_rejected_fraction")
     if outcome.excluded:
-        bins = empty_bins()
+        bins, signal_rows = empty_bins(), empty_table(EMG_QC_SIGNALS)
         qc = {"study": study, "participant": participant, "arm": arm, "recording": inputs["recording"], "usable": False,
               "exclusion_reason": outcome.reason}
     log.info("%s/%s: %d rows, rejected fraction %s", study, participant, len(bins), qc.get("rejected_fraction"))
     # QC first: a table is only ever next to the QC record that explains it.
     write_json(outputs["qc"], qc, schema=QC_RECORD)
+    write_table(signal_rows, outputs["signals"], EMG_QC_SIGNALS, metadata=metadata)
     write_table(bins, outputs["bins"], EMG_BINS, metadata=metadata)

@@ -2,15 +2,15 @@
 
 Steps (each in its own module): read the channels of the target muscles (bipolar,
 microvolt; ``io.bids``) -> zero-phase 20-500 Hz band-pass and mains notches
-(``filters``) -> full-wave rectification and moving-average smoothing
-(``envelope``) -> epochs around stimulus onsets, baseline correction against the
+(``filters``), full-wave rectification and moving-average smoothing
+(``envelope``), in one pass over the recording (``chain``) -> epochs around stimulus onsets, baseline correction against the
 pre-stimulus window, time bins (``epochs``) -> artefact rules per trial x muscle
 (``artefacts``) -> z-scores within participant x muscle over clean trials. Which
 events are face trials, and the muscles' and emotions' spellings, are the study's
 declared sets (``io.labels``).
 
-The result is the ``EMG_BINS`` table and a QC record of what was measured,
-rejected and why.
+The result is the ``EMG_BINS`` table, a QC record of what was measured, rejected
+and why, and the signals the QC figure draws (``EMG_QC_SIGNALS``).
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from opioidsocial.emg import artefacts, envelope, epochs, filters
+from opioidsocial.emg import artefacts, chain, epochs, filters
 from opioidsocial.errors import DataError
 from opioidsocial.failsafe import record
 from opioidsocial.io.bids import read_emg, read_events
 from opioidsocial.io.contracts import EMG_BINS
 from opioidsocial.io.labels import emotion_map, face_trials
+from opioidsocial.io.tables import empty_table
 
 #: The stage name the exclusions decided here are recorded under.
 STAGE = "emg_preprocess"
@@ -45,8 +46,8 @@ def declared_muscles(cfg: dict) -> list[str]:
     return list(dict.fromkeys([*cfg["muscle_names"], *cfg["muscles"]]))
 
 
-def preprocess_participant(files: dict, *, study: str, participant: str, arm: str, cfg: dict) -> tuple[pd.DataFrame, dict]:
-    """Return the participant's EMG_BINS rows and the QC record.
+def preprocess_participant(files: dict, *, study: str, participant: str, arm: str, cfg: dict) -> tuple[pd.DataFrame, dict, chain.QcSignals]:
+    """Return the participant's EMG_BINS rows, the QC record and the signals the QC figure draws.
 
     Two exclusions are decided here, below the participant, and listed in the QC
     record's ``exclusions``: a trial whose epoch (with its filter padding) leaves
@@ -83,12 +84,16 @@ def preprocess_participant(files: dict, *, study: str, participant: str, arm: st
                                 fix="fix the onsets in events.tsv or shorten the epoch window")
     trial_no = (np.flatnonzero(inside) + 1).astype(np.int32)
     events, samples = events[inside].reset_index(drop=True), samples[inside]
-    # Clipping is judged on the raw samples, which the in-place filter below
-    # overwrites; each stage then holds one recording-sized buffer, not one per step.
-    clipped = artefacts.clipped(epochs.cut(rec.data, samples, sfreq=rec.sfreq, tmin=tmin, tmax=tmax)[0], run=cfg["clip_run"])
-    env = filters.apply(rec.data, design, out=rec.data)
-    flat = artefacts.flat(env, flat_uv=cfg["flat_uv"])
-    envelope.envelope(env, sfreq=rec.sfreq, smoothing_ms=cfg["smoothing_ms"], out=env)
+    # Clipping is judged on the raw samples, which the envelope from the one-pass
+    # chain below then replaces (the recording's memory is freed for the epochs).
+    clipped = artefacts.clipped_epochs(rec.data, samples, sfreq=rec.sfreq, tmin=tmin, tmax=tmax, run=cfg["clip_run"])
+    first_onset = float(events["onset"].iloc[0])
+    env, filtered_sd, signals = chain.filter_rectify_smooth(
+        rec.data, design, sfreq=rec.sfreq, smoothing_ms=cfg["smoothing_ms"], onset_s=first_onset,
+        snippet=chain.snippet_window(first_onset, sfreq=rec.sfreq, n_samples=rec.data.shape[1]),
+    )
+    rec.data = env
+    flat = artefacts.flat(filtered_sd, flat_uv=cfg["flat_uv"])
 
     env_ep, times = epochs.cut(env, samples, sfreq=rec.sfreq, tmin=tmin, tmax=tmax)
     base_level = epochs.baseline_level(env_ep, times, tuple(cfg["baseline_s"]))
@@ -176,7 +181,7 @@ def preprocess_participant(files: dict, *, study: str, participant: str, arm: st
         "exclusion_reason": "" if usable else f"{fraction:.0%} of trial x muscle cells rejected (limit {cfg['max_rejected_fraction']:.0%})",
         "exclusions": [record(err, stage=STAGE) for err in dropped + silent],
     }
-    return frame, qc
+    return frame, qc, signals
 
 
 def _counts(reasons: dict[str, np.ndarray], column: int) -> str:
@@ -195,4 +200,4 @@ def _z_within_muscle(frame: pd.DataFrame) -> np.ndarray:
 
 def empty_bins() -> pd.DataFrame:
     """An EMG_BINS table with no rows: the output of an excluded participant."""
-    return pd.DataFrame({name: pd.Series(dtype=object) for name in EMG_BINS.columns})
+    return empty_table(EMG_BINS)

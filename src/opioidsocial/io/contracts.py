@@ -38,6 +38,23 @@ EMG_BINS = TableSpec(
     ),
 )
 
+EMG_QC_SIGNALS = TableSpec(
+    name="emg_qc_signals",
+    row="participant x muscle x kind x signal x point",
+    sort_by=("study", "participant", "muscle", "kind", "signal", "x"),
+    schema=pa.schema(
+        [
+            field("study", pa.string()),
+            field("participant", pa.string()),
+            field("muscle", pa.string(), doc="target muscle from channels.tsv"),
+            field("kind", pa.string(), doc="snippet (around the first stimulus) | spectrum (power spectral density)"),
+            field("signal", pa.string(), doc="raw | filtered (band-pass and notches)"),
+            field("x", pa.float64(), doc="snippet: time from the first onset, s; spectrum: frequency, Hz"),
+            field("value", pa.float64(), doc="snippet: microvolt; spectrum: microvolt^2 / Hz"),
+        ]
+    ),
+)
+
 PET_BP = TableSpec(
     name="pet_bp",
     row="participant x ROI x condition x model",

@@ -113,6 +113,11 @@ def conform(df: pd.DataFrame, spec: TableSpec, *, source: str = "<table>") -> pa
     return table.replace_schema_metadata({b"opioidsocial.table": spec.name.encode()})
 
 
+def empty_table(spec: TableSpec) -> pd.DataFrame:
+    """A table of ``spec`` with no rows (the output of an excluded participant)."""
+    return pd.DataFrame({name: pd.Series(dtype=object) for name in spec.columns})
+
+
 def _atomic_target(path: Path) -> tuple[int, str]:
     path.parent.mkdir(parents=True, exist_ok=True)
     # A writer killed outright (SIGKILL, power loss) skips its cleanup and leaves its
