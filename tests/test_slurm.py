@@ -76,7 +76,8 @@ def test_results_equal_a_local_run(slurm_run, tiny_local_run):  # noqa: F811
     produced = sorted(
         path.relative_to(work) for path in (work / "results").rglob("*") if path.is_file() and path.relative_to(work / "results").parts[0] not in ("logs", "benchmarks")
     )
-    expected = {Path(t) for t in TARGETS} | {Path(f"results/tinyemg/{kind}/{p}.{ext}") for p in ("001", "002", "003", "004") for kind, ext in (("emg", "parquet"), ("qc", "json"))}
+    per_participant = ("emg/{p}.parquet", "qc/emg/{p}.json", "qc/emg/{p}.signals.parquet")
+    expected = {Path(t) for t in TARGETS} | {Path("results/tinyemg") / name.format(p=p) for p in ("001", "002", "003", "004") for name in per_participant}
     assert expected <= set(produced)
     for path in produced:
         assert (work / path).read_bytes() == (tiny_local_run / path).read_bytes(), f"{path} differs between the SLURM and the local run"
