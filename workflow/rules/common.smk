@@ -128,11 +128,7 @@ def get_tac_scans(wildcards):
 
 def get_emg_participants(wildcards):
     """Every participant's binned table and QC record of an EMG study."""
-    names = participants(wildcards.study)
-    return {
-        "bins": [P.emg_bins.format(study=wildcards.study, participant=p) for p in names],
-        "qc": [P.emg_qc.format(study=wildcards.study, participant=p) for p in names],
-    }
+    return {"bins": per_participant(P.emg_bins, [wildcards.study]), "qc": per_participant(P.emg_qc, [wildcards.study])}
 
 
 def get_emg_model_source(wildcards):
@@ -148,9 +144,8 @@ def get_pet_study_inputs(wildcards):
     if row["input"] == "bpnd":
         inputs["bpnd"] = [bpnd_path(row["path"])]
     else:
-        names = participants(wildcards.study)
-        inputs["bp"] = [P.pet_bp.format(study=wildcards.study, participant=p) for p in names]
-        inputs["qc"] = [P.pet_qc.format(study=wildcards.study, participant=p) for p in names]
+        inputs["bp"] = per_participant(P.pet_bp, [wildcards.study])
+        inputs["qc"] = per_participant(P.pet_qc, [wildcards.study])
     return inputs
 
 
