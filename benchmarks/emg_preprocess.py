@@ -65,7 +65,7 @@ from importlib import metadata
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-MUSCLES = ["corrugator", "zygomaticus", "depressor", "frontalis", "levator", "orbicularis"]
+MUSCLES = ["corrugator", "zygomaticus", "depressor", "frontalis", "levator", "orbicularis_oculi"]
 EMOTIONS = ["happy", "angry", "fearful", "neutral"]
 # 4 emotions x 23 stimuli x 3 repetitions = 276 trials of 4 s video + 2-3 s interval:
 # about 1800 s of recording.
@@ -81,7 +81,7 @@ RECORDING = {
         "depressor": {"angry": 0.5},
         "frontalis": {"fearful": 0.8},
         "levator": {"angry": 0.4},
-        "orbicularis": {"happy": 1.0},
+        "orbicularis_oculi": {"happy": 1.0},
     },
 }
 # A few trials only: the untimed warm-up call of the memory subprocesses.

@@ -75,9 +75,14 @@ def emg_files(study: pd.Series | dict, participant: str) -> dict[str, str]:
 
 
 def _channel_names(muscles: list[str], monopolar: bool) -> list[tuple[str, str]]:
+    # EDF and BDF labels hold 16 characters (one more for the electrode digit);
+    # channels.tsv's target_muscle keeps the full name, which is what the reader maps.
+    labels = [m[:15] for m in muscles]
+    if len(set(labels)) < len(labels):
+        raise ValueError(f"muscle names {muscles} do not stay distinct as 15-character channel labels")
     if monopolar:
-        return [(f"{m}{i}", m) for m in muscles for i in (1, 2)]
-    return [(m, m) for m in muscles]
+        return [(f"{label}{i}", m) for label, m in zip(labels, muscles) for i in (1, 2)]
+    return list(zip(labels, muscles))
 
 
 def write_emg_recording(
