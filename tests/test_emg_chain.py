@@ -28,7 +28,25 @@ def test_running_mean_over_blocks_equals_one_moving_average(width, block):
 
 
 def _chain(x, fd, **kwargs):
-    return chain.filter_rectify_smooth(x, fd, sfreq=SFREQ, smoothing_ms=100.0, snippet=(4096, 12288), onset_s=3.0, **kwargs)
+    """The chain on a copy of ``x``, which it overwrites with the envelope."""
+    return chain.filter_rectify_smooth(x.copy(), fd, sfreq=SFREQ, smoothing_ms=100.0, snippet=(4096, 12288), onset_s=3.0, **kwargs)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_envelope_over_the_recording_equals_one_in_new_memory(dtype):
+    """Written over the recording as the pass goes (no sample is overwritten before
+    the filter has copied it), the envelope equals the one computed from a read-only
+    recording, which the chain leaves alone and gives a fresh array for."""
+    fd = filters.design(sfreq=SFREQ, low_hz=20, high_hz=500, line_freq=50.0)
+    x = (np.random.default_rng(13).normal(0, 5.0, (3, 70_001)) + 20 * np.sin(2 * np.pi * 50 * np.arange(70_001) / SFREQ)).astype(dtype)
+    kept = x.copy()
+    kept.flags.writeable = False
+    fresh, sd_fresh, _ = chain.filter_rectify_smooth(kept, fd, sfreq=SFREQ, smoothing_ms=100.0, snippet=(0, 100), onset_s=0.0)
+    assert not np.shares_memory(fresh, kept)
+    over, sd_over, _ = chain.filter_rectify_smooth(x, fd, sfreq=SFREQ, smoothing_ms=100.0, snippet=(0, 100), onset_s=0.0)
+    assert np.shares_memory(over, x) and over.dtype == np.float32 and over.shape == x.shape
+    np.testing.assert_array_equal(over, fresh)
+    np.testing.assert_array_equal(sd_over, sd_fresh)
 
 
 def test_chain_is_filter_then_rectify_then_smooth():

@@ -4,10 +4,10 @@ The recording is filtered block by block (:class:`~opioidsocial.emg.filters.Bloc
 a few seconds of every channel at a time, in cache), and each filtered block is at
 once summed for the channel's standard deviation (the flat-channel rule), rectified
 and fed to the moving average (:class:`~opioidsocial.emg.envelope.RunningMean`),
-whose output is the envelope, kept in single precision: its rounding (6e-8 of the
-value) is far below anything the epochs average over, and half the size lets the
-caller drop the recording for it, so the participant's peak memory stays near
-1.5x the recording's float64 size. The same pass keeps what the QC
+whose output is the envelope, kept in single precision (its rounding, 6e-8 of the
+value, is far below anything the epochs average over) and written over the
+recording's own memory as the pass goes: the caller gives the recording up for
+its envelope, so no second array of its size is allocated. The same pass keeps what the QC
 figure shows (:class:`QcSignals`): the raw and filtered signal around the first
 stimulus and the raw and filtered power spectra, so the figure's job never reads or
 filters the recording again.
@@ -62,10 +62,12 @@ def filter_rectify_smooth(data: np.ndarray, fd: FilterDesign, *, sfreq: float, s
     """The envelope of ``data`` (channels, samples; microvolt; float32), the filtered SD per channel and the QC signals.
 
     The envelope is the zero-phase filtered signal, rectified and smoothed with a
-    centred moving average of ``smoothing_ms``.
+    centred moving average of ``smoothing_ms``. A writable C-ordered float64 or
+    float32 ``data`` is overwritten by it (the envelope is a view of its memory);
+    pass a copy to keep the recording.
     """
     channels, n = data.shape
-    envelope_ = np.empty((channels, n), dtype=np.float32)
+    envelope_ = _single_precision_over(data)
     start, stop = snippet
     raw_snippet = data[:, start:stop].copy()
     filtered_snippet = np.empty_like(raw_snippet)
@@ -91,6 +93,23 @@ def filter_rectify_smooth(data: np.ndarray, fd: FilterDesign, *, sfreq: float, s
     freqs, raw_psd, filtered_psd = block_filter.spectra(sfreq)
     times = (np.arange(start, stop) / sfreq) - onset_s
     return envelope_, sd, QcSignals(times, raw_snippet, filtered_snippet, freqs, raw_psd, filtered_psd)
+
+
+def _single_precision_over(data: np.ndarray) -> np.ndarray:
+    """A float32 (channels, samples) array in the memory of ``data``, whose samples it overwrites.
+
+    A fresh array the size of the envelope costs more to fault in than to fill (the
+    kernel zeroes every page on first touch: a fifth of the chain's time on a
+    30-minute recording), and the recording is given up for the envelope anyway.
+    Row j of the float32 view of a float64 ``data`` starts where row j of ``data``
+    does, so envelope sample i overwrites bytes of sample i / 2 or i itself, which
+    :meth:`BlockFilter.blocks` has copied by the time sample i is written.
+    """
+    if data.dtype == np.float32 and data.flags.writeable:
+        return data
+    if data.dtype == np.float64 and data.flags.writeable and data.flags.c_contiguous:
+        return data.view(np.float32)[:, : data.shape[1]]
+    return np.empty(data.shape, dtype=np.float32)
 
 
 def _write(out: np.ndarray, first: int, values: np.ndarray) -> None:
