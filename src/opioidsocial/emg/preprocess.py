@@ -126,9 +126,9 @@ def preprocess_participant(files: dict, *, study: str, participant: str, arm: st
             "amplitude_uv": values.reshape(-1),
             "artefact": np.repeat(rejected.reshape(-1), n_bins),
             "artefact_reason": np.repeat(reason.reshape(-1), n_bins),
+            "amplitude_z": _z_within_muscle(values, rejected).reshape(-1),
         }
     )
-    frame["amplitude_z"] = _z_within_muscle(frame)
     silent = [
         NoSignal(f"muscle '{m}' has no clean trial ({_counts(reasons, j)} of {n_trials}); its electrode gave no usable signal",
                  **who, file=files["recording"], muscle=m, fix="the muscle is left out for this participant; check the electrode")
@@ -189,13 +189,18 @@ def _counts(reasons: dict[str, np.ndarray], column: int) -> str:
     return ", ".join(f"{name} {int(hit[:, column].sum())}" for name, hit in reasons.items() if hit[:, column].any()) or "no rule"
 
 
-def _z_within_muscle(frame: pd.DataFrame) -> np.ndarray:
-    """z-scores per muscle using the mean and SD of the clean rows only."""
-    clean = frame[~frame["artefact"]]
-    stats = clean.groupby("muscle")["amplitude_uv"].agg(["mean", "std"])
-    mean = frame["muscle"].map(stats["mean"])
-    sd = frame["muscle"].map(stats["std"])
-    return ((frame["amplitude_uv"] - mean) / sd).to_numpy(dtype=float)
+def _z_within_muscle(values: np.ndarray, rejected: np.ndarray) -> np.ndarray:
+    """z-scores of (trials, muscles, bins) per muscle, with the mean and SD (n - 1) of the clean trials' bins only.
+
+    NaN where a muscle has fewer than two clean values (its NoSignal check).
+    """
+    z = np.full_like(values, np.nan)
+    for j in range(values.shape[1]):
+        clean = values[~rejected[:, j], j, :]
+        if clean.size > 1:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                z[:, j, :] = (values[:, j, :] - clean.mean()) / clean.std(ddof=1)
+    return z
 
 
 def empty_bins() -> pd.DataFrame:
