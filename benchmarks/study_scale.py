@@ -149,7 +149,7 @@ _STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$", re.MULTILI
 def run_size(work: Path, n: int, cores: int) -> dict:
     with open(work / "data" / STUDY / "participants.tsv") as handle:
         ids = [row["participant_id"] for row in csv.DictReader(handle, delimiter="\t")]
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(work), "--cores", str(cores), *targets(ids)]
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "workflow" / "Snakefile"), "--directory", str(work), "--cores", str(cores), *targets(ids)]
     load = os.getloadavg()
     started = datetime.now().replace(microsecond=0)
     start = time.perf_counter()
