@@ -44,6 +44,7 @@ Usage::
     python benchmarks/emg_preprocess.py                 # 10-15 minutes on 2 cores
     python benchmarks/emg_preprocess.py --nk-repeats 0  # without NeuroKit2: 2-3 minutes
     python benchmarks/emg_preprocess.py --nk-repeats 3  # NeuroKit2 median of three too
+    python benchmarks/emg_preprocess.py --nk-repeats 0 --profile /tmp/pre.prof  # and where one call's time goes
 
 Writes ``benchmarks/results/emg_preprocess.json``.
 """
@@ -134,6 +135,17 @@ def preprocess(files: dict, cfg: dict):
     return preprocess_participant(files, study="bench", participant=PARTICIPANT, arm="placebo", cfg=cfg)
 
 
+def profile(fn, path: Path) -> None:
+    """Where one call's time goes: a cProfile written to ``path``, its largest own times printed."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.runcall(fn)
+    profiler.dump_stats(path)
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+
+
 def seconds(fn) -> float:
     start = time.perf_counter()
     fn()
@@ -217,6 +229,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--repeats", type=int, default=5, help="repetitions of the load and the preprocessing (median)")
     parser.add_argument("--nk-repeats", type=int, default=1, help="repetitions of NeuroKit2 over all six channels (median; 0: leave it out)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "emg_preprocess.json")
+    parser.add_argument("--profile", type=Path, help="also write a cProfile of one preprocessing call here (and print its top entries)")
     parser.add_argument("--memory-child", choices=["load", "preprocess"], help=argparse.SUPPRESS)
     parser.add_argument("--tracer", choices=["rss", "tracemalloc"], default="rss", help=argparse.SUPPRESS)
     parser.add_argument("--files", help=argparse.SUPPRESS)
@@ -249,6 +262,8 @@ def main(argv: list[str] | None = None) -> dict:
             mne_s.append(seconds(lambda: mne_chain(files)))
             print(f"load {load_s[-1]:.3f} s, preprocess {preprocess_s[-1]:.3f} s, MNE chain {mne_s[-1]:.3f} s", flush=True)
 
+        if args.profile:
+            profile(lambda: preprocess(files, cfg), args.profile)
         if args.nk_repeats:
             neurokit_all_channels(channels_uv[:, : int(5 * sfreq)], sfreq)
         nk_runs = []
