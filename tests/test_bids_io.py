@@ -39,6 +39,21 @@ def test_monopolar_pairs_become_bipolar(tmp_path):
     assert np.abs(rec.data[:, : data.shape[1]] - data).max() <= 2 / 32
 
 
+@pytest.mark.parametrize("monopolar", [False, True])
+def test_a_muscle_name_longer_than_an_edf_label_is_written_and_read_back(tmp_path, monopolar):
+    """'orbicularis_oculi' (17 characters, a default of emg.muscle_names) does not fit
+    the 16 characters of a BDF label: the channel label is cut, target_muscle keeps it."""
+    muscles = ["orbicularis_oculi", "zygomaticus"]
+    data = np.random.default_rng(12).normal(0, 20, (2, int(4 * SFREQ)))
+    events = pd.DataFrame({"onset": [1.0], "duration": 2.0, "trial_type": ["happy"], "stimulus": ["happy01"], "sample": [512]})
+    write_emg_recording(root=tmp_path, participant="01", task="faces", data=data, sfreq=SFREQ, muscles=muscles,
+                        events=events, line_freq=50.0, monopolar=monopolar)
+    rec = read_emg(emg_files({"study": "s", "path": str(tmp_path), "task": "faces"}, "01"), who="t",
+                   declared_muscles=["orbicularis_oculi", "zygomaticus"])
+    assert rec.muscles == muscles
+    assert np.abs(rec.data[:, : data.shape[1]] - data).max() <= 2 / 32
+
+
 def test_missing_muscle_names_the_file_and_the_fix(tmp_path):
     _, files = _write(tmp_path, "bdf")
     with pytest.raises(BidsError, match=r"no EMG channel for muscle\(s\) \['frontalis'\].*channels.tsv"):
