@@ -2,12 +2,15 @@
 ``opioidsocial import`` turns a study's raw recordings into a BIDS-EMG dataset;
 ``opioidsocial init`` writes a new project folder for a lab's own studies;
 ``opioidsocial stale`` lists results whose raw files changed since they were made
-(a corrected file copied with its old time stamp), with the command that reruns them.
+(a corrected file copied with its old time stamp), with the command that reruns them;
+``opioidsocial design`` prints the design tables (sample size, power, type S and M, a
+simulated crossed design, a sequential Bayes-factor design) for numbers you give.
 
     opioidsocial simulate --config config/config.yaml [--study ID ...]
     opioidsocial import --map import.yaml --recordings recordings.tsv --out data/mystudy
     opioidsocial init myproject
     opioidsocial stale --config config/config.yaml
+    opioidsocial design --effect 0.4 [--se 0.3 ...] [--residual-sd 2 ...] [--sequential 6 20 200 20]
 
 simulate: every study of the study sheet that has an entry under ``simulate.emg``,
 ``simulate.pet`` or ``simulate.summary`` is written to its ``path``. A folder is
@@ -98,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
     stale.add_argument("--config", default="config/config.yaml", help="workflow config naming the results folder (default: %(default)s)")
     init = sub.add_parser("init", help="write a new project folder (config, studies sheet, Snakefile, README)")
     init.add_argument("dir", help="the new project's folder (must not exist or be empty)")
+    design = sub.add_parser("design", help="sample size, power, type S and M errors and simulated designs for given numbers")
+    from opioidsocial.design.quick import add_arguments
+
+    add_arguments(design)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
@@ -119,8 +126,13 @@ def main(argv: list[str] | None = None) -> int:
             written = init_project(target=args.dir)
             print(f"wrote a new project into {args.dir}: {', '.join(str(p.relative_to(args.dir)) for p in written)}; see its README.md")
             return 0
+        if args.command == "design":
+            from opioidsocial.design.quick import answer
+
+            print(answer(args), end="")
+            return 0
         done = simulate(args.config, args.study)
-    except (ConfigError, DataError, OSError) as err:
+    except (ConfigError, DataError, OSError, ValueError) as err:
         print(f"opioidsocial: error: {err}", file=sys.stderr)
         return 2
     print(f"simulated {len(done)} studies: {', '.join(done)}")

@@ -28,6 +28,7 @@ TEMPLATES = {
     "study_bp": "{results}/{study}/model/pet_bp.parquet",
     # the whole run
     "meta": "{results}/meta",
+    "design": "{results}/design",
     "overview": "{results}/overview.tsv",
     "all_exclusions": "{results}/exclusions.tsv",
     "exclusion_counts": "{results}/exclusion_counts.tsv",

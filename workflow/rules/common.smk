@@ -161,3 +161,40 @@ def get_participants_sheet(wildcards):
 def effects_files():
     """Every study-level effects table that the meta-analysis pools."""
     return [P.effects.format(study=s) for s, row in SHEET_ROWS.items() if row["modality"] != "summary"]
+
+
+def design_template():
+    """The studies-sheet row of design.template_study when it is an EMG study; None otherwise."""
+    row = SHEET_ROWS.get(config["design"]["template_study"])
+    return row if row is not None and row["modality"] == "emg" else None
+
+
+def design_skipped():
+    """Why the crossed-design simulation does not run (no template EMG study); empty when it does."""
+    if design_template() is not None:
+        return ""
+    emg = studies(modality="emg")
+    return (
+        f"design.template_study '{config['design']['template_study']}' is not an EMG study of the study sheet "
+        f"(EMG studies: {emg or 'none'}); the analytic design tables do not need one"
+    )
+
+
+def get_design_chunks(pattern):
+    """Every grid point x chunk of the crossed-design simulation (``pattern``: its output); none
+    without a template EMG study."""
+    if design_template() is None:
+        return []
+    sim = config["design"]["simulation"]
+    return expand(
+        pattern,
+        participants=sim["participants_per_arm"],
+        stimuli=sim["stimuli_per_emotion"],
+        chunk=range(sim["chunks"]),
+    )
+
+
+def get_design_template_files(wildcards):
+    """The template study's fit record, variance components and trial table (emg_model's outputs)."""
+    study = config["design"]["template_study"]
+    return {name: getattr(rules.emg_model.output, name).format(study=study) for name in ("fit", "varcomp", "trials")}

@@ -57,6 +57,23 @@ REPORT_TABLES = {
     "meta_influence": Table(
         f"{P.meta}/sensitivity_influence.tsv", "META_INFLUENCE", "4 Meta-analysis", "Tables", "influence diagnostics", None
     ),
+    "design_retrodesign": Table(
+        f"{P.design}/retrodesign.tsv",
+        "DESIGN_RETRODESIGN",
+        "4 Meta-analysis",
+        "Design and power",
+        "power, type S and M of past studies",
+        None,
+    ),
+    "design_sample_size": Table(
+        f"{P.design}/sample_size.tsv", "DESIGN_SAMPLE_SIZE", "4 Meta-analysis", "Design and power", "sample size for a target power", None
+    ),
+    "design_power_sim": Table(
+        f"{P.design}/power_sim.tsv", "DESIGN_POWER_SIM", "4 Meta-analysis", "Design and power", "simulated power, crossed design", None
+    ),
+    "design_sequential": Table(
+        f"{P.design}/sequential.tsv", "DESIGN_SEQUENTIAL", "4 Meta-analysis", "Design and power", "sequential Bayes-factor design", None
+    ),
     "versions": Table(f"{P.provenance}/versions.tsv", "VERSIONS", "5 Provenance", "Software and config", "software versions", None),
     "config": Table(f"{P.provenance}/config.tsv", "CONFIG_TABLE", "5 Provenance", "Software and config", "config used (table)", None),
 }

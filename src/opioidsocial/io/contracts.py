@@ -275,3 +275,37 @@ META_BAYES = TsvSpec(
 )
 VERSIONS = TsvSpec(name="versions", row="package", columns=("package", "version"))
 CONFIG_TABLE = TsvSpec(name="config_table", row="config key", columns=("key", "value"), text=("key", "value"))
+
+# -- Design analysis (src/opioidsocial/design/) --------------------------------------
+
+#: What each design table assumes the true effect to be: the primary pooled estimate, the
+#: bound of its CI nearer to zero (0 when the CI holds 0), and bias-adjusted estimates.
+DESIGN_ASSUMPTIONS = ("pooled", "ci_bound", "3PSM", "pet-peese")
+DESIGN_RETRODESIGN = TsvSpec(
+    name="design_retrodesign", row="family x model x study effect x assumption",
+    columns=("family", "model", "study", "contrast", "outcome", "se", "assumed_effect", "assumption", "power", "type_s", "type_m"),
+    text=("family", "model", "study", "contrast", "outcome", "assumption"),
+)
+DESIGN_SAMPLE_SIZE = TsvSpec(
+    name="design_sample_size", row="family x model x design x assumption x target power",
+    columns=("family", "model", "design", "assumed_effect", "assumption", "target_power", "n", "n_exact", "achieved_power", "note"),
+    text=("family", "model", "design", "assumption", "note"),
+)
+#: One job's share of the crossed-design simulation (one grid point x chunk of simulations).
+DESIGN_SIM_CHUNK = TsvSpec(
+    name="design_sim_chunk", row="grid point x chunk of simulations",
+    columns=("family", "participants_per_arm", "stimuli", "chunk", "n_sims", "significant", "failed", "singular", "effect", "note"),
+    text=("family", "note"),
+)
+DESIGN_POWER_SIM = TsvSpec(
+    name="design_power_sim", row="grid point (participants per arm x stimuli per emotion)",
+    columns=("family", "participants_per_arm", "stimuli", "n_sims", "power", "power_se", "failed", "singular", "effect", "note"),
+    text=("family", "note"),
+)
+DESIGN_SEQUENTIAL = TsvSpec(
+    name="design_sequential", row="family x design x hypothesis simulated under",
+    columns=("family", "design", "hypothesis", "true_effect", "boundary", "n_min", "n_max", "step", "n_sims",
+             "p_h1", "p_h1_se", "p_h0", "p_h0_se", "p_inconclusive", "p_inconclusive_se",
+             "n_mean", "n_mean_se", "n_q25", "n_median", "n_q75", "note"),
+    text=("family", "design", "hypothesis", "note"),
+)
