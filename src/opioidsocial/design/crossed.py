@@ -243,7 +243,7 @@ def run(*, inputs: dict, outputs: dict, cfg: dict, participants: str, stimuli: s
     n = chunk_sizes(design["simulation"]["n_sims"], design["simulation"]["chunks"])[index]
     effects = read_table(inputs["effects"], META_EFFECTS)
     pooled = read_tsv(inputs["pooled"], META_POOLED)
-    family, d, note = simulation_family(pooled, effects, family=design["family"], method=meta["methods"][0], test=meta["tests"][0])
+    family, d, note = simulation_family(pooled, effects, family=design.get("family"), method=meta["methods"][0], test=meta["tests"][0])
     row = {"family": family or "", "participants_per_arm": per_arm, "stimuli": n_stimuli, "chunk": index, "n_sims": 0,
            "significant": 0, "failed": 0, "singular": 0, "effect": None, "note": note}
     if family is not None:

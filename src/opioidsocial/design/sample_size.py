@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import ScalarFormatter
 
 from opioidsocial.design.analytic import DESIGNS, n_for_power, t_power
 from opioidsocial.design.assumptions import model_effects, read_inputs
@@ -90,10 +91,11 @@ def power_curve(effects: pd.DataFrame, sizes: pd.DataFrame, *, family: str, targ
                 ax.plot(grid, t_power(line, grid, design=design, alpha=alpha), label=f"{assumption}: d = {line:.2f}")
         for target in targets:
             ax.axhline(target, color="0.7", lw=0.8, ls=":")
-        for study, n in past.items():
+        for n, studies in past.groupby(past).groups.items():
             ax.axvline(n, color="0.3", lw=0.8, ls="--")
-            ax.annotate(study, (n, 0.02), rotation=90, fontsize=7, va="bottom", ha="right")
+            ax.annotate(", ".join(studies), (n, 0.02), rotation=90, fontsize=7, va="bottom", ha="right")
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(ScalarFormatter())
         ax.set_ylim(0, 1)
         ax.set_xlabel(f"n: {DESIGNS[design]}")
         ax.set_ylabel(f"power (two-sided, alpha {alpha:g})")

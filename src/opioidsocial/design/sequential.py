@@ -99,16 +99,17 @@ def family_design(effects: pd.DataFrame, family: str) -> str:
     return "between" if "between" in designs or not designs else "within"
 
 
-def figure(results: dict, *, family: str, design: str) -> Figure:
-    """Histograms of the final n per stopping outcome, under H1 and under H0."""
+def figure(results: dict, *, family: str, design: str, at: np.ndarray) -> Figure:
+    """The share of studies ending at each look, per stopping outcome, under H1 and under H0."""
     fig = Figure(figsize=(6.4, 5.0), layout="constrained")
     axes = fig.subplots(2, 1, sharex=True)
+    width = 0.8 * float(np.min(np.diff(at))) / len(OUTCOMES) if len(at) > 1 else 1.0
     for ax, (hypothesis, (outcome, final, effect)) in zip(axes, results.items()):
-        bins = np.append(np.unique(final), final.max() + 1) - 0.5
         for k, name in enumerate(OUTCOMES):
-            ax.hist(final[outcome == k], bins=bins, alpha=0.6, label=f"stopped for {name}" if k < 2 else name)
+            share = [np.mean((outcome == k) & (final == n)) for n in at]
+            ax.bar(at + (k - 1) * width, share, width=width, label=f"stopped for {name}" if k < 2 else name)
         ax.set_title(f"simulated under {hypothesis} (d = {effect:.2f})", fontsize=9)
-        ax.set_ylabel("studies")
+        ax.set_ylabel("share of studies")
         ax.legend(fontsize=7)
     axes[-1].set_xlabel("final n per arm" if design == "between" else "final n (participants)")
     fig.suptitle(f"{family}: sequential Bayes-factor design", fontsize=10)
@@ -121,7 +122,7 @@ def run(*, inputs: dict, outputs: dict, cfg: dict) -> None:
     seq = design["sequential"]
     effects = read_table(inputs["effects"], META_EFFECTS)
     pooled = read_tsv(inputs["pooled"], META_POOLED)
-    family, d, note = simulation_family(pooled, effects, family=design["family"], method=meta["methods"][0], test=meta["tests"][0],
+    family, d, note = simulation_family(pooled, effects, family=design.get("family"), method=meta["methods"][0], test=meta["tests"][0],
                                         modality=None)
     settings = {"boundary": seq["boundary"], "n_min": seq["n_min"], "n_max": seq["n_max"], "step": seq["step"]}
     rows, results = [], {}
@@ -139,6 +140,6 @@ def run(*, inputs: dict, outputs: dict, cfg: dict) -> None:
             rows.append({"family": family, "design": kind, "hypothesis": hypothesis, "true_effect": effect, **settings,
                          "n_sims": seq["n_sims"], **summarise(outcome, final), "note": ""})
             log.info("%s under %s: %s", family, hypothesis, rows[-1])
-        fig = figure(results, family=family, design=kind)
+        fig = figure(results, family=family, design=kind, at=looks(seq["n_min"], seq["n_max"], seq["step"]))
     write_tsv(pd.DataFrame(rows).reindex(columns=list(DESIGN_SEQUENTIAL.columns)), outputs["sequential"], DESIGN_SEQUENTIAL)
     save_figure(fig, outputs["figure_png"], outputs["figure_svg"], dpi=meta["plot_dpi"])
