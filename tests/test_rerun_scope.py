@@ -36,7 +36,7 @@ from tests.test_incremental import tiny_local_run  # noqa: F401  (the shared fin
 pytestmark = pytest.mark.workflow
 
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
-SECTIONS = ("emg", "models", "pet", "meta", "evidence")
+SECTIONS = ("emg", "models", "pet", "meta", "evidence", "design")
 # The record of the run's config: it changes with any value, by design.
 ALWAYS = {"report_provenance"}
 

@@ -1,0 +1,89 @@
+"""Cost of the design stage: one simulated Korb-size crossed study, and the default grid.
+
+1. **Per simulated study**: the crossed EMG design of Korb et al. 2023 (130 participants
+   in three arms, so about 43 per arm; two arms simulated) with the demo template's 4
+   stimuli per emotion and 2 trials per stimulus, simulated and fitted with the study
+   model (:func:`opioidsocial.design.crossed.simulate_chunk`), seconds per study; the
+   same at the default grid's 20 per arm.
+2. **The default stage** (with ``--workdir``, a finished run whose config leaves the
+   ``design`` section at its defaults): every design job rerun by Snakemake on
+   ``--cores`` cores, its wall time, and each rule's summed job seconds from the
+   workflow's own benchmark files.
+
+Writes benchmarks/results/design.json.
+
+    python benchmarks/design.py [--workdir RUN] [--cores 2] [--studies 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from opioidsocial.design.crossed import simulate_chunk
+
+REPO = Path(__file__).resolve().parents[1]
+RESULT = REPO / "benchmarks" / "results" / "design.json"
+RULES = ["design_retrodesign", "design_sample_size", "design_simulate", "design_power_sim", "design_sequential"]
+#: Variance components of a zygomaticus model of the demo's korb2023 (microvolt^2): participant
+#: intercept and happy slope (correlated), stimulus, residual; the size of the effect is d = 0.5.
+SPEC = {
+    "formula": "response_uv ~ arm * emotion + (1 + emotion | participant) + (1 | stimulus)", "response": "response_uv",
+    "components": {"participant_cov": np.array([[0.35, 0.12], [0.12, 0.08]]), "stimulus_sd": 0.2, "residual_sd": 0.54},
+    "repetitions": 2, "arms": ("placebo", "naltrexone"), "emotions": ("angry", "happy"), "cell_sd": 0.3,
+}
+
+
+def per_study(per_arm: int, stimuli: int, n: int) -> dict:
+    start = time.perf_counter()
+    counts = simulate_chunk(SPEC, per_arm=per_arm, stimuli=stimuli, n=n, d=0.5, alpha=0.05, seed=np.random.SeedSequence(1))
+    seconds = time.perf_counter() - start
+    return {"participants_per_arm": per_arm, "stimuli_per_emotion": stimuli, "studies": n, "s_per_study": seconds / n,
+            "singular": counts["singular"], "failed": counts["failed"]}
+
+
+def default_stage(workdir: Path, cores: int) -> dict:
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "workflow" / "Snakefile"), "--directory", str(workdir),
+           "--cores", str(cores), "--quiet", "--forcerun", *RULES, "--until", *RULES]
+    start = time.perf_counter()
+    run = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, env={**os.environ})
+    wall = time.perf_counter() - start
+    if run.returncode:
+        raise SystemExit(run.stdout[-2000:] + run.stderr[-3000:])
+    jobs = {}
+    for path in sorted((workdir / "results" / "benchmarks" / "design").rglob("*.tsv")):
+        rule = "design_simulate" if path.parent.name == "simulate" else f"design_{path.stem}"
+        jobs.setdefault(rule, []).append(float(pd.read_csv(path, sep="\t")["s"].iloc[0]))
+    power = pd.read_csv(workdir / "results" / "design" / "power_sim.tsv", sep="\t")
+    return {"cores": cores, "wall_s": wall, "job_s": {rule: sum(s) for rule, s in jobs.items()},
+            "jobs": {rule: len(s) for rule, s in jobs.items()}, "power_sim": power.to_dict(orient="records")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workdir", type=Path, help="a finished run with the default design section")
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--studies", type=int, default=40, help="simulated studies per timing (default: %(default)s)")
+    parser.add_argument("--out", type=Path, default=RESULT)
+    args = parser.parse_args()
+    result = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_average_at_start": os.getloadavg()},
+              "per_study": [per_study(43, 4, args.studies), per_study(20, 4, args.studies)]}
+    if args.workdir:
+        result["machine"]["load_average_before_stage"] = os.getloadavg()
+        result["default_stage"] = default_stage(args.workdir.resolve(), args.cores)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2, default=float) + "\n")
+    print(json.dumps(result, indent=2, default=float))
+
+
+if __name__ == "__main__":
+    main()
