@@ -34,6 +34,7 @@ from opioidsocial.design.crossed import simulate_chunk
 REPO = Path(__file__).resolve().parents[1]
 RESULT = REPO / "benchmarks" / "results" / "design.json"
 RULES = ["design_retrodesign", "design_sample_size", "design_simulate", "design_power_sim", "design_sequential"]
+TARGETS = [f"results/design/{name}.tsv" for name in ("retrodesign", "sample_size", "power_sim", "sequential")]
 #: Variance components of a zygomaticus model of the demo's korb2023 (microvolt^2): participant
 #: intercept and happy slope (correlated), stimulus, residual; the size of the effect is d = 0.5.
 SPEC = {
@@ -53,7 +54,7 @@ def per_study(per_arm: int, stimuli: int, n: int) -> dict:
 
 def default_stage(workdir: Path, cores: int) -> dict:
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "workflow" / "Snakefile"), "--directory", str(workdir),
-           "--cores", str(cores), "--quiet", "--forcerun", *RULES, "--until", *RULES]
+           "--cores", str(cores), "--quiet", "--forcerun", *RULES, "--", *TARGETS]
     start = time.perf_counter()
     run = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, env={**os.environ})
     wall = time.perf_counter() - start

@@ -143,6 +143,8 @@ ITEMS = [
     "pet_paired.png", "pet_correlations.png", "pet_paired_table.html", "pet_correlations_table.html",
     "funnel.png", "meta_pooled.html", "meta_regression.html", "meta_multilevel.html", "meta_sensitivity.html",
     "meta_leave1out.html", "meta_influence.html",
+    "design_retrodesign.html", "design_sample_size.html", "design_power_sim.html", "design_sequential.html",
+    "power_surface.png", "sequential.png",
     "versions.html", "config.html", "config.yaml",
 ]
 #: (category, subcategory, item label) rows the rendered report must list, besides the QC figures.
@@ -161,6 +163,10 @@ RENDERED = [
     ("4 Meta-analysis", "Tables", "meta-regression"),
     ("4 Meta-analysis", "Tables", "multilevel models"),
     ("4 Meta-analysis", "Tables", "small-study tests"),
+    ("4 Meta-analysis", "Design and power", "power, type S and M of past studies"),
+    ("4 Meta-analysis", "Design and power", "sample size for a target power"),
+    ("4 Meta-analysis", "Design and power", "simulated power of the crossed design"),
+    ("4 Meta-analysis", "Design and power", "sequential Bayes-factor design: final n"),
     ("5 Provenance", "5 Provenance", "software versions"),
     ("5 Provenance", "5 Provenance", "config used (table)"),
     ("5 Provenance", "5 Provenance", "config used (YAML, to rerun)"),

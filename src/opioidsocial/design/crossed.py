@@ -193,6 +193,9 @@ def template(inputs: dict, *, study: dict, family: str, effects: pd.DataFrame) -
     trials = read_table(inputs["trials"], TRIAL_RESPONSES)
     models = record["models"]
     chosen = next((m for m in models if m["by"].get("muscle") == muscle), models[0])
+    if "muscle" in chosen["by"] and chosen["by"]["muscle"] != muscle:
+        log.warning("the template study has no model of the family's muscle %s: the variance components of %s are used",
+                    muscle, chosen["by"]["muscle"])
     if "muscle" in chosen["by"]:
         trials = trials[trials["muscle"] == chosen["by"]["muscle"]]
     formula = chosen["formula_used"]
