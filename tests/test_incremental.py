@@ -144,7 +144,7 @@ def test_meta_option_reruns_only_the_meta_stage(tiny_local_run, work):
     stages = load_schema(REPO / "workflow" / "schemas" / "config" / "meta.schema.yaml")[0]["properties"]["level"]["x-stage"]
     assert planned == set().union(*(downstream_of(tiny_local_run, rule) for rule in stages)) | provenance_jobs(tiny_local_run)
     assert ("meta_effects", "") not in planned
-    assert planned and all(rule.startswith(("meta_", "report_")) for rule, _ in planned)
+    assert planned and all(rule.startswith(("meta_", "design_", "report_")) for rule, _ in planned)
 
 
 def test_threads_resources_and_log_paths_trigger_nothing(tiny_local_run, tmp_path):
