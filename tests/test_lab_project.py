@@ -1,4 +1,4 @@
-"""A lab's own project (issue 14): `opioidsocial init`, the workflow imported as a
+"""A lab's own project: `opioidsocial init`, the workflow imported as a
 Snakemake module, the lab's config only, readable and checkable results, a wheel install."""
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ TRIALS_STUDY = (
 )
 DESIGN = {"arms": {"placebo": 3, "naltrexone": 3}, "muscles": ["corrugator"], "emotions": ["happy", "angry"], "stimuli_per_emotion": 3,
           "repetitions": 1, "responses": {"corrugator": {"happy": -0.5, "angry": 1.0}}, "arm_effects": {"naltrexone": {"corrugator": {"happy": 0.7}}}}
-# What a lab that copied the demo's habits would find merged into its run before issue 14.
+# What a lab that copied the demo's habits would find merged into its run if the demo's config were loaded behind its own.
 DEMO = {"studies": "config/studies.tsv", "on_bad_data": "exclude", "meta": {"methods": ["DL"]},
         "simulate": {"seed": 5, "emg": {"naltrexone2016": WORKFLOW_TINY_EMG}}}
 
