@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.ndimage import uniform_filter1d
 
 from opioidsocial.emg.envelope import RunningMean, smoothing_width
 from opioidsocial.emg.filters import BlockFilter, FilterDesign
@@ -114,3 +115,20 @@ def _single_precision_over(data: np.ndarray) -> np.ndarray:
 
 def _write(out: np.ndarray, first: int, values: np.ndarray) -> None:
     out[:, first : first + values.shape[1]] = values
+
+
+def smooth_envelope(data: np.ndarray, *, sfreq: float, smoothing_ms: float, snippet: tuple[int, int],
+                    onset_s: float) -> tuple[np.ndarray, np.ndarray, QcSignals]:
+    """A recording that is already an envelope (integrated EMG): smoothed only, never filtered or rectified.
+
+    Returns what :func:`filter_rectify_smooth` does; the QC signals' "filtered"
+    snippet is the smoothed envelope and there are no spectra (a spectrum of an
+    envelope says nothing about mains or movement artefacts).
+    """
+    width = smoothing_width(sfreq=sfreq, smoothing_ms=smoothing_ms)
+    envelope_ = uniform_filter1d(data, width, axis=1, mode="nearest") if width > 1 else data
+    start, stop = snippet
+    none = np.empty((data.shape[0], 0))
+    signals = QcSignals((np.arange(start, stop) / sfreq) - onset_s, data[:, start:stop].copy(), envelope_[:, start:stop].copy(),
+                        np.empty(0), none, none)
+    return envelope_, data.std(axis=1), signals

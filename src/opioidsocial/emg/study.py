@@ -29,6 +29,7 @@ import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
 from opioidsocial.emg.effects import study_effects
+from opioidsocial.emg.epochs import BASELINE_UNITS
 from opioidsocial.emg.plots import plot_marginal_means, plot_time_courses
 from opioidsocial.emg.preprocess import STAGE
 from opioidsocial.emg.trials import read_bins_responses, read_user_trials
@@ -317,8 +318,9 @@ def run_model(*, inputs: dict, outputs: dict, cfg: dict, study: str, row: dict, 
                                           drop_missing=models_cfg["drop_missing_responses"])
         unit = models_cfg["response_unit"]
     else:
-        trials, counts = read_bins_responses(inputs["source"], window=window)
-        unit = "microvolt"  # preprocessing's amplitudes
+        method = cfg["emg"]["baseline_method"]
+        trials, counts = read_bins_responses(inputs["source"], window=window, method=method)
+        unit = BASELINE_UNITS[method]
     trials = sheet_spelling(trials, study=row, source=inputs["source"])
     models_cfg = {**models_cfg, "response_unit": unit}
     with failsafe(on_bad_data=cfg["on_bad_data"], study=study) as outcome:

@@ -33,7 +33,7 @@ import pandas as pd
 
 from opioidsocial.errors import DataError
 from opioidsocial.io.labels import MISSING, declared_spelling, undeclared
-from opioidsocial.io.sidecars import emg_sidecar_keys, write_json
+from opioidsocial.io.sidecars import ENVELOPE, ENVELOPE_FILTERS, emg_sidecar_keys, envelope_descriptions, write_json
 
 RAW_EXTENSIONS = ("bdf", "edf", "vhdr")
 # BioSemi ActiveTwo: +-262 mV over 24 bits, i.e. 31.25 nV per bit.
@@ -97,11 +97,14 @@ def write_emg_recording(
     line_freq: float,
     fmt: str = "bdf",
     monopolar: bool = False,
+    signal: str = "raw",
 ) -> Path:
     """Write one participant's raw EMG (muscles x samples, microvolt) and its BIDS sidecars.
 
     With ``monopolar`` each muscle's signal is split over two electrodes against a
-    common reference (the derivation the reader has to undo).
+    common reference (the derivation the reader has to undo). A ``signal`` of
+    ``envelope`` (integrated EMG) is said in channels.tsv ``description`` and the
+    sidecar's HardwareFilters (``io.sidecars``).
     """
     stem = _stem(Path(root), participant, task)
     stem.parent.mkdir(parents=True, exist_ok=True)
@@ -139,6 +142,7 @@ def write_emg_recording(
                                overwrite=True, unit="µV", fmt="binary_float32", resolution=0.01)
     else:
         raise BidsError(f"unknown raw format '{fmt}'", fix="use bdf, edf or brainvision")
+    envelope = signal == ENVELOPE
     pd.DataFrame(
         {
             "name": names,
@@ -148,6 +152,7 @@ def write_emg_recording(
             "signal_electrode": names,
             # BIDS: a bipolar channel's reference is n/a; a monopolar one names its reference electrode
             "reference": ["common" if monopolar else "n/a"] * len(names),
+            **({"description": envelope_descriptions(len(names), signal)} if envelope else {}),
         }
     ).to_csv(f"{stem}_channels.tsv", sep="\t", index=False, lineterminator="\n")
     events[["onset", "duration", "trial_type", "stimulus", "sample"]].to_csv(
@@ -162,6 +167,7 @@ def write_emg_recording(
         "RecordingDuration": round(signals.shape[1] / sfreq, 6),
         "SoftwareFilters": "n/a",
         "Manufacturer": "simulated (opioidsocial)",
+        **({"HardwareFilters": ENVELOPE_FILTERS} if envelope else {}),
     }
     write_json(f"{stem}_emg.json", sidecar)
     return Path(f"{stem}_emg.{'vhdr' if fmt == 'brainvision' else fmt}")

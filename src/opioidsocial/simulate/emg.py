@@ -32,12 +32,14 @@ import pandas as pd
 from scipy import signal
 
 from opioidsocial.io.bids import write_emg_recording
-from opioidsocial.io.sidecars import write_dataset_files
+from opioidsocial.io.sidecars import ENVELOPE, write_dataset_files
 
 RESPONSE_LATENCY_S = 0.2
 RISE_TAU_S = 0.1
 DECAY_TAU_S = 0.3
 LEAD_IN_S = 3.0
+#: SD of the log of the multiplicative noise on a simulated envelope (``signal: envelope``).
+ENVELOPE_NOISE = 0.1
 
 log = logging.getLogger("opioidsocial.simulate")
 
@@ -201,6 +203,11 @@ def participant_signals(params: dict, person: dict, drawn: dict, rng: np.random.
             stop = min(n, start + shape_len)
             env[start:stop] += amp.loc[trial, muscle] * shape[: stop - start]
         np.clip(env, 0.05, None, out=env)
+        if params["signal"] == ENVELOPE:
+            # integrated EMG as a BIOPAC amplifier stores it: the envelope with multiplicative
+            # noise of mean 1 (lognormal, so never negative), no mains, drift or offset
+            data[ch] = env * rng.lognormal(-ENVELOPE_NOISE**2 / 2, ENVELOPE_NOISE, n)
+            continue
         x = _carrier(n, sfreq, rng) * env * np.sqrt(np.pi / 2.0)
         phase = rng.uniform(0, 2 * np.pi, 3)
         line = params["line_noise_uv"] * rng.uniform(0.5, 1.5)
@@ -269,6 +276,7 @@ def simulate_study(*, study: str, row: dict, params: dict, seed: int) -> None:
             line_freq=float(params["line_freq"]),
             fmt=params["format"],
             monopolar=params["monopolar"],
+            signal=params["signal"],
         )
         artefact_log += [{"participant": person["label"], **a} for a in artefacts]
         sheet.append({"participant_id": f"sub-{person['label']}", "arm": person["arm"], "sex": person["sex"], "age": person["age"]})

@@ -1,0 +1,116 @@
+"""Recordings that are already envelopes (integrated EMG) and the baseline methods labs use for them."""
+
+import mne
+import numpy as np
+import pandas as pd
+import pytest
+
+from opioidsocial.emg.epochs import apply_baseline
+from opioidsocial.emg.preprocess import ENVELOPE_FILTER, preprocess_participant
+from opioidsocial.emg.trials import responses_from_bins
+from opioidsocial.errors import DataError
+from opioidsocial.io.bids import emg_files
+from opioidsocial.simulate.emg import simulate_study
+from tests.conftest import TINY_EMG
+
+ENVELOPE_STUDY = {**TINY_EMG, "signal": "envelope", "sfreq": 100, "arms": {"placebo": 1, "naltrexone": 1}}
+
+
+@pytest.fixture(scope="module")
+def envelope_study(tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("bids") / "biopac"
+    row = {"study": "biopac", "path": str(root), "task": "faces", "reference": "placebo"}
+    simulate_study(study="biopac", row=row, params=ENVELOPE_STUDY, seed=11)
+    return row
+
+
+def _run(row, participant, cfg):
+    return preprocess_participant(emg_files(row, participant), study=row["study"], participant=participant, arm="placebo", cfg=cfg)
+
+
+def test_baseline_methods_on_one_array():
+    bins = np.array([[[2.0, 4.0, 8.0]]])
+    base = np.array([[2.0]])
+    assert apply_baseline(bins, base, "subtract").tolist() == [[[0.0, 2.0, 6.0]]]
+    assert apply_baseline(bins, base, "ratio").tolist() == [[[1.0, 2.0, 4.0]]]
+    assert np.allclose(apply_baseline(bins, base, "log_ratio"), np.log([[[1.0, 2.0, 4.0]]]))
+    assert apply_baseline(bins, base, "percent").tolist() == [[[0.0, 100.0, 300.0]]]
+    assert apply_baseline(bins, base, "none").tolist() == bins.tolist()
+    assert np.isnan(apply_baseline(bins, np.array([[0.0]]), "ratio")).all()
+
+
+def test_log_ratio_trials_equal_an_independent_computation(envelope_study, emg_cfg):
+    """Trial value = log(response-window mean / baseline-window mean) of the envelope as stored (numpy, not the package)."""
+    cfg = {**emg_cfg, "smoothing_ms": 0.0, "baseline_method": "log_ratio"}
+    bins, qc, _ = _run(envelope_study, "001", cfg)
+    assert qc["filter"] == ENVELOPE_FILTER and qc["amplitude_unit"] == "log_ratio"
+    trials = responses_from_bins(bins, window=tuple(cfg["response_s"]), method="log_ratio")
+    files = emg_files(envelope_study, "001")
+    raw = mne.io.read_raw_bdf(files["recording"], preload=True, verbose="error")
+    channel_of = dict(pd.read_csv(files["channels"], sep="\t")[["target_muscle", "name"]].values)
+    onsets = pd.read_csv(files["events"], sep="\t")["onset"].to_numpy()
+    sfreq = raw.info["sfreq"]
+    expected = []
+    for row in trials.itertuples():
+        x = raw.get_data(picks=[channel_of[row.muscle]], units="uV")[0]
+        s = int(round(onsets[row.trial - 1] * sfreq))
+        base = x[s + int(round(-1.0 * sfreq)) : s].mean()
+        response = x[s + int(round(0.5 * sfreq)) : s + int(round(3.5 * sfreq))].mean()
+        expected.append(np.log(response / base))
+    assert len(trials) > 10
+    np.testing.assert_allclose(trials["response_uv"].to_numpy(), expected, rtol=0, atol=1e-9)
+
+
+def test_envelope_declared_by_the_dataset_is_not_filtered(envelope_study, emg_cfg):
+    bins, qc, signals = _run(envelope_study, "002", emg_cfg)
+    assert qc["filter"] == ENVELOPE_FILTER and "baseline_method" not in qc
+    assert signals.freqs_hz.size == 0
+    # the bins are the envelope's (positive) level minus its baseline: a filtered envelope would be near zero throughout
+    window = bins[(bins["bin_start_s"] >= 0.5) & (bins["bin_start_s"] < 3.5) & ~bins["artefact"]]
+    assert window.groupby(["muscle", "emotion"])["amplitude_uv"].mean()["zygomaticus", "happy"] > 0.5
+
+
+def test_negative_envelope_is_an_error_naming_the_file(envelope_study, emg_cfg, tmp_path):
+    raw_study = {**envelope_study}
+    cfg = {**emg_cfg, "signal": {"biopac": "envelope"}}
+    files = emg_files(raw_study, "001")
+    import opioidsocial.emg.preprocess as pre
+
+    with pytest.MonkeyPatch.context() as mp:
+        real = pre.read_emg
+
+        def shifted(*args, **kwargs):
+            rec = real(*args, **kwargs)
+            rec.data = rec.data - 100.0  # a wrong offset
+            return rec
+
+        mp.setattr(pre, "read_emg", shifted)
+        with pytest.raises(DataError, match="negative") as info:
+            preprocess_participant(files, study="biopac", participant="001", arm="placebo", cfg=cfg)
+    assert info.value.file == files["recording"] and "offset" in info.value.fix
+
+
+def test_bins_under_two_envelope_samples_are_an_error(envelope_study, emg_cfg):
+    with pytest.raises(DataError, match="fewer than two samples"):
+        _run(envelope_study, "001", {**emg_cfg, "bin_s": 0.015, "tmax_s": 3.99})
+
+
+def test_qc_figure_says_envelope_no_filtering(envelope_study, emg_cfg, tmp_path):
+    from opioidsocial.emg.qc_figure import qc_figure
+
+    _, qc, signals = _run(envelope_study, "001", emg_cfg)
+    png = tmp_path / "qc.png"
+    import matplotlib.pyplot as plt
+
+    texts = []
+    real = plt.Figure.savefig
+
+    def capture(fig, *args, **kwargs):
+        texts.extend(t.get_text() for ax in fig.axes for t in [ax.title, *ax.texts])
+        return real(fig, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(plt.Figure, "savefig", capture)
+        qc_figure(qc=qc, signals=signals.table(study="biopac", participant="001", muscles=list(qc["channels"])), png_path=str(png))
+    assert png.stat().st_size > 0
+    assert any("envelope: no filtering" in t for t in texts) and not any("power spectrum" in t for t in texts)
