@@ -1,0 +1,134 @@
+"""``opioidsocial import`` on BIOPAC AcqKnowledge files (tests/data/vendor/biopac/, bioread's test recordings).
+
+Each recording imports with a channel map and its AcqKnowledge markers as events,
+or is refused with the file, the reason and the fix; imported datasets pass the
+BIDS validator and read back with the samples bioread reads from the original.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import bioread
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from opioidsocial.cli import main
+from opioidsocial.io.acq import AcqError
+from opioidsocial.io.bids import emg_files, read_emg, read_events
+from opioidsocial.io.importer import import_study
+from tests.test_bids_validator import assert_valid, needs_validator
+
+BIOPAC = Path(__file__).resolve().parent / "data" / "vendor" / "biopac"
+
+# file -> (channel -> muscle, marker text -> emotion); the EKG stands in for an EMG channel of the mixed-rate files
+CASES = {
+    "r42": ("r42_test.acq", {"EMG (30 - 500 Hz)": "corrugator", "CH4 Input": "zygomaticus"}, {"Segment 1": "happy", "Segment 2": "angry"}),
+    "r35": ("r35_test.acq", {"Analog input [1]": "corrugator", "Analog input [2]": "zygomaticus"}, {"3-23/1": "happy", "23-3/1": "angry"}),
+    "physio5": ("physio-5.0.1.acq", {"EKG - ERS100C": "corrugator"}, {"Breathe In": "happy", "Breathe Out": "angry"}),
+    "physio38c": ("physio-3.8.1-c.acq", {"EKG - ERS100C": "corrugator"}, {"Breathe In": "happy", "Breathe Out": "angry"}),
+    "nojournal": ("nojournal-5.0.1.acq", {"EKG - ERS100C": "corrugator"}, {"Segment 1": "happy"}),
+}
+
+
+def _inputs(tmp_path: Path, file: str | Path, channels: dict, markers: dict, **overrides) -> tuple[Path, Path]:
+    spec = {
+        "name": "biopac",
+        "channels": {name: {"muscle": muscle} for name, muscle in channels.items()},
+        "events": {"source": "annotations", "codes": {k: {"emotion": e, "stimulus": f"{e}01"} for k, e in markers.items()}},
+        **overrides,
+    }
+    map_path = tmp_path / "import.yaml"
+    map_path.write_text(yaml.safe_dump(spec))
+    recordings = tmp_path / "recordings.tsv"
+    pd.DataFrame({"file": [str(BIOPAC / file)], "participant_id": ["sub-01"], "arm": ["placebo"]}).to_csv(recordings, sep="\t", index=False)
+    return map_path, recordings
+
+
+def _import(tmp_path: Path, case: str) -> Path:
+    file, channels, markers = CASES[case]
+    map_path, recordings = _inputs(tmp_path, file, channels, markers)
+    out = tmp_path / "bids"
+    import_study(map_path=map_path, recordings_path=recordings, out=out, study="biopac")
+    return out
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_acq_recording_imports_and_reads_back(tmp_path, case):
+    out = _import(tmp_path, case)
+    file, channels, markers = CASES[case]
+    original = bioread.read_file(str(BIOPAC / file))
+    files = emg_files({"study": "biopac", "path": str(out), "task": "faces"}, "01")
+    rec = read_emg(files, study="biopac", participant="01")
+    assert sorted(rec.muscles) == sorted(channels.values())
+    by_position = {name: ch for name, ch in zip(_names(original), original.channels)}
+    assert rec.sfreq == by_position[next(iter(channels))].samples_per_second
+    for name, muscle in channels.items():
+        row = rec.muscles.index(muscle)
+        # mV in the .acq file, microvolt as read back from the BDF
+        expected = by_position[name].data * 1e3
+        n = len(expected)
+        assert np.abs(rec.data[row, :n] - expected).max() <= 1e-4 * np.abs(expected).max()
+    events = read_events(files["events"])
+    base = original.samples_per_second
+    wanted = [(round(m.sample_index / base * rec.sfreq), markers[m.text]) for m in original.event_markers if m.text in markers]
+    assert events[["sample", "trial_type"]].values.tolist() == [list(w) for w in wanted]
+
+
+def _names(datafile) -> list[str]:
+    """Channel names numbered where repeated, written out independently of io.acq."""
+    names = [c.name for c in datafile.channels]
+    return [f"{n} [{names[:i + 1].count(n)}]" if names.count(n) > 1 else n for i, n in enumerate(names)]
+
+
+@needs_validator
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_imported_acq_dataset_is_valid_bids_emg(tmp_path, case):
+    assert_valid(_import(tmp_path, case))
+
+
+def test_a_slower_mapped_channel_is_an_error_naming_it(tmp_path):
+    map_path, recordings = _inputs(tmp_path, "physio-5.0.1.acq", {"EKG - ERS100C": "corrugator", "RESP - RSP100C": "zygomaticus"},
+                                   {"Breathe In": "happy"})
+    with pytest.raises(AcqError, match=r"\['RESP - RSP100C \(3.90625 Hz\)'\].*never resampled") as info:
+        import_study(map_path=map_path, recordings_path=recordings, out=tmp_path / "bids", study="biopac")
+    assert info.value.file.endswith("physio-5.0.1.acq") and "leave the slower channel out" in info.value.fix
+
+
+def test_a_missing_channel_lists_the_channels_the_file_has(tmp_path, capsys):
+    map_path, recordings = _inputs(tmp_path, "r42_test.acq", {"EMG": "corrugator"}, {"Segment 1": "happy"})
+    assert main(["import", "--map", str(map_path), "--recordings", str(recordings), "--out", str(tmp_path / "bids")]) == 2
+    err = capsys.readouterr().err
+    assert "names channel(s) ['EMG'] that" in err and "r42_test.acq does not have (it has ['ECG (.05 - 150 Hz)', 'EMG (30 - 500 Hz)'" in err
+    assert "Traceback" not in err and "correct the channel names" in err
+
+
+def test_a_non_voltage_channel_mapped_as_emg_is_an_error(tmp_path):
+    map_path, recordings = _inputs(tmp_path, "r42_test.acq", {"EDA (0 - 35 Hz)": "corrugator"}, {"Segment 1": "happy"})
+    with pytest.raises(AcqError, match="'EDA \\(0 - 35 Hz\\)' .* is in 'microsiemen', not a voltage"):
+        import_study(map_path=map_path, recordings_path=recordings, out=tmp_path / "bids", study="biopac")
+
+
+def test_a_compressed_acq_bioread_cannot_read_is_refused_with_its_message(tmp_path):
+    broken = tmp_path / "broken-c.acq"
+    data = (BIOPAC / "physio-3.8.1-c.acq").read_bytes()
+    broken.write_bytes(data[: len(data) // 2])
+    try:
+        bioread.read_file(str(broken))
+    except Exception as err:  # the message bioread itself gives
+        message = str(err)
+    else:
+        pytest.fail("bioread read a truncated file")
+    map_path, recordings = _inputs(tmp_path, broken, {"EKG - ERS100C": "corrugator"}, {"Breathe In": "happy"})
+    with pytest.raises(AcqError) as info:
+        import_study(map_path=map_path, recordings_path=recordings, out=tmp_path / "bids", study="biopac")
+    assert f"bioread cannot read {broken}" in info.value.problem and message in info.value.problem
+    assert "save it again" in info.value.fix
+
+
+def test_the_test_recordings_carry_their_licence():
+    assert "Permission is hereby granted" in (BIOPAC / "LICENSE-bioread.txt").read_text()
+    # the README beside them says what each file holds
+    assert all(f in (BIOPAC / "README.md").read_text() for f, _, _ in CASES.values())
