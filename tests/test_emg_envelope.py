@@ -114,3 +114,13 @@ def test_qc_figure_says_envelope_no_filtering(envelope_study, emg_cfg, tmp_path)
         qc_figure(qc=qc, signals=signals.table(study="biopac", participant="001", muscles=list(qc["channels"])), png_path=str(png))
     assert png.stat().st_size > 0
     assert any("envelope: no filtering" in t for t in texts) and not any("power spectrum" in t for t in texts)
+
+
+def test_a_raw_only_setting_for_an_envelope_study_is_a_config_error():
+    from opioidsocial.config import ConfigError, validate_section
+
+    with pytest.raises(ConfigError, match=r"'emg.highpass_hz' = 10.0 is a raw-EMG setting, but study \['biopac'\] records an envelope"):
+        validate_section({"signal": {"biopac": "envelope"}, "highpass_hz": 10.0}, "emg.schema.yaml", source="emg")
+    # named raw studies are what the setting is for
+    validate_section({"signal": {"biopac": "envelope", "lab": "raw"}, "highpass_hz": 10.0}, "emg.schema.yaml", source="emg")
+    validate_section({"signal": {"biopac": "envelope"}}, "emg.schema.yaml", source="emg")
