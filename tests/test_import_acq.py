@@ -132,3 +132,20 @@ def test_the_test_recordings_carry_their_licence():
     assert "Permission is hereby granted" in (BIOPAC / "LICENSE-bioread.txt").read_text()
     # the README beside them says what each file holds
     assert all(f in (BIOPAC / "README.md").read_text() for f, _, _ in CASES.values())
+
+
+def test_a_raw_acq_recording_too_slow_for_the_band_is_an_error_naming_it(tmp_path, emg_cfg):
+    """r35 is 100 Hz: as raw EMG its upper edge is capped (recorded), and a high-pass it cannot carry is an error."""
+    from opioidsocial.emg.filters import FilterError
+    from opioidsocial.emg.preprocess import preprocess_participant
+    from opioidsocial.failsafe import failsafe
+
+    out = _import(tmp_path, "r35")
+    files = emg_files({"study": "biopac", "path": str(out), "task": "faces"}, "01")
+    run = dict(study="biopac", participant="01", arm="placebo")
+    _, qc, _ = preprocess_participant(files, **run, cfg=emg_cfg)
+    assert qc["filter"]["upper_edge_capped"] and qc["filter"]["bandpass_hz"] == [20.0, 45.0]
+    with pytest.raises(FilterError, match="not realisable at 100 Hz") as info:
+        with failsafe(on_bad_data="fail", study="biopac", participant="01", files=files):
+            preprocess_participant(files, **run, cfg={**emg_cfg, "highpass_hz": 46.0})
+    assert info.value.file == files["recording"] and "lower emg.highpass_hz" in info.value.fix
