@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     sim = sub.add_parser("simulate", help="write the simulated demo datasets")
     sim.add_argument("--config", default="config/config.yaml", help="workflow config (default: %(default)s)")
     sim.add_argument("--study", action="append", help="only this study (repeatable)")
-    imp = sub.add_parser("import", help="raw recordings (BDF, EDF+, BrainVision) -> a BIDS-EMG dataset")
+    imp = sub.add_parser("import", help="raw recordings (BDF, EDF+, BrainVision, AcqKnowledge .acq) -> a BIDS-EMG dataset")
     imp.add_argument("--map", required=True, help="import map: channel map and event map (workflow/schemas/import.schema.yaml)")
     imp.add_argument("--recordings", required=True, help="TSV with file, participant_id, arm (+ columns for participants.tsv)")
     imp.add_argument("--out", required=True, help="new dataset folder (must not exist or be empty)")
