@@ -9,9 +9,10 @@ from opioidsocial.emg.epochs import apply_baseline
 from opioidsocial.emg.preprocess import ENVELOPE_FILTER, preprocess_participant
 from opioidsocial.emg.trials import responses_from_bins
 from opioidsocial.errors import DataError
-from opioidsocial.io.bids import emg_files
+from opioidsocial.io.bids import emg_files, write_emg_recording
 from opioidsocial.simulate.emg import simulate_study
 from tests.conftest import TINY_EMG
+from tests.test_bids_validator import assert_valid, needs_validator
 
 ENVELOPE_STUDY = {**TINY_EMG, "signal": "envelope", "sfreq": 100, "arms": {"placebo": 1, "naltrexone": 1}}
 
@@ -70,24 +71,24 @@ def test_envelope_declared_by_the_dataset_is_not_filtered(envelope_study, emg_cf
     assert window.groupby(["muscle", "emotion"])["amplitude_uv"].mean()["zygomaticus", "happy"] > 0.5
 
 
-def test_negative_envelope_is_an_error_naming_the_file(envelope_study, emg_cfg, tmp_path):
-    raw_study = {**envelope_study}
-    cfg = {**emg_cfg, "signal": {"biopac": "envelope"}}
-    files = emg_files(raw_study, "001")
-    import opioidsocial.emg.preprocess as pre
-
-    with pytest.MonkeyPatch.context() as mp:
-        real = pre.read_emg
-
-        def shifted(*args, **kwargs):
-            rec = real(*args, **kwargs)
-            rec.data = rec.data - 100.0  # a wrong offset
-            return rec
-
-        mp.setattr(pre, "read_emg", shifted)
-        with pytest.raises(DataError, match="negative") as info:
-            preprocess_participant(files, study="biopac", participant="001", arm="placebo", cfg=cfg)
+def test_negative_envelope_is_an_error_naming_the_file(emg_cfg, tmp_path):
+    """An envelope offset below zero (a wrong export offset) is refused, not averaged."""
+    sfreq, n = 100.0, 3000
+    data = np.full((1, n), 5.0)
+    data[0, 1234] = -2.0
+    events = pd.DataFrame({"onset": [10.0], "duration": [4.0], "trial_type": ["happy"], "stimulus": ["happy01"], "sample": [1000]})
+    row = {"study": "biopac", "path": str(tmp_path), "task": "faces"}
+    write_emg_recording(root=tmp_path, participant="01", task="faces", data=data, sfreq=sfreq, muscles=["corrugator"],
+                        events=events, line_freq=50.0, signal="envelope")
+    files = emg_files(row, "01")
+    with pytest.raises(DataError, match=r"envelope of muscle 'corrugator' is negative \(-[0-9.]+ µV at 12.34 s\)") as info:
+        preprocess_participant(files, study="biopac", participant="01", arm="placebo", cfg=emg_cfg)
     assert info.value.file == files["recording"] and "offset" in info.value.fix
+
+
+@needs_validator
+def test_simulated_envelope_dataset_is_valid_bids_emg(envelope_study):
+    assert_valid(envelope_study["path"])
 
 
 def test_bins_under_two_envelope_samples_are_an_error(envelope_study, emg_cfg):
