@@ -83,7 +83,7 @@ def run_table(*, inputs: dict, outputs: dict, study: str, metadata: dict) -> Non
 def run_timecourses(*, inputs: dict, outputs: dict, cfg: dict, study: str, reference: str) -> None:
     """Plot the study's mean time courses per arm x emotion x muscle (png and svg)."""
     plot_time_courses(read_table(inputs["table"], EMG_BINS), study=study, reference=reference, window=tuple(cfg["emg"]["response_s"]),
-                      level=cfg["models"]["level"], paths=(outputs["png"], outputs["svg"]))
+                      level=cfg["models"]["level"], paths=(outputs["png"], outputs["svg"]), unit=BASELINE_UNITS[cfg["emg"]["baseline_method"]])
 
 
 @dataclass(frozen=True)
@@ -360,7 +360,8 @@ def _write_outputs(outputs: dict, *, trials: pd.DataFrame, tables: dict, effects
         write_tsv(tables.get(key, spec.empty()), outputs[key], spec)
     write_json(outputs["fit"], record, schema=FIT_RECORD)
     plot_marginal_means(tables.get("emmeans", contracts.EMG_EMMEANS.empty()), study=study["study"], reference=study["reference"],
-                        level=cfg["level"], paths=(outputs["plot_png"], outputs["plot_svg"]), note=record["not_estimable_reason"])
+                        level=cfg["level"], paths=(outputs["plot_png"], outputs["plot_svg"]), note=record["not_estimable_reason"],
+                        unit=cfg["response_unit"])
     # The pooled table last: its presence means the whole stage finished.
     write_table(effects, outputs["effects"], EFFECTS, metadata=metadata)
 
