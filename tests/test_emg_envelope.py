@@ -125,3 +125,17 @@ def test_a_raw_only_setting_for_an_envelope_study_is_a_config_error():
     # named raw studies are what the setting is for
     validate_section({"signal": {"biopac": "envelope", "lab": "raw"}, "highpass_hz": 10.0}, "emg.schema.yaml", source="emg")
     validate_section({"signal": {"biopac": "envelope"}}, "emg.schema.yaml", source="emg")
+
+
+def test_envelope_is_read_from_a_dataset_whose_muscles_come_from_the_channel_map(envelope_study, emg_cfg, tmp_path):
+    import shutil
+
+    root = tmp_path / "copy"
+    shutil.copytree(envelope_study["path"], root)
+    row = {**envelope_study, "path": str(root)}
+    files = emg_files(row, "001")
+    channels = pd.read_csv(files["channels"], sep="\t")
+    channels.drop(columns="target_muscle").to_csv(files["channels"], sep="\t", index=False)
+    cfg = {**emg_cfg, "channel_muscles": {"biopac": {name: name for name in channels["name"]}}}
+    _, qc, _ = _run(row, "001", cfg)
+    assert qc["filter"] == ENVELOPE_FILTER

@@ -50,7 +50,7 @@ def recorded_signal(cfg: dict, *, study: str, files: dict) -> str:
     """``raw`` or ``envelope``: the study's ``emg.signal``, else what the dataset's channels.tsv says (io.sidecars)."""
     if study in cfg["signal"]:
         return cfg["signal"][study]
-    channels = read_channels(files["channels"], channel_muscles={})
+    channels = read_channels(files["channels"], channel_muscles=cfg["channel_muscles"].get(study))
     described = channels.get("description", pd.Series(dtype=str))
     return ENVELOPE if described.str.startswith(ENVELOPE_DESCRIPTION).any() else "raw"
 
