@@ -139,3 +139,13 @@ def test_envelope_is_read_from_a_dataset_whose_muscles_come_from_the_channel_map
     cfg = {**emg_cfg, "channel_muscles": {"biopac": {name: name for name in channels["name"]}}}
     _, qc, _ = _run(row, "001", cfg)
     assert qc["filter"] == ENVELOPE_FILTER
+
+
+def test_a_simulated_envelope_study_is_not_checked_against_the_band_pass():
+    from opioidsocial.config import SCHEMA_DIR, ConfigError, validate_config
+
+    schema = SCHEMA_DIR / "config.schema.yaml"
+    slow = {**ENVELOPE_STUDY, "sfreq": 30}
+    validate_config({"simulate": {"emg": {"biopac": slow}}}, schema)
+    with pytest.raises(ConfigError, match="'simulate.emg.biopac.sfreq' = 30 Hz allows a band up to 13.5 Hz"):
+        validate_config({"simulate": {"emg": {"biopac": {**slow, "signal": "raw"}}}}, schema)

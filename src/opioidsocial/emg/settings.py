@@ -98,6 +98,8 @@ def check_config(config: dict, _source: str) -> list[str]:
     emg = config["emg"]
     problems = check_emg(emg, "emg")
     for study, sim in sorted(config["simulate"]["emg"].items()):
+        if sim.get("signal") == "envelope":
+            continue  # an envelope is never band-passed
         limit = NYQUIST_FRACTION * sim["sfreq"] / 2
         if emg["highpass_hz"] >= limit:
             problems.append(
