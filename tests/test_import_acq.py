@@ -149,3 +149,26 @@ def test_a_raw_acq_recording_too_slow_for_the_band_is_an_error_naming_it(tmp_pat
         with failsafe(on_bad_data="fail", study="biopac", participant="01", files=files):
             preprocess_participant(files, **run, cfg={**emg_cfg, "highpass_hz": 46.0})
     assert info.value.file == files["recording"] and "lower emg.highpass_hz" in info.value.fix
+
+
+def test_ttl_channels_of_an_acq_file_are_read_in_volts(tmp_path):
+    """r42's CH4 Input holds 17-18 mV: no pulse crosses a 1 V threshold, and the error names the channel and file."""
+    from opioidsocial.io.ttl import TtlError
+
+    map_path, recordings = _inputs(tmp_path, "r42_test.acq", {"EMG (30 - 500 Hz)": "corrugator"}, {},
+                                   events={"source": "channels", "threshold": 1.0, "channels": {"CH4 Input": {"emotion": "happy"}}})
+    with pytest.raises(TtlError, match=r"TTL channel 'CH4 Input' has no rising pulse \(0.017\d* to 0.017\d*\)") as info:
+        import_study(map_path=map_path, recordings_path=recordings, out=tmp_path / "bids", study="biopac")
+    assert info.value.file.endswith("r42_test.acq")
+
+
+def test_a_trigger_channel_of_an_acq_file_is_decoded_and_a_missing_one_named(tmp_path):
+    """A trigger channel is read from the .acq file like a mapped channel (r42's CH4 Input holds no code)."""
+    from opioidsocial.io.importer import RecordingError
+
+    for source, message in (("CH4 Input", r"no event of .*r42_test.acq is in the event map \(it has \[\]\)"),
+                            ("Digital", r"the import map names channel\(s\) \['Digital'\] that .*r42_test.acq does not have")):
+        map_path, recordings = _inputs(tmp_path, "r42_test.acq", {"EMG (30 - 500 Hz)": "corrugator"}, {"5": "happy"},
+                                       events={"source": source, "codes": {"5": {"emotion": "happy", "stimulus": "happy01"}}})
+        with pytest.raises((RecordingError, AcqError), match=message):
+            import_study(map_path=map_path, recordings_path=recordings, out=tmp_path / source, study="biopac")

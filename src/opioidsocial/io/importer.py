@@ -151,6 +151,13 @@ def _ttl_events(raw, *, spec: dict, who: dict) -> pd.DataFrame:
     return rows
 
 
+def _event_channels(events: dict) -> list[str]:
+    """The channels the events are read from: the TTL channels, the trigger channel, or none (annotations)."""
+    if events["source"] == TTL_SOURCE:
+        return list(events["channels"])
+    return [] if events["source"] == "annotations" else [events["source"]]
+
+
 def file_labels(names: list[str], *, who: dict) -> dict[str, str]:
     """Channel name -> its label in the written EDF/BDF, which holds 16 characters (``EMG (30 - 500 Hz)`` -> ``EMG (30 - 500 Hz``)."""
     labels = {name: name[:LABEL_CHARS] for name in names}
@@ -171,9 +178,6 @@ def _events(raw, *, spec: dict, who: dict) -> tuple[pd.DataFrame, dict[str, int]
         keys = [str(d) for d in raw.annotations.description]
         samples = np.round(raw.annotations.onset * sfreq).astype(int)
     else:
-        if source not in raw.ch_names:
-            raise RecordingError(f"the event map reads triggers from channel '{source}', which {who['file']} does not have",
-                               **who, fix="set events.source to its trigger channel, or to `annotations`")
         samples, values = decode_triggers(raw, channel=source, mask=spec["events"]["mask"])
         keys = [str(v) for v in values]
     mapped = [k in codes for k in keys]
@@ -194,7 +198,7 @@ def import_recording(*, row: pd.Series, spec: dict, out: Path, study: str) -> Im
 
     who = {"study": study, "participant": row["participant"], "file": row["file"]}
     channels = spec["channels"]
-    wanted = [*channels, *(spec["events"]["channels"] if spec["events"]["source"] == TTL_SOURCE else [])]
+    wanted = [*channels, *_event_channels(spec["events"])]
     if row["file"].lower().endswith(".acq"):
         raw = read_acq(row["file"], picks=wanted, volts={n for n, ch in channels.items() if ch["type"] == "EMG"}, who=who)
     else:
@@ -203,7 +207,7 @@ def import_recording(*, row: pd.Series, spec: dict, out: Path, study: str) -> Im
         except Exception as err:  # MNE raises many kinds on a missing or corrupt file
             raise RecordingError(f"cannot read {row['file']} ({type(err).__name__}: {err})", **who,
                                  fix="check the path in the recordings list and that the file is complete") from err
-    for where, names in (("channel map", channels), ("event map's TTL", wanted[len(channels):])):
+    for where, names in (("channel map", channels), ("event map", wanted[len(channels):])):
         absent = sorted(set(names) - set(raw.ch_names))
         if absent:
             raise RecordingError(f"the {where} names channel(s) {absent} that {row['file']} does not have (it has {raw.ch_names})",
