@@ -149,3 +149,26 @@ def test_a_simulated_envelope_study_is_not_checked_against_the_band_pass():
     validate_config({"simulate": {"emg": {"biopac": slow}}}, schema)
     with pytest.raises(ConfigError, match="'simulate.emg.biopac.sfreq' = 30 Hz allows a band up to 13.5 Hz"):
         validate_config({"simulate": {"emg": {"biopac": {**slow, "signal": "raw"}}}}, schema)
+
+
+def test_a_zero_baseline_under_a_ratio_is_an_artefact_not_a_division(emg_cfg, tmp_path):
+    from opioidsocial.io.contracts import EMG_BINS
+    from opioidsocial.io.tables import conform
+
+    sfreq, n = 100.0, 6000
+    rng = np.random.default_rng(0)
+    data = 5.0 + rng.uniform(0.0, 1.0, (1, n))
+    onsets = np.arange(5.0, 55.0, 6.0)
+    data[0, int(onsets[2] * sfreq) - 100 : int(onsets[2] * sfreq)] = 0.0  # the electrode came loose before trial 3
+    events = pd.DataFrame({"onset": onsets, "duration": 4.0, "trial_type": "happy", "stimulus": [f"happy{k:02d}" for k in range(len(onsets))],
+                           "sample": (onsets * sfreq).astype(int)})
+    write_emg_recording(root=tmp_path, participant="01", task="faces", data=data, sfreq=sfreq, muscles=["corrugator"],
+                        events=events, line_freq=50.0, signal="envelope", fmt="brainvision")  # float samples: a zero stays zero
+    bins, qc, _ = _run({"study": "biopac", "path": str(tmp_path), "task": "faces"}, "01",
+                       {**emg_cfg, "baseline_method": "ratio", "smoothing_ms": 0.0, "clip_run": 1000})
+    conform(bins, EMG_BINS)
+    cells = bins.drop_duplicates("trial").set_index("trial")
+    assert "baseline not positive" in cells.loc[3, "artefact_reason"]
+    assert qc["muscles"]["corrugator"]["reasons"]["baseline not positive"] == 1 and qc["amplitude_unit"] == "ratio"
+    clean = bins[~bins["artefact"]]
+    assert np.isfinite(clean["amplitude_uv"]).all() and clean["amplitude_uv"].between(0.7, 1.3).all()

@@ -133,9 +133,9 @@ def preprocess_participant(files: dict, *, study: str, participant: str, arm: st
 
     env_ep, times = epochs.cut(env, samples, sfreq=rec.sfreq, tmin=tmin, tmax=tmax)
     base_level = epochs.baseline_level(env_ep, times, tuple(cfg["baseline_s"]))
-    values, starts = epochs.bin_means(env_ep, times, bin_s=cfg["bin_s"], tmin=tmin, tmax=tmax)
+    measured, starts = epochs.bin_means(env_ep, times, bin_s=cfg["bin_s"], tmin=tmin, tmax=tmax)
     method = cfg["baseline_method"]
-    values = epochs.apply_baseline(values, base_level, method)
+    values = epochs.apply_baseline(measured, base_level, method)
 
     z, ratio = cfg["reject_robust_z"], cfg["reject_min_ratio"]
     reasons = {
@@ -145,8 +145,10 @@ def preprocess_participant(files: dict, *, study: str, participant: str, arm: st
         "peak outlier": artefacts.outlying_level(env_ep.max(axis=-1), z=z, min_ratio=ratio),
     }
     if method in epochs.DIVIDING:
-        # a ratio to a zero (or, in a mis-offset envelope, negative) baseline has no value
+        # A ratio to a zero baseline has no value: the cell is an artefact, and its rows keep
+        # the measured bin means (EMG_BINS holds a number in every row; no stage uses artefact rows).
         reasons["baseline not positive"] = base_level <= 0
+        values = np.where(reasons["baseline not positive"][..., None], measured, values)
     reason = np.full(base_level.shape, "", dtype=object)
     for name, hit in reasons.items():
         reason = np.where(hit, np.where(reason == "", name, reason + "; " + name), reason)
