@@ -172,3 +172,12 @@ def test_a_trigger_channel_of_an_acq_file_is_decoded_and_a_missing_one_named(tmp
                                        events={"source": source, "codes": {"5": {"emotion": "happy", "stimulus": "happy01"}}})
         with pytest.raises((RecordingError, AcqError), match=message):
             import_study(map_path=map_path, recordings_path=recordings, out=tmp_path / source, study="biopac")
+
+
+def test_long_channel_names_are_cut_to_edf_labels_and_must_stay_distinct():
+    from opioidsocial.io.importer import RecordingError, file_labels
+
+    who = {"study": "biopac", "participant": "01", "file": "p01.acq"}
+    assert file_labels(["EMG (30 - 500 Hz)", "CH4 Input"], who=who) == {"EMG (30 - 500 Hz)": "EMG (30 - 500 Hz", "CH4 Input": "CH4 Input"}
+    with pytest.raises(RecordingError, match=r"channel names \['Corrugator iEMG left', 'Corrugator iEMG right'\] are no longer distinct"):
+        file_labels(["Corrugator iEMG left", "Corrugator iEMG right"], who=who)

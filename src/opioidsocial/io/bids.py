@@ -152,7 +152,7 @@ def write_emg_recording(
             "signal_electrode": names,
             # BIDS: a bipolar channel's reference is n/a; a monopolar one names its reference electrode
             "reference": ["common" if monopolar else "n/a"] * len(names),
-            **({"description": envelope_descriptions(len(names), signal)} if envelope else {}),
+            **({"description": envelope_descriptions(len(names))} if envelope else {}),
         }
     ).to_csv(f"{stem}_channels.tsv", sep="\t", index=False, lineterminator="\n")
     events[["onset", "duration", "trial_type", "stimulus", "sample"]].to_csv(

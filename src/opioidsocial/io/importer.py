@@ -246,7 +246,7 @@ def _complete_sidecars(*, path, channels: dict, scheme: dict, signal: str) -> No
     if signal == ENVELOPE:
         emg = table["type"] == "EMG"
         table["description"] = "n/a"
-        table.loc[emg, "description"] = envelope_descriptions(int(emg.sum()), signal)
+        table.loc[emg, "description"] = envelope_descriptions(int(emg.sum()))
     table.to_csv(tsv, sep="\t", index=False, lineterminator="\n")
     sidecar_path = path.copy().update(suffix="emg", extension=".json").fpath
     sidecar = json.loads(sidecar_path.read_text(encoding="utf-8"))

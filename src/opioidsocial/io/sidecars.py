@@ -49,10 +49,9 @@ ENVELOPE_FILTERS = {"Envelope": {"Description": "EMG rectified and integrated (s
                                                 "not raw EMG"}}
 
 
-def envelope_descriptions(n: int, signal: str) -> list[str]:
-    """channels.tsv ``description`` values of ``n`` EMG channels recorded as ``signal``."""
-    text = f"{ENVELOPE_DESCRIPTION}: integrated EMG (rectified and smoothed when recorded)" if signal == ENVELOPE else "raw EMG"
-    return [text] * n
+def envelope_descriptions(n: int) -> list[str]:
+    """channels.tsv ``description`` values of ``n`` EMG channels that hold envelopes."""
+    return [f"{ENVELOPE_DESCRIPTION}: integrated EMG (rectified and smoothed when recorded)"] * n
 
 
 def write_json(path: Path | str, content: dict) -> None:
