@@ -1,4 +1,4 @@
-"""The signal chain of one recording in one pass: filter, rectify, smooth.
+"""The signal chain of one recording in one pass: filter, rectify (or square), smooth.
 
 The recording is filtered block by block (:class:`~opioidsocial.emg.filters.BlockFilter`,
 a few seconds of every channel at a time, in cache), and each filtered block is at
@@ -59,22 +59,46 @@ def snippet_window(onset_s: float, *, sfreq: float, n_samples: int) -> tuple[int
 
 
 def filter_rectify_smooth(data: np.ndarray, fd: FilterDesign, *, sfreq: float, smoothing_ms: float, snippet: tuple[int, int],
-                          onset_s: float, workers: int | None = None) -> tuple[np.ndarray, np.ndarray, QcSignals]:
+                          onset_s: float, workers: int | None = None, envelope: str = "rectify") -> tuple[np.ndarray, np.ndarray, QcSignals]:
     """The envelope of ``data`` (channels, samples; microvolt; float32), the filtered SD per channel and the QC signals.
 
-    The envelope is the zero-phase filtered signal, rectified and smoothed with a
-    centred moving average of ``smoothing_ms``. A writable C-ordered float64 or
-    float32 ``data`` is overwritten by it (the envelope is a view of its memory);
-    pass a copy to keep the recording.
+    The envelope (``emg.envelope``) is the zero-phase filtered signal, rectified and
+    smoothed with a centred moving average of ``smoothing_ms`` (``rectify``), or the
+    square root of the centred moving average of its square over the same window
+    (``rms``). A writable C-ordered float64 or float32 ``data`` is overwritten by it
+    (the envelope is a view of its memory); pass a copy to keep the recording.
     """
-    channels, n = data.shape
-    envelope_ = _single_precision_over(data)
     start, stop = snippet
     raw_snippet = data[:, start:stop].copy()
-    filtered_snippet = np.empty_like(raw_snippet)
+    out = {envelope: _single_precision_over(data)}
+    sd, filtered_snippet, block_filter = _filtered_pass(data, fd, out, sfreq=sfreq, smoothing_ms=smoothing_ms, snippet=snippet,
+                                                        workers=workers)
+    freqs, raw_psd, filtered_psd = block_filter.spectra(sfreq)
+    times = (np.arange(start, stop) / sfreq) - onset_s
+    return out[envelope], sd, QcSignals(times, raw_snippet, filtered_snippet, freqs, raw_psd, filtered_psd)
+
+
+def envelopes(data: np.ndarray, fd: FilterDesign, *, sfreq: float, smoothing_ms: float, kinds: tuple[str, ...],
+              workers: int | None = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Envelopes of every kind in ``kinds`` (``rectify``, ``rms``) from one filtering of ``data``, and the filtered SD.
+
+    ``data`` is kept; each envelope is a new float32 array, equal to what
+    :func:`filter_rectify_smooth` gives for that kind.
+    """
+    out = {kind: np.empty(data.shape, dtype=np.float32) for kind in kinds}
+    sd, _, _ = _filtered_pass(data, fd, out, sfreq=sfreq, smoothing_ms=smoothing_ms, snippet=(0, 0), workers=workers)
+    return out, sd
+
+
+def _filtered_pass(data: np.ndarray, fd: FilterDesign, out: dict[str, np.ndarray], *, sfreq: float, smoothing_ms: float,
+                   snippet: tuple[int, int], workers: int | None) -> tuple[np.ndarray, np.ndarray, BlockFilter]:
+    """Filter ``data`` block by block into the envelopes ``out`` (kind -> array); the SD, filtered snippet and filter."""
+    channels, n = data.shape
+    start, stop = snippet
+    filtered_snippet = np.empty((channels, stop - start), dtype=data.dtype)
     total, squares = np.zeros(channels), np.zeros(channels)
     width = smoothing_width(sfreq=sfreq, smoothing_ms=smoothing_ms)
-    mean = RunningMean(width) if width > 1 else None
+    means = {kind: RunningMean(width) if width > 1 else None for kind in out}
     block_filter = BlockFilter(fd, workers=workers)
     for first, block in block_filter.blocks(data):
         last = first + block.shape[1]
@@ -83,17 +107,22 @@ def filter_rectify_smooth(data: np.ndarray, fd: FilterDesign, *, sfreq: float, s
         lo, hi = max(start, first), min(stop, last)
         if lo < hi:
             filtered_snippet[:, lo - start : hi - start] = block[:, lo - first : hi - first]
+        # the square first: rectifying happens in the block's own memory
+        feeds = {kind: np.square(block) if kind == "rms" else None for kind in out}
         rectified = np.abs(block, out=block)
-        if mean is None:
-            envelope_[:, first:last] = rectified
-        else:
-            _write(envelope_, *mean.push(rectified))
-    if mean is not None:
-        _write(envelope_, *mean.finish())
+        for kind, mean in means.items():
+            feed = rectified if feeds[kind] is None else feeds[kind]
+            if mean is None:
+                out[kind][:, first:last] = feed
+            else:
+                _write(out[kind], *mean.push(feed))
+    for kind, mean in means.items():
+        if mean is not None:
+            _write(out[kind], *mean.finish())
+        if kind == "rms":
+            np.sqrt(out[kind], out=out[kind])
     sd = np.sqrt(np.maximum(squares / n - (total / n) ** 2, 0.0))
-    freqs, raw_psd, filtered_psd = block_filter.spectra(sfreq)
-    times = (np.arange(start, stop) / sfreq) - onset_s
-    return envelope_, sd, QcSignals(times, raw_snippet, filtered_snippet, freqs, raw_psd, filtered_psd)
+    return sd, filtered_snippet, block_filter
 
 
 def _single_precision_over(data: np.ndarray) -> np.ndarray:

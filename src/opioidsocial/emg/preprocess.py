@@ -127,7 +127,7 @@ def preprocess_participant(files: dict, *, study: str, participant: str, arm: st
                                                           snippet=snippet)
     else:
         env, filtered_sd, signals = chain.filter_rectify_smooth(rec.data, design, sfreq=rec.sfreq, smoothing_ms=cfg["smoothing_ms"],
-                                                                onset_s=first_onset, snippet=snippet)
+                                                                onset_s=first_onset, snippet=snippet, envelope=cfg["envelope"])
     rec.data = env
     flat = artefacts.flat(filtered_sd, flat_uv=cfg["flat_uv"])
 
@@ -206,6 +206,8 @@ def preprocess_participant(files: dict, *, study: str, participant: str, arm: st
         "unassigned_channels": rec.unassigned,
         "filter": ENVELOPE_FILTER if envelope else design.describe(),
         "smoothing_ms": cfg["smoothing_ms"],
+        # only when not today's rectified mean, so records of earlier runs stay as they were
+        **({} if envelope or cfg["envelope"] == "rectify" else {"envelope": cfg["envelope"]}),
         # only when not today's subtraction, so records of earlier runs stay as they were
         **({} if method == "subtract" else {"baseline_method": method, "amplitude_unit": epochs.BASELINE_UNITS[method]}),
         # events.tsv rows that are no face of the event map (responses, boundaries, n/a), by trial_type

@@ -29,10 +29,9 @@ import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
 from opioidsocial.emg.effects import study_effects
-from opioidsocial.emg.epochs import BASELINE_UNITS
 from opioidsocial.emg.plots import plot_marginal_means, plot_time_courses
 from opioidsocial.emg.preprocess import STAGE
-from opioidsocial.emg.trials import read_bins_responses, read_user_trials
+from opioidsocial.emg.trials import read_bins_responses, read_user_trials, response_unit
 from opioidsocial.errors import DataError, OpioidSocialError
 from opioidsocial.failsafe import exclusion, exclusion_table, failsafe
 from opioidsocial.io import contracts
@@ -318,9 +317,9 @@ def run_model(*, inputs: dict, outputs: dict, cfg: dict, study: str, row: dict, 
                                           drop_missing=models_cfg["drop_missing_responses"])
         unit = models_cfg["response_unit"]
     else:
-        method = cfg["emg"]["baseline_method"]
-        trials, counts = read_bins_responses(inputs["source"], window=window, method=method)
-        unit = BASELINE_UNITS[method]
+        method, zscore = cfg["emg"]["baseline_method"], cfg["emg"]["zscore"]
+        trials, counts = read_bins_responses(inputs["source"], window=window, method=method, zscore=zscore)
+        unit = response_unit(method, zscore)
     trials = sheet_spelling(trials, study=row, source=inputs["source"])
     models_cfg = {**models_cfg, "response_unit": unit}
     with failsafe(on_bad_data=cfg["on_bad_data"], study=study) as outcome:
