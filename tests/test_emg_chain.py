@@ -101,7 +101,9 @@ def test_rms_envelope_is_the_moving_root_mean_square_and_one_filtering_gives_bot
     filtered = filters.apply(x, fd)
     expected = np.sqrt(uniform_filter1d(filtered**2, width, axis=1, mode="nearest"))
     np.testing.assert_allclose(rms, expected, rtol=2e-5, atol=0)
-    both, sd = chain.envelopes(x, fd, sfreq=SFREQ, smoothing_ms=100.0, kinds=("rectify", "rms"))
-    np.testing.assert_array_equal(both["rms"], rms)
-    np.testing.assert_array_equal(both["rectify"], _chain(x, fd)[0])
+    both, sd = chain.envelopes(x, fd, sfreq=SFREQ, kinds=[("rectify", 100.0), ("rms", 100.0), ("rectify", 50.0)])
+    np.testing.assert_array_equal(both[("rms", 100.0)], rms)
+    np.testing.assert_array_equal(both[("rectify", 100.0)], _chain(x, fd)[0])
+    narrow = chain.filter_rectify_smooth(x.copy(), fd, sfreq=SFREQ, smoothing_ms=50.0, snippet=(0, 1), onset_s=0.0)[0]
+    np.testing.assert_array_equal(both[("rectify", 50.0)], narrow)
     np.testing.assert_allclose(sd, filtered.std(axis=1), rtol=1e-5)

@@ -70,35 +70,35 @@ def filter_rectify_smooth(data: np.ndarray, fd: FilterDesign, *, sfreq: float, s
     """
     start, stop = snippet
     raw_snippet = data[:, start:stop].copy()
-    out = {envelope: _single_precision_over(data)}
-    sd, filtered_snippet, block_filter = _filtered_pass(data, fd, out, sfreq=sfreq, smoothing_ms=smoothing_ms, snippet=snippet,
-                                                        workers=workers)
+    out = {(envelope, smoothing_ms): _single_precision_over(data)}
+    sd, filtered_snippet, block_filter = _filtered_pass(data, fd, out, sfreq=sfreq, snippet=snippet, workers=workers)
     freqs, raw_psd, filtered_psd = block_filter.spectra(sfreq)
     times = (np.arange(start, stop) / sfreq) - onset_s
-    return out[envelope], sd, QcSignals(times, raw_snippet, filtered_snippet, freqs, raw_psd, filtered_psd)
+    return out[(envelope, smoothing_ms)], sd, QcSignals(times, raw_snippet, filtered_snippet, freqs, raw_psd, filtered_psd)
 
 
-def envelopes(data: np.ndarray, fd: FilterDesign, *, sfreq: float, smoothing_ms: float, kinds: tuple[str, ...],
-              workers: int | None = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Envelopes of every kind in ``kinds`` (``rectify``, ``rms``) from one filtering of ``data``, and the filtered SD.
+def envelopes(data: np.ndarray, fd: FilterDesign, *, sfreq: float, kinds: list[tuple[str, float]],
+              workers: int | None = None) -> tuple[dict[tuple[str, float], np.ndarray], np.ndarray]:
+    """Envelopes of every (kind, smoothing_ms) in ``kinds`` (kind ``rectify`` or ``rms``) from one filtering of ``data``,
+    and the filtered SD.
 
     ``data`` is kept; each envelope is a new float32 array, equal to what
-    :func:`filter_rectify_smooth` gives for that kind.
+    :func:`filter_rectify_smooth` gives for that kind and smoothing.
     """
-    out = {kind: np.empty(data.shape, dtype=np.float32) for kind in kinds}
-    sd, _, _ = _filtered_pass(data, fd, out, sfreq=sfreq, smoothing_ms=smoothing_ms, snippet=(0, 0), workers=workers)
+    out = {key: np.empty(data.shape, dtype=np.float32) for key in kinds}
+    sd, _, _ = _filtered_pass(data, fd, out, sfreq=sfreq, snippet=(0, 0), workers=workers)
     return out, sd
 
 
-def _filtered_pass(data: np.ndarray, fd: FilterDesign, out: dict[str, np.ndarray], *, sfreq: float, smoothing_ms: float,
+def _filtered_pass(data: np.ndarray, fd: FilterDesign, out: dict[tuple[str, float], np.ndarray], *, sfreq: float,
                    snippet: tuple[int, int], workers: int | None) -> tuple[np.ndarray, np.ndarray, BlockFilter]:
-    """Filter ``data`` block by block into the envelopes ``out`` (kind -> array); the SD, filtered snippet and filter."""
+    """Filter ``data`` block by block into the envelopes ``out`` ((kind, smoothing_ms) -> array); the SD, filtered snippet and filter."""
     channels, n = data.shape
     start, stop = snippet
     filtered_snippet = np.empty((channels, stop - start), dtype=data.dtype)
     total, squares = np.zeros(channels), np.zeros(channels)
-    width = smoothing_width(sfreq=sfreq, smoothing_ms=smoothing_ms)
-    means = {kind: RunningMean(width) if width > 1 else None for kind in out}
+    widths = {key: smoothing_width(sfreq=sfreq, smoothing_ms=key[1]) for key in out}
+    means = {key: RunningMean(width) if width > 1 else None for key, width in widths.items()}
     block_filter = BlockFilter(fd, workers=workers)
     for first, block in block_filter.blocks(data):
         last = first + block.shape[1]
@@ -108,19 +108,19 @@ def _filtered_pass(data: np.ndarray, fd: FilterDesign, out: dict[str, np.ndarray
         if lo < hi:
             filtered_snippet[:, lo - start : hi - start] = block[:, lo - first : hi - first]
         # the square first: rectifying happens in the block's own memory
-        feeds = {kind: np.square(block) if kind == "rms" else None for kind in out}
+        squared = np.square(block) if any(kind == "rms" for kind, _ in out) else None
         rectified = np.abs(block, out=block)
-        for kind, mean in means.items():
-            feed = rectified if feeds[kind] is None else feeds[kind]
+        for key, mean in means.items():
+            feed = squared if key[0] == "rms" else rectified
             if mean is None:
-                out[kind][:, first:last] = feed
+                out[key][:, first:last] = feed
             else:
-                _write(out[kind], *mean.push(feed))
-    for kind, mean in means.items():
+                _write(out[key], *mean.push(feed))
+    for key, mean in means.items():
         if mean is not None:
-            _write(out[kind], *mean.finish())
-        if kind == "rms":
-            np.sqrt(out[kind], out=out[kind])
+            _write(out[key], *mean.finish())
+        if key[0] == "rms":
+            np.sqrt(out[key], out=out[key])
     sd = np.sqrt(np.maximum(squares / n - (total / n) ** 2, 0.0))
     return sd, filtered_snippet, block_filter
 

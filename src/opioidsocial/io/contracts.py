@@ -55,6 +55,23 @@ EMG_QC_SIGNALS = TableSpec(
     ),
 )
 
+MULTIVERSE_CELLS = TableSpec(
+    name="multiverse_cells",
+    row="universe x participant x arm x muscle x emotion with a clean trial",
+    sort_by=("study", "universe", "participant", "arm", "muscle", "emotion"),
+    schema=pa.schema(
+        [
+            field("study", pa.string()),
+            field("universe", pa.int64(), doc="universe number (opioidsocial.multiverse.grid: one digit per grid key)"),
+            field("participant", pa.string()),
+            field("arm", pa.string(), doc="treatment arm from participants.tsv"),
+            field("muscle", pa.string()),
+            field("emotion", pa.string()),
+            field("value", pa.float64(), doc="mean response of the participant's clean trials in the cell, in the universe's unit"),
+        ]
+    ),
+)
+
 PET_BP = TableSpec(
     name="pet_bp",
     row="participant x ROI x condition x model",

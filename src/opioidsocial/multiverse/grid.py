@@ -1,0 +1,69 @@
+"""The universes of a ``multiverse.grid``: every combination of the listed values of the EMG keys.
+
+A universe's number is written in digits, one per key of :data:`KEYS` in that order,
+each the position of the universe's value in the key's list (0 for a key the grid
+does not list, which keeps its ``emg`` value): 102000 is the second envelope, the
+first baseline method and the third z-scoring. A value appended to one key's list
+adds universes without renumbering any other (hence at most :data:`MAX_VALUES`
+values per key).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pandas as pd
+
+#: The keys a grid may vary, in the order of a universe number's digits.
+KEYS = ("envelope", "baseline_method", "zscore", "baseline_s", "response_s", "highpass_hz", "smoothing_ms", "reject_robust_z")
+
+#: Digits of a universe number per key: values per key at most 10.
+MAX_VALUES = 10
+
+#: Keys that do not apply to recordings that are already envelopes (never filtered or rectified here).
+FILTER_KEYS = ("envelope", "highpass_hz")
+
+#: What a key that does not apply to a study is written as.
+NOT_APPLICABLE = "n/a"
+
+
+def label(value) -> str:
+    """A grid value as written in the tables: windows ``a,b``, numbers in shortest form."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(f"{float(v):g}" for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def universes(grid: dict, emg: dict, *, envelope_recording: bool = False) -> pd.DataFrame:
+    """One row per universe: ``universe`` (its number) and each key's value (listed keys first, in :data:`KEYS` order).
+
+    Keys not in ``grid`` take their ``emg`` value; for an envelope recording the
+    :data:`FILTER_KEYS` take index 0 and are dropped from the returned columns'
+    meaning (the caller writes them n/a).
+    """
+    listed = [k for k in KEYS if k in grid]
+    choices = []
+    for key in KEYS:
+        values = list(grid[key]) if key in grid else [emg[key]]
+        if envelope_recording and key in FILTER_KEYS:
+            values = values[:1]
+        choices.append(list(enumerate(values)))
+    rows = []
+    for combo in itertools.product(*choices):
+        number = 0
+        for index, _ in combo:
+            number = number * MAX_VALUES + index
+        rows.append({"universe": number, **{key: value for key, (_, value) in zip(KEYS, combo)}})
+    frame = pd.DataFrame(rows, columns=["universe", *KEYS]).sort_values("universe", kind="stable").reset_index(drop=True)
+    frame.attrs["listed"] = listed
+    return frame
+
+
+def default_universe(table: pd.DataFrame, emg: dict) -> int | None:
+    """The number of the universe that is today's analysis (every key at its ``emg`` value), if the grid holds it."""
+    match = pd.Series(True, index=table.index)
+    for key in KEYS:
+        match &= table[key].map(label) == label(emg[key])
+    return int(table.loc[match, "universe"].iloc[0]) if match.any() else None
