@@ -51,3 +51,47 @@ def test_each_universe_is_todays_analysis_with_its_settings(tiny_emg_study, emg_
     mine = cells[cells["universe"] == universe].merge(today, on=["participant", "arm", "emotion", "muscle"])
     assert len(mine) == len(today) == (cells["universe"] == universe).sum() > 0
     np.testing.assert_allclose(mine["value"], mine["mean_uv"], rtol=1e-12)
+
+
+def _study_cells(tiny_emg_study, emg, grid):
+    """The tiny study's four participants in two arms: their multiverse cells and today's trial responses."""
+    import pandas as pd
+
+    arms = {"001": "placebo", "002": "placebo", "003": "naltrexone", "004": "naltrexone"}
+    cells, trials = [], []
+    for p, arm in arms.items():
+        files = emg_files(tiny_emg_study, p)
+        cells.append(participant_cells(files, study="tiny", participant=p, arm=arm, emg=emg, grid=grid))
+        bins, _, _ = preprocess_participant(files, study="tiny", participant=p, arm=arm, cfg=emg)
+        trials.append(responses_from_bins(bins, window=tuple(emg["response_s"])))
+    return pd.concat(cells, ignore_index=True), pd.concat(trials, ignore_index=True)
+
+
+def test_todays_analysis_is_one_universe_with_todays_effects(tiny_emg_study, emg_cfg):
+    """specifications' rows of the default universe equal effects.parquet's yi and vi (study_effects, as the
+    model stage computes them), to rounding of the sums' order."""
+    from opioidsocial.emg.effects import study_effects
+    from opioidsocial.multiverse.study import study_multiverse
+
+    grid = {"baseline_method": ["subtract", "log_ratio"], "zscore": ["none", "within_participant"], "envelope": ["rectify", "rms"]}
+    cells, trials = _study_cells(tiny_emg_study, emg_cfg, grid)
+    row = {"study": "tiny", "reference": "placebo", "drug": "naltrexone", "design": "between", "direction": -1, "sample_group": "tiny"}
+    spec, joints, choices = study_multiverse(cells, row=row, emg=emg_cfg, grid=grid, within=["emotion", "muscle"], permutations=20, seed=1, alpha=0.05)
+    today, _ = study_effects(trials, study=row)
+    default = spec[spec["universe"] == default_universe(universes(grid, emg_cfg), emg_cfg)].merge(today, on=["contrast", "outcome"])
+    assert len(default) == len(today) > 0
+    np.testing.assert_allclose(default["yi_x"], default["yi_y"], rtol=1e-12)
+    np.testing.assert_allclose(default["vi_x"], default["vi_y"], rtol=1e-12)
+    assert (default["n1_x"] == default["n1_y"]).all()
+    assert set(spec["envelope"]) == {"rectify", "rms"} and spec["universe"].nunique() == 8
+    # the t test is Student's: its g from t equals yi
+    g_from_t = spec["t"] * np.sqrt(1 / spec["n1"] + 1 / spec["n2"].astype(float)) * _hedges(spec["df"])
+    np.testing.assert_allclose(g_from_t, spec["yi"], rtol=1e-9)
+    assert len(joints) == len(today) and joints["p_median"].between(1 / 21, 1).all()
+    assert set(choices["choice"]) == set(grid) and choices["variance_explained"].between(0, 1).all()
+
+
+def _hedges(df):
+    from opioidsocial.stats.escalc import hedges_correction
+
+    return hedges_correction(df.to_numpy(dtype=float))

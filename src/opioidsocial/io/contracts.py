@@ -255,6 +255,23 @@ EVIDENCE = TsvSpec(
              "bf10", "bf01", "log_bf10", "tost_p", "equivalent", "label", "prior_scale", "sesoi"),
     text=("outcome", "contrast"),
 )
+#: The multiverse's grid keys (opioidsocial.multiverse.grid.KEYS) as they may lead its tables.
+MULTIVERSE_KEYS = ("envelope", "baseline_method", "zscore", "baseline_s", "response_s", "highpass_hz", "smoothing_ms", "reject_robust_z")
+MULTIVERSE_SPECIFICATIONS = TsvSpec(
+    name="multiverse_specifications", row="universe x contrast x outcome; a column per grid key (windows 'a,b'; n/a where it does not apply)",
+    leading=("study", "universe", *MULTIVERSE_KEYS), columns=("contrast", "outcome", "n1", "n2", "yi", "vi", "t", "df", "p"),
+    text=("contrast", "outcome", *MULTIVERSE_KEYS),
+)
+MULTIVERSE_JOINT = TsvSpec(
+    name="multiverse_joint", row="contrast x outcome: the joint tests of its specification curve",
+    columns=("study", "contrast", "outcome", "n_universes", "median_yi", "share_significant", "stouffer_z", "p_median", "p_share",
+             "p_stouffer", "permutations", "seed"),
+    text=("contrast", "outcome"),
+)
+MULTIVERSE_CHOICES = TsvSpec(
+    name="multiverse_choices", row="contrast x outcome x grid key: share of the variance of yi across universes its main effect explains",
+    columns=("study", "contrast", "outcome", "choice", "n_values", "variance_explained"), text=("contrast", "outcome", "choice"),
+)
 POOLED_FIELDS = ("k", "estimate", "se", "ci_lb", "ci_ub", "pi_lb", "pi_ub", "tau2", "tau2_ci_lb", "tau2_ci_ub",
                  "i2", "h2", "q", "q_df", "q_p", "method", "test")
 # A family x model with too few samples is one row with its k and the reason in `note`

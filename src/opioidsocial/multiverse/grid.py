@@ -14,8 +14,10 @@ import itertools
 
 import pandas as pd
 
+from opioidsocial.io.contracts import MULTIVERSE_KEYS
+
 #: The keys a grid may vary, in the order of a universe number's digits.
-KEYS = ("envelope", "baseline_method", "zscore", "baseline_s", "response_s", "highpass_hz", "smoothing_ms", "reject_robust_z")
+KEYS = MULTIVERSE_KEYS
 
 #: Digits of a universe number per key: values per key at most 10.
 MAX_VALUES = 10
