@@ -76,7 +76,7 @@ def test_todays_analysis_is_one_universe_with_todays_effects(tiny_emg_study, emg
     grid = {"baseline_method": ["subtract", "log_ratio"], "zscore": ["none", "within_participant"], "envelope": ["rectify", "rms"]}
     cells, trials = _study_cells(tiny_emg_study, emg_cfg, grid)
     row = {"study": "tiny", "reference": "placebo", "drug": "naltrexone", "design": "between", "direction": -1, "sample_group": "tiny"}
-    spec, joints, choices = study_multiverse(cells, row=row, emg=emg_cfg, grid=grid, within=["emotion", "muscle"], permutations=20, seed=1, alpha=0.05)
+    spec, joints, choices = study_multiverse(cells, row=row, grid=grid, within=["emotion", "muscle"], permutations=20, seed=1, alpha=0.05)
     today, _ = study_effects(trials, study=row)
     default = spec[spec["universe"] == default_universe(universes(grid, emg_cfg), emg_cfg)].merge(today, on=["contrast", "outcome"])
     assert len(default) == len(today) > 0

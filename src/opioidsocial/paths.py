@@ -15,6 +15,7 @@ TEMPLATES = {
     "emg_qc": "{results}/{study}/qc/emg/{participant}.json",
     "emg_qc_signals": "{results}/{study}/qc/emg/{participant}.signals.parquet",
     "emg_qc_figure": "{results}/{study}/qc/emg/{participant}.png",
+    "multiverse_cells": "{results}/{study}/multiverse/{participant}.parquet",
     "pet_bp": "{results}/{study}/pet/{participant}.parquet",
     "pet_qc": "{results}/{study}/qc/pet/{participant}.json",
     "pet_qc_figure": "{results}/{study}/qc/pet/{participant}.png",
@@ -26,6 +27,7 @@ TEMPLATES = {
     "fit": "{results}/{study}/model/fit.json",
     "effects": "{results}/{study}/model/effects.parquet",
     "study_bp": "{results}/{study}/model/pet_bp.parquet",
+    "multiverse": "{results}/{study}/multiverse",
     # the whole run
     "meta": "{results}/meta",
     "overview": "{results}/overview.tsv",

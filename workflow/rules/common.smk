@@ -4,6 +4,7 @@
 from functools import cache
 
 from opioidsocial.config import SCHEMA_DIR, canonical_config, config_hash, step_config, validate_config
+from opioidsocial.errors import ConfigError
 from opioidsocial.io.bids import emg_files
 from opioidsocial.paths import layout
 from opioidsocial.pet.inputs import bpnd_path, sidecar_path, tac_path
@@ -161,3 +162,25 @@ def get_participants_sheet(wildcards):
 def effects_files():
     """Every study-level effects table that the meta-analysis pools."""
     return [P.effects.format(study=s) for s, row in SHEET_ROWS.items() if row["modality"] != "summary"]
+
+
+def multiverse_studies():
+    """The EMG studies (input bids) of multiverse.studies; any other name stops the run before a job starts."""
+    wanted = config["multiverse"]["studies"]
+    usable = studies(modality="emg", input="bids")
+    wrong = [s for s in wanted if s not in usable]
+    if wrong:
+        raise ConfigError(
+            f"config: multiverse.studies {wrong} are not EMG studies with BIDS recordings in the study sheet; use some of {usable}"
+        )
+    return wanted
+
+
+def get_multiverse_recording(wildcards):
+    """The participant's BIDS-EMG files and today's QC record (which participants are usable)."""
+    return {**get_emg_recording(wildcards), "qc": P.emg_qc.format(**wildcards)}
+
+
+def get_multiverse_cells(wildcards):
+    """Every participant's multiverse cells of the study."""
+    return per_participant(P.multiverse_cells, [wildcards.study])

@@ -14,6 +14,7 @@ import itertools
 
 import pandas as pd
 
+from opioidsocial.emg.settings import window_problems
 from opioidsocial.io.contracts import MULTIVERSE_KEYS
 
 #: The keys a grid may vary, in the order of a universe number's digits.
@@ -69,3 +70,15 @@ def default_universe(table: pd.DataFrame, emg: dict) -> int | None:
     for key in KEYS:
         match &= table[key].map(label) == label(emg[key])
     return int(table.loc[match, "universe"].iloc[0]) if match.any() else None
+
+
+def check_multiverse(config: dict, _source: str) -> list[str]:
+    """Every universe's windows nest in the epoch and do not overlap, and its high-pass edge is below the low-pass."""
+    grid, emg = config["multiverse"]["grid"], config["emg"]
+    problems = []
+    for baseline, response in itertools.product(grid.get("baseline_s", [emg["baseline_s"]]), grid.get("response_s", [emg["response_s"]])):
+        found = window_problems({**emg, "baseline_s": baseline, "response_s": response}, where="multiverse.grid")
+        problems += [f"{p} (universes with baseline_s {label(baseline)}, response_s {label(response)})" for p in found]
+    problems += [f"multiverse.grid.highpass_hz {hp:g} must be below emg.lowpass_hz ({emg['lowpass_hz']:g})"
+                 for hp in grid.get("highpass_hz", []) if hp >= emg["lowpass_hz"]]
+    return list(dict.fromkeys(problems))

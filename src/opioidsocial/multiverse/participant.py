@@ -148,13 +148,13 @@ def _long(blocks: list[tuple[int, np.ndarray]], *, study: str, participant: str,
     return frame[np.isfinite(frame["value"])].reset_index(drop=True)
 
 
-def run(*, inputs: dict, outputs: dict, cfg: dict, grid: dict, study: str, participant: str, arm: str, metadata: dict) -> None:
+def run(*, inputs: dict, outputs: dict, cfg: dict, study: str, participant: str, arm: str, metadata: dict) -> None:
     """Write ``outputs`` cells (MULTIVERSE_CELLS) for one participant; ``inputs`` are its BIDS files by role and
     ``qc``, today's QC record (an unusable participant gets an empty table)."""
     qc = read_json(inputs["qc"], QC_RECORD)
     if qc["usable"]:
         files = {k: v for k, v in inputs.items() if k != "qc"}
-        cells = participant_cells(files, study=study, participant=participant, arm=arm, emg=cfg["emg"], grid=grid)
+        cells = participant_cells(files, study=study, participant=participant, arm=arm, emg=cfg["emg"], grid=cfg["multiverse"]["grid"])
     else:
         cells = empty_table(MULTIVERSE_CELLS)
     log.info("%s/%s: %d universe x cell values", study, participant, len(cells))

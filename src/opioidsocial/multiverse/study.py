@@ -33,13 +33,14 @@ from opioidsocial.stats.escalc import MIN_N, escalc
 log = logging.getLogger(__name__)
 
 
-def grid_columns(present: pd.Series, grid: dict, emg: dict) -> pd.DataFrame:
+def grid_columns(present: pd.Series, grid: dict) -> pd.DataFrame:
     """The universes in ``present`` with a column per grid key (labels); keys that do not apply to the study are n/a.
 
     A filter key (:data:`~opioidsocial.multiverse.grid.FILTER_KEYS`) with several values in the grid
     but only its first in the study's universes did not apply: its recordings are envelopes.
     """
-    table = universes(grid, emg)
+    # the keys the grid does not list are one value each, never a column: their emg value is not needed
+    table = universes(grid, dict.fromkeys(KEYS))
     table = table[table["universe"].isin(present)].reset_index(drop=True)
     listed = [k for k in KEYS if k in grid]
     out = table[["universe"]].copy()
@@ -94,13 +95,13 @@ def _nan(reduce, x: np.ndarray, **kwargs) -> np.ndarray:
         return reduce(x, axis=0, **kwargs)
 
 
-def study_multiverse(cells: pd.DataFrame, *, row: dict, emg: dict, grid: dict, within: list[str], permutations: int, seed: int,
+def study_multiverse(cells: pd.DataFrame, *, row: dict, grid: dict, within: list[str], permutations: int, seed: int,
                      alpha: float) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """specifications, joint tests and choices of one study's MULTIVERSE_CELLS (:mod:`opioidsocial.io.contracts`)."""
     study, reference, design = row["study"], row["reference"], row["design"]
     cell_columns = [f for f in ("emotion", "muscle") if f in within]
     means = cells.groupby(["universe", "participant", "arm", *cell_columns], sort=True)["value"].mean().reset_index()
-    keys = grid_columns(means["universe"].drop_duplicates(), grid, emg)
+    keys = grid_columns(means["universe"].drop_duplicates(), grid)
     specs, joints, choices = [], [], []
     for k, arm in enumerate(sorted(set(means["arm"]) - {reference})):
         labels, y, columns, (drug, ref) = contrast_matrices(means, arm=arm, reference=reference, design=design, cell_columns=cell_columns)
@@ -145,12 +146,13 @@ def _choices(part: pd.DataFrame, keys: list[str], *, study: str, contrast: str, 
     return rows
 
 
-def run(*, inputs: dict, outputs: dict, cfg: dict, multiverse: dict, row: dict, metadata: dict) -> None:
+def run(*, inputs: dict, outputs: dict, cfg: dict, study: str, row: dict, metadata: dict) -> None:
     """Gather the participants' MULTIVERSE_CELLS (``inputs`` cells) into ``outputs`` cells and write the
     specifications, joint tests and choices of the study (``row``: its study-sheet row)."""
     cells = pd.concat([read_table(p, MULTIVERSE_CELLS) for p in sorted(inputs["cells"])], ignore_index=True)
     cells = sheet_spelling(cells, study=row, source=str(outputs["cells"]))
-    spec, joints, choices = study_multiverse(cells, row=row, emg=cfg["emg"], grid=multiverse["grid"], within=list(cfg["models"]["contrast_within"]),
+    multiverse = cfg["multiverse"]
+    spec, joints, choices = study_multiverse(cells, row=row, grid=multiverse["grid"], within=list(cfg["models"]["contrast_within"]),
                                              permutations=multiverse["permutations"], seed=multiverse["seed"], alpha=multiverse["alpha"])
     log.info("%s: %d universes x effects, %d joint tests", row["study"], len(spec), len(joints))
     write_tsv(spec, outputs["specifications"], MULTIVERSE_SPECIFICATIONS, float_format="%.17g")

@@ -1,0 +1,77 @@
+"""Specification curves (Simonsohn, Simmons & Nelson 2020): one per contrast x outcome of a study.
+
+The upper panel shows every universe's effect (Hedges' g or the standardised mean
+change) sorted from smallest to largest, with its 95 % confidence interval
+(g +- 1.96 sqrt(vi)); universes significant at ``multiverse.alpha`` (two-sided) are
+filled, others hollow, and universe 0 (every key at its first listed value: today's
+analysis when the grid lists today's values first) is marked in red. The panel
+beneath shows which value of each choice each universe used; the title gives the
+joint tests' p-values (median, share significant, Stouffer).
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from opioidsocial.io.contracts import MULTIVERSE_JOINT, MULTIVERSE_KEYS, MULTIVERSE_SPECIFICATIONS  # noqa: E402
+from opioidsocial.io.figures import save_figure  # noqa: E402
+from opioidsocial.io.tables import read_tsv  # noqa: E402
+
+Z95 = 1.959963984540054
+
+
+def plot_curves(spec: pd.DataFrame, joints: pd.DataFrame, *, alpha: float, path: str) -> None:
+    """All of a study's specification curves in one figure, one (curve, choices) pair per contrast x outcome."""
+    keys = [k for k in MULTIVERSE_KEYS if k in spec.columns and spec[k].nunique() > 1]
+    rows = [(k, v) for k in keys for v in sorted(spec[k].unique())]
+    groups = list(spec.groupby(["contrast", "outcome"], sort=True))
+    heights = [h for _ in groups for h in (3.0, 0.22 * max(len(rows), 1))]
+    height = sum(heights) + 0.9 * len(groups) or 2.0
+    fig, axes = plt.subplots(2 * max(len(groups), 1), 1, figsize=(9, height), gridspec_kw={"height_ratios": heights or [1, 1]}, squeeze=False)
+    for i, ((contrast, outcome), part) in enumerate(groups):
+        curve, choice = axes[2 * i, 0], axes[2 * i + 1, 0]
+        part = part.sort_values(["yi", "universe"], kind="stable").reset_index(drop=True)
+        x = np.arange(len(part))
+        half = Z95 * np.sqrt(part["vi"].to_numpy())
+        significant = (part["p"] < alpha).to_numpy()
+        curve.vlines(x, part["yi"] - half, part["yi"] + half, color="0.75", linewidth=0.8)
+        curve.scatter(x[significant], part["yi"][significant], s=10, color="tab:blue", label=f"p < {alpha:g}", zorder=3)
+        curve.scatter(x[~significant], part["yi"][~significant], s=10, facecolor="white", edgecolor="tab:blue", label="not significant", zorder=3)
+        default = (part["universe"] == 0).to_numpy()
+        curve.scatter(x[default], part["yi"][default], s=40, marker="D", color="tab:red", label="universe 0", zorder=4)
+        curve.axhline(0, color="black", linewidth=0.6)
+        curve.set_xlim(-1, len(part))
+        curve.set_xticks([])
+        curve.set_ylabel("effect (g)")
+        test = joints[(joints["contrast"] == contrast) & (joints["outcome"] == outcome)]
+        title = f"{contrast}, {outcome}"
+        if len(test):
+            t = test.iloc[0]
+            title += (f"\nmedian g {t['median_yi']:.2f} (p {t['p_median']:.3g}), {t['share_significant']:.0%} significant "
+                      f"(p {t['p_share']:.3g}), Stouffer Z {t['stouffer_z']:.2f} (p {t['p_stouffer']:.3g})")
+        curve.set_title(title, fontsize=9, loc="left")
+        curve.legend(fontsize=7, loc="best", frameon=True, framealpha=0.8)
+        for r, (key, value) in enumerate(rows):
+            used = (part[key] == value).to_numpy()
+            choice.scatter(x[used], np.full(used.sum(), r), s=4, marker="s", color="0.2")
+        choice.set_yticks(range(len(rows)))
+        choice.set_yticklabels([f"{k} {v}" for k, v in rows], fontsize=7)
+        choice.set_ylim(len(rows) - 0.5, -0.5)
+        choice.set_xlim(-1, len(part))
+        choice.set_xlabel("universe (sorted by effect)", fontsize=8)
+        choice.tick_params(axis="x", labelsize=7)
+    # fixed margins, each choice panel close under its curve (tight_layout measures every label: slow, and spreads them)
+    fig.subplots_adjust(left=0.22, right=0.98, top=1 - 0.7 / height, bottom=0.45 / height, hspace=0.25 + 0.1 * (len(rows) > 0))
+    save_figure(fig, path)
+    plt.close(fig)
+
+
+def run(*, inputs: dict, outputs: dict, cfg: dict, study: str) -> None:
+    """Draw ``outputs`` png from ``inputs`` specifications (MULTIVERSE_SPECIFICATIONS) and joint (MULTIVERSE_JOINT)."""
+    spec = read_tsv(inputs["specifications"], MULTIVERSE_SPECIFICATIONS)
+    plot_curves(spec, read_tsv(inputs["joint"], MULTIVERSE_JOINT), alpha=cfg["multiverse"]["alpha"], path=outputs["png"])
