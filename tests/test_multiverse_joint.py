@@ -1,0 +1,67 @@
+"""The multiverse's matrix statistics against scipy's t tests, and the joint tests' definitions by loops."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from opioidsocial.multiverse import joint
+from opioidsocial.stats.escalc import hedges_correction
+
+
+def _data(seed=0, n=14, universes=12):
+    rng = np.random.default_rng(seed)
+    shared = rng.normal(size=(n, 1))
+    y = 3 + shared + 0.5 * rng.normal(size=(n, universes))
+    y[rng.random(y.shape) < 0.05] = np.nan  # a participant without a clean trial in a universe
+    labels = np.array([1.0] * (n // 2) + [0.0] * (n - n // 2))
+    return y, labels
+
+
+def test_between_is_students_t_and_hedges_g_per_universe_and_permutation():
+    y, labels = _data()
+    perms = joint.relabellings(labels, design="between", permutations=5, rng=np.random.default_rng(1))
+    null = joint.between(perms, y)
+    for row, lab in [(None, labels), *enumerate(perms)]:
+        curve = joint.between(lab, y) if row is None else joint.Curve(*(a[row] for a in (null.n1, null.n2, null.g, null.t, null.df)))
+        for c in range(y.shape[1]):
+            a, b = y[lab == 1, c], y[lab == 0, c]
+            a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+            t = stats.ttest_ind(a, b, equal_var=True).statistic
+            df = len(a) + len(b) - 2
+            assert curve.t[c] == pytest.approx(t, rel=1e-10) and curve.df[c] == df
+            assert curve.g[c] == pytest.approx(hedges_correction(df) * t * np.sqrt(1 / len(a) + 1 / len(b)), rel=1e-10)
+
+
+def test_within_is_the_paired_t_under_sign_flips():
+    y, _ = _data(seed=2)
+    signs = joint.relabellings(np.ones(len(y)), design="within", permutations=4, rng=np.random.default_rng(3))
+    null = joint.within(signs, y)
+    for p, s in enumerate(signs):
+        for c in range(y.shape[1]):
+            d = (s * y[:, c])[np.isfinite(y[:, c])]
+            assert null.t[p, c] == pytest.approx(stats.ttest_1samp(d, 0).statistic, rel=1e-10)
+            assert null.g[p, c] == pytest.approx(hedges_correction(len(d) - 1) * d.mean() / d.std(ddof=1), rel=1e-10)
+
+
+def test_joint_p_values_follow_their_definitions():
+    """Each p: (1 + relabellings at least as extreme in the observed median's direction) / (1 + relabellings)."""
+    y, labels = _data(seed=4, n=20, universes=30)
+    y[labels == 1] += 1.5
+    perms = joint.relabellings(labels, design="between", permutations=200, rng=np.random.default_rng(5))
+    observed, null = joint.between(labels, y), joint.between(perms, y)
+    test = joint.joint_test(observed, null, alpha=0.05)
+    sign = np.sign(np.median(observed.g))
+
+    def summary(t, g, df):
+        p2 = 2 * stats.t.sf(abs(t), df)
+        p1 = stats.t.sf(sign * t, df)
+        return np.median(g), np.mean((p2 < 0.05) & (np.sign(t) == sign)), stats.norm.isf(p1).sum() / np.sqrt(len(t))
+
+    obs = summary(observed.t, observed.g, observed.df)
+    rows = [summary(null.t[p], null.g[p], null.df[p]) for p in range(200)]
+    assert test.median_yi == pytest.approx(obs[0]) and test.share_significant == pytest.approx(obs[1])
+    assert test.stouffer_z == pytest.approx(obs[2])
+    assert test.p_median == pytest.approx((1 + sum(sign * r[0] >= sign * obs[0] for r in rows)) / 201)
+    assert test.p_share == pytest.approx((1 + sum(r[1] >= obs[1] for r in rows)) / 201)
+    assert test.p_stouffer == pytest.approx((1 + sum(r[2] >= obs[2] for r in rows)) / 201)
+    assert test.p_median < 0.05 and test.n_universes == 30
