@@ -65,3 +65,21 @@ def test_joint_p_values_follow_their_definitions():
     assert test.p_share == pytest.approx((1 + sum(r[1] >= obs[1] for r in rows)) / 201)
     assert test.p_stouffer == pytest.approx((1 + sum(r[2] >= obs[2] for r in rows)) / 201)
     assert test.p_median < 0.05 and test.n_universes == 30
+
+
+def test_joint_tests_are_calibrated_under_the_null_small():
+    """Null studies of the demo's Meier-sized design (every drug effect 0): each joint test of the planned
+    outcome rejects at 0.05 in a share whose binomial 95 % CI contains 0.05 (the full 200-study version
+    is benchmarks/multiverse.py --calibration)."""
+    import yaml
+
+    from opioidsocial.multiverse.calibration import simulated_joint_tests
+    from tests.conftest import REPO
+
+    params = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["simulate"]["emg"]["naltrexone2016"]
+    null = {**params, "arm_effects": {}}
+    rows = [simulated_joint_tests(null, seed=s, permutations=99).set_index("outcome").loc["corrugator to happy faces"] for s in range(30)]
+    for test in ("p_median", "p_share", "p_stouffer"):
+        rejected = sum(r[test] < 0.05 for r in rows)
+        ci = stats.binomtest(rejected, len(rows)).proportion_ci(0.95)
+        assert ci.low <= 0.05 <= ci.high, (test, rejected)
