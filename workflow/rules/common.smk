@@ -184,3 +184,8 @@ def get_multiverse_recording(wildcards):
 def get_multiverse_cells(wildcards):
     """Every participant's multiverse cells of the study."""
     return per_participant(P.multiverse_cells, [wildcards.study])
+
+
+def get_multiverse_specifications():
+    """The specifications of every multiverse study (the meta multiverse pools them)."""
+    return [f"{P.multiverse}/specifications.tsv".format(study=s) for s in multiverse_studies()]

@@ -9,6 +9,8 @@ TARGETS.extend(
     for s in multiverse_studies()
     for name in ("specifications.tsv", "joint.tsv", "choices.tsv", "curves.png")
 )
+if multiverse_studies():
+    TARGETS.extend([f"{P.meta}/multiverse.tsv", f"{P.meta}/multiverse.png"])
 
 
 rule multiverse_participant:
@@ -89,3 +91,48 @@ rule multiverse_figure:
         cfg=get_cfg("multiverse_figure"),
     script:
         "../../scripts/multiverse_figure.py"
+
+
+rule multiverse_meta:
+    input:
+        effects=f"{P.meta}/effects.parquet",
+        specifications=get_multiverse_specifications(),
+    output:
+        table=f"{P.meta}/multiverse.tsv",
+    log:
+        f"{P.logs}/meta/multiverse.log",
+    benchmark:
+        f"{P.benchmarks}/meta/multiverse.tsv"
+    conda:
+        "../../environment.yml"
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    params:
+        cfg=get_cfg("multiverse_meta"),
+    script:
+        "../../scripts/multiverse_meta.py"
+
+
+rule multiverse_meta_figure:
+    input:
+        table=f"{P.meta}/multiverse.tsv",
+    output:
+        png=report(
+            f"{P.meta}/multiverse.png",
+            caption="../report/multiverse_meta.rst",
+            category="4 Multiverse",
+            subcategory="meta-analysis",
+            labels={"item": "specification curves of the pooled effects"},
+        ),
+    log:
+        f"{P.logs}/meta/multiverse_figure.log",
+    benchmark:
+        f"{P.benchmarks}/meta/multiverse_figure.tsv"
+    conda:
+        "../../environment.yml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../../scripts/multiverse_meta_figure.py"

@@ -272,6 +272,11 @@ MULTIVERSE_CHOICES = TsvSpec(
     name="multiverse_choices", row="contrast x outcome x grid key: share of the variance of yi across universes its main effect explains",
     columns=("study", "contrast", "outcome", "choice", "n_values", "variance_explained"), text=("contrast", "outcome", "choice"),
 )
+META_MULTIVERSE = TsvSpec(
+    name="meta_multiverse", row="family x model x universe shared by the family's multiverse studies: the primary pooled estimate",
+    leading=("family", "model", "universe", *MULTIVERSE_KEYS), columns=("k", "estimate", "ci_lb", "ci_ub", "p"),
+    text=("family", "model", *MULTIVERSE_KEYS),
+)
 POOLED_FIELDS = ("k", "estimate", "se", "ci_lb", "ci_ub", "pi_lb", "pi_ub", "tau2", "tau2_ci_lb", "tau2_ci_ub",
                  "i2", "h2", "q", "q_df", "q_p", "method", "test")
 # A family x model with too few samples is one row with its k and the reason in `note`

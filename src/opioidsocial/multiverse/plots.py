@@ -1,4 +1,6 @@
-"""Specification curves (Simonsohn, Simmons & Nelson 2020): one per contrast x outcome of a study.
+"""Specification curves (Simonsohn, Simmons & Nelson 2020): one per contrast x outcome of a study,
+and one per family x model of the meta-analysis (the pooled estimate with its CI; filled where
+the CI excludes 0).
 
 The upper panel shows every universe's effect (Hedges' g or the standardised mean
 change) sorted from smallest to largest, with its 95 % confidence interval
@@ -18,7 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from opioidsocial.io.contracts import MULTIVERSE_JOINT, MULTIVERSE_KEYS, MULTIVERSE_SPECIFICATIONS  # noqa: E402
+from opioidsocial.io.contracts import META_MULTIVERSE, MULTIVERSE_JOINT, MULTIVERSE_KEYS, MULTIVERSE_SPECIFICATIONS  # noqa: E402
 from opioidsocial.io.figures import save_figure  # noqa: E402
 from opioidsocial.io.tables import read_tsv  # noqa: E402
 
@@ -27,37 +29,51 @@ Z95 = 1.959963984540054
 
 def plot_curves(spec: pd.DataFrame, joints: pd.DataFrame, *, alpha: float, path: str) -> None:
     """All of a study's specification curves in one figure, one (curve, choices) pair per contrast x outcome."""
-    keys = [k for k in MULTIVERSE_KEYS if k in spec.columns and spec[k].nunique() > 1]
-    rows = [(k, v) for k in keys for v in sorted(spec[k].unique())]
-    groups = list(spec.groupby(["contrast", "outcome"], sort=True))
+    half = Z95 * np.sqrt(spec["vi"])
+    curves = spec.assign(estimate=spec["yi"], low=spec["yi"] - half, high=spec["yi"] + half, significant=spec["p"] < alpha)
+    titles = {}
+    for t in joints.itertuples(index=False):
+        titles[(t.contrast, t.outcome)] = (f"{t.contrast}, {t.outcome}\nmedian g {t.median_yi:.2f} (p {t.p_median:.3g}), "
+                                           f"{t.share_significant:.0%} significant (p {t.p_share:.3g}), "
+                                           f"Stouffer Z {t.stouffer_z:.2f} (p {t.p_stouffer:.3g})")
+    _draw(curves, ["contrast", "outcome"], titles=titles, marked=f"p < {alpha:g}", ylabel="effect (g)", path=path)
+
+
+def plot_meta_curves(table: pd.DataFrame, *, path: str) -> None:
+    """The pooled effect of each family x model in every universe (results/meta/multiverse.tsv)."""
+    curves = table.assign(low=table["ci_lb"], high=table["ci_ub"], significant=(table["ci_lb"] > 0) | (table["ci_ub"] < 0))
+    titles = {(f, m): f"{f} ({m}): k {int(g['k'].max())}, {(g['ci_lb'] > 0).mean() + (g['ci_ub'] < 0).mean():.0%} of universes' CIs exclude 0"
+              for (f, m), g in table.groupby(["family", "model"])}
+    _draw(curves, ["family", "model"], titles=titles, marked="CI excludes 0", ylabel="pooled effect", path=path)
+
+
+def _draw(curves: pd.DataFrame, by: list[str], *, titles: dict, marked: str, ylabel: str, path: str) -> None:
+    """One (curve, choices) pair of panels per group of ``by``: estimate, low, high, significant, universe and the grid keys."""
+    keys = [k for k in MULTIVERSE_KEYS if k in curves.columns and curves[k].nunique() > 1]
+    rows = [(k, v) for k in keys for v in sorted(curves[k].astype(str).unique())]
+    groups = list(curves.groupby(by, sort=True))
     heights = [h for _ in groups for h in (3.0, 0.22 * max(len(rows), 1))]
     height = sum(heights) + 0.9 * len(groups) or 2.0
     fig, axes = plt.subplots(2 * max(len(groups), 1), 1, figsize=(9, height), gridspec_kw={"height_ratios": heights or [1, 1]}, squeeze=False)
-    for i, ((contrast, outcome), part) in enumerate(groups):
+    for i, (group, part) in enumerate(groups):
         curve, choice = axes[2 * i, 0], axes[2 * i + 1, 0]
-        part = part.sort_values(["yi", "universe"], kind="stable").reset_index(drop=True)
+        part = part.sort_values(["estimate", "universe"], kind="stable").reset_index(drop=True)
         x = np.arange(len(part))
-        half = Z95 * np.sqrt(part["vi"].to_numpy())
-        significant = (part["p"] < alpha).to_numpy()
-        curve.vlines(x, part["yi"] - half, part["yi"] + half, color="0.75", linewidth=0.8)
-        curve.scatter(x[significant], part["yi"][significant], s=10, color="tab:blue", label=f"p < {alpha:g}", zorder=3)
-        curve.scatter(x[~significant], part["yi"][~significant], s=10, facecolor="white", edgecolor="tab:blue", label="not significant", zorder=3)
+        significant = part["significant"].to_numpy(dtype=bool)
+        curve.vlines(x, part["low"], part["high"], color="0.75", linewidth=0.8)
+        curve.scatter(x[significant], part["estimate"][significant], s=10, color="tab:blue", label=marked, zorder=3)
+        curve.scatter(x[~significant], part["estimate"][~significant], s=10, facecolor="white", edgecolor="tab:blue", label="not " + marked,
+                      zorder=3)
         default = (part["universe"] == 0).to_numpy()
-        curve.scatter(x[default], part["yi"][default], s=40, marker="D", color="tab:red", label="universe 0", zorder=4)
+        curve.scatter(x[default], part["estimate"][default], s=40, marker="D", color="tab:red", label="universe 0", zorder=4)
         curve.axhline(0, color="black", linewidth=0.6)
         curve.set_xlim(-1, len(part))
         curve.set_xticks([])
-        curve.set_ylabel("effect (g)")
-        test = joints[(joints["contrast"] == contrast) & (joints["outcome"] == outcome)]
-        title = f"{contrast}, {outcome}"
-        if len(test):
-            t = test.iloc[0]
-            title += (f"\nmedian g {t['median_yi']:.2f} (p {t['p_median']:.3g}), {t['share_significant']:.0%} significant "
-                      f"(p {t['p_share']:.3g}), Stouffer Z {t['stouffer_z']:.2f} (p {t['p_stouffer']:.3g})")
-        curve.set_title(title, fontsize=9, loc="left")
+        curve.set_ylabel(ylabel)
+        curve.set_title(titles.get(group, ", ".join(map(str, group))), fontsize=9, loc="left")
         curve.legend(fontsize=7, loc="best", frameon=True, framealpha=0.8)
         for r, (key, value) in enumerate(rows):
-            used = (part[key] == value).to_numpy()
+            used = (part[key].astype(str) == value).to_numpy()
             choice.scatter(x[used], np.full(used.sum(), r), s=4, marker="s", color="0.2")
         choice.set_yticks(range(len(rows)))
         choice.set_yticklabels([f"{k} {v}" for k, v in rows], fontsize=7)
@@ -65,8 +81,8 @@ def plot_curves(spec: pd.DataFrame, joints: pd.DataFrame, *, alpha: float, path:
         choice.set_xlim(-1, len(part))
         choice.set_xlabel("universe (sorted by effect)", fontsize=8)
         choice.tick_params(axis="x", labelsize=7)
-    # fixed margins, each choice panel close under its curve (tight_layout measures every label: slow, and spreads them)
-    fig.subplots_adjust(left=0.22, right=0.98, top=1 - 0.7 / height, bottom=0.45 / height, hspace=0.25 + 0.1 * (len(rows) > 0))
+    # fixed margins (tight_layout measures every label: slow, and spreads the panels apart)
+    fig.subplots_adjust(left=0.22, right=0.98, top=1 - 0.7 / height, bottom=0.45 / height, hspace=0.35)
     save_figure(fig, path)
     plt.close(fig)
 
@@ -75,3 +91,8 @@ def run(*, inputs: dict, outputs: dict, cfg: dict, study: str) -> None:
     """Draw ``outputs`` png from ``inputs`` specifications (MULTIVERSE_SPECIFICATIONS) and joint (MULTIVERSE_JOINT)."""
     spec = read_tsv(inputs["specifications"], MULTIVERSE_SPECIFICATIONS)
     plot_curves(spec, read_tsv(inputs["joint"], MULTIVERSE_JOINT), alpha=cfg["multiverse"]["alpha"], path=outputs["png"])
+
+
+def run_meta(*, inputs: dict, outputs: dict) -> None:
+    """Draw ``outputs`` png from ``inputs`` table (META_MULTIVERSE)."""
+    plot_meta_curves(read_tsv(inputs["table"], META_MULTIVERSE), path=outputs["png"])
