@@ -95,3 +95,35 @@ def _hedges(df):
     from opioidsocial.stats.escalc import hedges_correction
 
     return hedges_correction(df.to_numpy(dtype=float))
+
+
+def test_meta_multiverse_pools_each_universe_with_the_primary_model():
+    """Universe by universe: the multiverse studies' effects replaced by the universe's, the others kept,
+    pooled as pooled.tsv's primary row (first method and test) pools them."""
+    import pandas as pd
+
+    from opioidsocial.meta.pooled import pooled_table
+    from opioidsocial.multiverse.meta import meta_multiverse
+
+    effects = pd.DataFrame({
+        "family": "zygomaticus to happy faces", "study": ["a", "b", "c"], "outcome": "zygomaticus to happy faces",
+        "contrast": "naltrexone - placebo", "yi": [0.3, -0.1, 0.5], "vi": [0.2, 0.1, 0.3], "direction": [-1, -1, 1],
+        "sample_group": ["a", "b", "c"],
+    })
+    effects["yi_harmonised"] = effects["yi"] * effects["direction"]
+    grid = {"zscore": ["none", "within_muscle"]}
+    specs = pd.DataFrame({"study": ["a", "a", "b", "b"], "universe": [0, 100000, 0, 100000], "contrast": "naltrexone - placebo",
+                          "outcome": "zygomaticus to happy faces", "yi": [0.3, 0.6, -0.1, -0.4], "vi": [0.2, 0.25, 0.1, 0.12]})
+    meta = {"methods": ["REML", "DL"], "tests": ["knha", "z"], "overlap_rho": 0.5, "min_k": 2, "level": 0.95}
+    table = meta_multiverse(effects, specs, grid=grid, meta=meta)
+    assert set(table["model"]) == {"opioid_aligned", "antagonist"}
+    table = table[table["model"] == "opioid_aligned"]
+    assert list(table["universe"]) == [0, 100000] and list(table["zscore"]) == ["none", "within_muscle"]
+    for universe, yi, vi in ((0, [0.3, -0.1], [0.2, 0.1]), (100000, [0.6, -0.4], [0.25, 0.12])):
+        replaced = effects.assign(yi=yi + [0.5], vi=vi + [0.3])
+        replaced["yi_harmonised"] = replaced["yi"] * replaced["direction"]
+        primary = pooled_table(replaced, methods=["REML"], tests=["knha"], rho=0.5, min_k=2, level=0.95).iloc[0]
+        row = table[table["universe"] == universe].iloc[0]
+        assert row["k"] == primary["k"] == 3
+        np.testing.assert_allclose(row[["estimate", "ci_lb", "ci_ub"]].to_numpy(float), primary[["estimate", "ci_lb", "ci_ub"]].to_numpy(float), rtol=1e-12)
+        assert 0 < row["p"] < 1
