@@ -127,3 +127,21 @@ def test_meta_multiverse_pools_each_universe_with_the_primary_model():
         assert row["k"] == primary["k"] == 3
         np.testing.assert_allclose(row[["estimate", "ci_lb", "ci_ub"]].to_numpy(float), primary[["estimate", "ci_lb", "ci_ub"]].to_numpy(float), rtol=1e-12)
         assert 0 < row["p"] < 1
+
+
+def test_curves_are_drawn(tmp_path, tiny_emg_study, emg_cfg):
+    """The study's specification curves and the meta curves are written as PNG figures."""
+    from PIL import Image
+
+    from opioidsocial.multiverse.plots import plot_curves, plot_meta_curves
+    from opioidsocial.multiverse.study import study_multiverse
+
+    grid = {"zscore": ["none", "within_participant"]}
+    cells, _ = _study_cells(tiny_emg_study, emg_cfg, grid)
+    row = {"study": "tiny", "reference": "placebo", "drug": "naltrexone", "design": "between"}
+    spec, joints, _ = study_multiverse(cells, row=row, grid=grid, within=["emotion", "muscle"], permutations=10, seed=1, alpha=0.05)
+    plot_curves(spec, joints, alpha=0.05, path=tmp_path / "curves.png")
+    meta = spec.assign(family=spec["outcome"], model="opioid_aligned", k=2, estimate=spec["yi"], ci_lb=spec["yi"] - 1, ci_ub=spec["yi"] + 1)
+    plot_meta_curves(meta, path=tmp_path / "meta.png")
+    for name in ("curves.png", "meta.png"):
+        assert Image.open(tmp_path / name).size[1] > 400

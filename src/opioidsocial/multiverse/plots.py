@@ -36,7 +36,7 @@ def plot_curves(spec: pd.DataFrame, joints: pd.DataFrame, *, alpha: float, path:
         titles[(t.contrast, t.outcome)] = (f"{t.contrast}, {t.outcome}\nmedian g {t.median_yi:.2f} (p {t.p_median:.3g}), "
                                            f"{t.share_significant:.0%} significant (p {t.p_share:.3g}), "
                                            f"Stouffer Z {t.stouffer_z:.2f} (p {t.p_stouffer:.3g})")
-    _draw(curves, ["contrast", "outcome"], titles=titles, marked=f"p < {alpha:g}", ylabel="effect (g)", path=path)
+    _draw(curves, ["contrast", "outcome"], titles=titles, marked=(f"p < {alpha:g}", "not significant"), ylabel="effect (g)", path=path)
 
 
 def plot_meta_curves(table: pd.DataFrame, *, path: str) -> None:
@@ -44,10 +44,10 @@ def plot_meta_curves(table: pd.DataFrame, *, path: str) -> None:
     curves = table.assign(low=table["ci_lb"], high=table["ci_ub"], significant=(table["ci_lb"] > 0) | (table["ci_ub"] < 0))
     titles = {(f, m): f"{f} ({m}): k {int(g['k'].max())}, {(g['ci_lb'] > 0).mean() + (g['ci_ub'] < 0).mean():.0%} of universes' CIs exclude 0"
               for (f, m), g in table.groupby(["family", "model"])}
-    _draw(curves, ["family", "model"], titles=titles, marked="CI excludes 0", ylabel="pooled effect", path=path)
+    _draw(curves, ["family", "model"], titles=titles, marked=("CI excludes 0", "CI includes 0"), ylabel="pooled effect", path=path)
 
 
-def _draw(curves: pd.DataFrame, by: list[str], *, titles: dict, marked: str, ylabel: str, path: str) -> None:
+def _draw(curves: pd.DataFrame, by: list[str], *, titles: dict, marked: tuple[str, str], ylabel: str, path: str) -> None:
     """One (curve, choices) pair of panels per group of ``by``: estimate, low, high, significant, universe and the grid keys."""
     keys = [k for k in MULTIVERSE_KEYS if k in curves.columns and curves[k].nunique() > 1]
     rows = [(k, v) for k in keys for v in sorted(curves[k].astype(str).unique())]
@@ -61,9 +61,8 @@ def _draw(curves: pd.DataFrame, by: list[str], *, titles: dict, marked: str, yla
         x = np.arange(len(part))
         significant = part["significant"].to_numpy(dtype=bool)
         curve.vlines(x, part["low"], part["high"], color="0.75", linewidth=0.8)
-        curve.scatter(x[significant], part["estimate"][significant], s=10, color="tab:blue", label=marked, zorder=3)
-        curve.scatter(x[~significant], part["estimate"][~significant], s=10, facecolor="white", edgecolor="tab:blue", label="not " + marked,
-                      zorder=3)
+        curve.scatter(x[significant], part["estimate"][significant], s=10, color="tab:blue", label=marked[0], zorder=3)
+        curve.scatter(x[~significant], part["estimate"][~significant], s=10, facecolor="white", edgecolor="tab:blue", label=marked[1], zorder=3)
         default = (part["universe"] == 0).to_numpy()
         curve.scatter(x[default], part["estimate"][default], s=40, marker="D", color="tab:red", label="universe 0", zorder=4)
         curve.axhline(0, color="black", linewidth=0.6)
