@@ -47,11 +47,23 @@ import yaml
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import emg_preprocess  # noqa: E402  (the 30-minute recording and the machine record)
+import emg_preprocess  # noqa: E402  (the 30-minute recording)
 
 TARGETS = {"participant_over_preprocess_max": 3.0, "permutation_seconds_max": 60.0, "calibration_ci_contains": 0.05}
 OUTCOME = "corrugator to happy faces"
 TESTS = ("p_median", "p_share", "p_stouffer")
+
+
+def machine() -> dict:
+    """The machine record, with the load average the figures were measured under."""
+    import os
+    import platform
+    import subprocess
+    from importlib import metadata
+
+    commit = subprocess.run(["git", "-C", str(HERE), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    return {"nproc": len(os.sched_getaffinity(0)), "python": platform.python_version(), "load_average": os.getloadavg(), "repo_commit": commit,
+            "versions": {name: metadata.version(name) for name in ("opioidsocial", "mne", "numpy", "scipy", "pandas")}}
 
 
 def timed(fn) -> float:
@@ -137,7 +149,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", type=Path, default=HERE / "results" / "multiverse.json")
     args = parser.parse_args(argv)
     result = json.loads(args.out.read_text()) if args.out.exists() else {}
-    result["machine"] = emg_preprocess.machine()
+    result["machine"] = machine()
     result["targets"] = TARGETS
     if args.only in (None, "permutation"):
         result["permutation"] = permutation()

@@ -107,3 +107,15 @@ def test_rms_envelope_is_the_moving_root_mean_square_and_one_filtering_gives_bot
     narrow = chain.filter_rectify_smooth(x.copy(), fd, sfreq=SFREQ, smoothing_ms=50.0, snippet=(0, 1), onset_s=0.0)[0]
     np.testing.assert_array_equal(both[("rectify", 50.0)], narrow)
     np.testing.assert_allclose(sd, filtered.std(axis=1), rtol=1e-5)
+
+
+def test_envelopes_written_over_earlier_ones_equal_new_ones():
+    fd = filters.design(sfreq=SFREQ, low_hz=20, high_hz=500, line_freq=50.0)
+    x = np.random.default_rng(12).normal(0, 5.0, (2, 30_000))
+    kinds = [("rectify", 100.0), ("rms", 100.0)]
+    fresh, _ = chain.envelopes(x, fd, sfreq=SFREQ, kinds=kinds)
+    earlier = {key: np.full(x.shape, 7.0, dtype=np.float32) for key in kinds}
+    again, _ = chain.envelopes(x, fd, sfreq=SFREQ, kinds=kinds, reuse=earlier)
+    for key in kinds:
+        assert again[key] is earlier[key]
+        np.testing.assert_array_equal(again[key], fresh[key])

@@ -77,15 +77,18 @@ def filter_rectify_smooth(data: np.ndarray, fd: FilterDesign, *, sfreq: float, s
     return out[(envelope, smoothing_ms)], sd, QcSignals(times, raw_snippet, filtered_snippet, freqs, raw_psd, filtered_psd)
 
 
-def envelopes(data: np.ndarray, fd: FilterDesign, *, sfreq: float, kinds: list[tuple[str, float]],
-              workers: int | None = None) -> tuple[dict[tuple[str, float], np.ndarray], np.ndarray]:
+def envelopes(data: np.ndarray, fd: FilterDesign, *, sfreq: float, kinds: list[tuple[str, float]], workers: int | None = None,
+              reuse: dict | None = None) -> tuple[dict[tuple[str, float], np.ndarray], np.ndarray]:
     """Envelopes of every (kind, smoothing_ms) in ``kinds`` (kind ``rectify`` or ``rms``) from one filtering of ``data``,
     and the filtered SD.
 
-    ``data`` is kept; each envelope is a new float32 array, equal to what
-    :func:`filter_rectify_smooth` gives for that kind and smoothing.
+    ``data`` is kept; each envelope is a float32 array equal to what
+    :func:`filter_rectify_smooth` gives for that kind and smoothing, written over
+    the array of the same key in ``reuse`` (envelopes of an earlier call the caller
+    is done with), else new: faulting in fresh memory costs more than filling it.
     """
-    out = {key: np.empty(data.shape, dtype=np.float32) for key in kinds}
+    reuse = reuse or {}
+    out = {key: reuse[key] if key in reuse else np.empty(data.shape, dtype=np.float32) for key in kinds}
     sd, _, _ = _filtered_pass(data, fd, out, sfreq=sfreq, snippet=(0, 0), workers=workers)
     return out, sd
 

@@ -76,7 +76,7 @@ def participant_cells(files: dict, *, study: str, participant: str, arm: str, em
     emotion_levels = sorted(events["emotion"].unique())
     codes = events["emotion"].map({e: i for i, e in enumerate(emotion_levels)}).to_numpy()
     tmin, tmax, n = emg["tmin_s"], emg["tmax_s"], rec.data.shape[1]
-    blocks = []
+    blocks, envs = [], {}
     for hp in _unique(table["highpass_hz"]):
         mine = table[table["highpass_hz"].map(label) == label(hp)]
         kinds = sorted({(e, float(s)) for e, s in zip(mine["envelope"], mine["smoothing_ms"])})
@@ -86,7 +86,8 @@ def participant_cells(files: dict, *, study: str, participant: str, arm: str, em
         else:
             fd = filters.design(sfreq=rec.sfreq, low_hz=hp, high_hz=emg["lowpass_hz"], order=emg["filter_order"], line_freq=rec.line_freq,
                                 notch=emg["notch"], notch_q=emg["notch_q"])
-            envs, sd = chain.envelopes(rec.data, fd, sfreq=rec.sfreq, kinds=kinds)
+            # the previous high-pass value's envelopes are cut into epochs already: their memory is reused
+            envs, sd = chain.envelopes(rec.data, fd, sfreq=rec.sfreq, kinds=kinds, reuse=envs)
         flat = artefacts.flat(sd, flat_uv=emg["flat_uv"])
         for (kind, smoothing), env in envs.items():
             pad = smoothing / 2000.0 if envelope_recording else epochs.padding_s(highpass_hz=hp, smoothing_ms=smoothing)
