@@ -63,7 +63,7 @@ def plot_time_courses(bins: pd.DataFrame, *, study: str, reference: str, window:
             if i == 0:
                 ax.set_title(f"{emotion} faces", fontsize=9)
             if j == 0:
-                ax.set_ylabel(f"{muscle}\namplitude ({UNIT_LABELS[unit]})", fontsize=8)
+                ax.set_ylabel(f"{muscle}\namplitude ({UNIT_LABELS.get(unit, unit)})", fontsize=8)
             if i == len(muscles) - 1:
                 ax.set_xlabel("time from onset (s)", fontsize=8)
             ax.tick_params(labelsize=7)
@@ -102,7 +102,7 @@ def plot_marginal_means(emmeans: pd.DataFrame, *, study: str, level: float, path
         ax.set_xticks(np.arange(len(emotions)), [e or "all" for e in emotions], fontsize=8)
         ax.set_title(muscle or "all muscles", fontsize=9)
         ax.tick_params(labelsize=7)
-    axes[0, 0].set_ylabel(f"estimated marginal mean ({UNIT_LABELS[unit]})", fontsize=8)
+    axes[0, 0].set_ylabel(f"estimated marginal mean ({UNIT_LABELS.get(unit, unit)})", fontsize=8)
     axes[0, -1].legend(fontsize=7, frameon=False)
     fig.suptitle(f"{study}: marginal means with {level:.0%} CI", fontsize=10)
     fig.tight_layout()

@@ -29,6 +29,7 @@ import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
 from opioidsocial.emg.effects import study_effects
+from opioidsocial.emg.epochs import BASELINE_UNITS
 from opioidsocial.emg.plots import plot_marginal_means, plot_time_courses
 from opioidsocial.emg.preprocess import STAGE
 from opioidsocial.emg.trials import read_bins_responses, read_user_trials, response_unit
