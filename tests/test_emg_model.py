@@ -35,7 +35,7 @@ def models_cfg(**overrides) -> dict:
 
 def run_study(*, source: str, study: dict, cfg: dict, window, outputs: dict, on_bad_data: str = "fail") -> None:
     """The model stage as its rule calls it, with the step's config keys."""
-    step = {"models": cfg, "emg": {"response_s": list(window or (0.5, 3.5)), "baseline_method": "subtract"}, "on_bad_data": on_bad_data}
+    step = {"models": cfg, "emg": {"response_s": list(window or (0.5, 3.5)), "baseline_method": "subtract", "zscore": "none"}, "on_bad_data": on_bad_data}
     run_model(inputs={"source": source}, outputs=outputs, cfg=step, study=study["study"], row=study, metadata={})
 
 
