@@ -45,7 +45,8 @@ def model_job(bins: str, folder: str) -> float:
 
     names = {"trials": "trials.parquet", "fixef": "fixef.tsv", "anova": "anova.tsv", "varcomp": "varcomp.tsv", "emmeans": "emmeans.tsv",
              "contrasts": "contrasts.tsv", "fit": "fit.json", "effects": "effects.parquet", "plot_png": "emmeans.png", "plot_svg": "emmeans.svg"}
-    cfg = {"models": validate_section({}, "models.schema.yaml", source="models"), "emg": {"response_s": [0.5, 3.5], "baseline_method": "subtract", "zscore": "none"}, "on_bad_data": "fail"}
+    cfg = {"models": validate_section({}, "models.schema.yaml", source="models"),
+           "emg": {"response_s": [0.5, 3.5], "baseline_method": "subtract", "zscore": "none"}, "on_bad_data": "fail"}
     run_model(inputs={"source": bins}, outputs={k: f"{folder}/{v}" for k, v in names.items()}, cfg=cfg, study=STUDY["study"], row=STUDY, metadata={})
     return time.perf_counter() - start
 
