@@ -145,3 +145,20 @@ def test_curves_are_drawn(tmp_path, tiny_emg_study, emg_cfg):
     plot_meta_curves(meta, path=tmp_path / "meta.png")
     for name in ("curves.png", "meta.png"):
         assert Image.open(tmp_path / name).size[1] > 400
+
+
+def test_filter_keys_do_not_apply_to_envelope_recordings(tmp_path, emg_cfg):
+    """A study recorded as envelopes has one universe per combination of the other keys, and its
+    specifications write envelope and highpass_hz as n/a."""
+    from opioidsocial.multiverse.study import grid_columns
+    from opioidsocial.simulate.emg import simulate_study
+    from tests.conftest import TINY_EMG
+
+    row = {"study": "env", "path": str(tmp_path / "env"), "task": "faces", "reference": "placebo"}
+    simulate_study(study="env", row=row, params={**TINY_EMG, "signal": "envelope"}, seed=3)
+    grid = {"envelope": ["rectify", "rms"], "baseline_method": ["subtract", "ratio"], "highpass_hz": [20.0, 28.0]}
+    cells = participant_cells(emg_files(row, "001"), study="env", participant="001", arm="placebo", emg=emg_cfg, grid=grid)
+    assert sorted(cells["universe"].unique()) == [0, 1_000_000]  # baseline_method is the second digit of eight
+    keys = grid_columns(cells["universe"].drop_duplicates(), grid)
+    assert (keys["envelope"] == "n/a").all() and (keys["highpass_hz"] == "n/a").all()
+    assert list(keys["baseline_method"]) == ["subtract", "ratio"]
