@@ -162,3 +162,23 @@ def test_filter_keys_do_not_apply_to_envelope_recordings(tmp_path, emg_cfg):
     keys = grid_columns(cells["universe"].drop_duplicates(), grid)
     assert (keys["envelope"] == "n/a").all() and (keys["highpass_hz"] == "n/a").all()
     assert list(keys["baseline_method"]) == ["subtract", "ratio"]
+
+
+def test_participant_job_applies_on_bad_data(tmp_path, tiny_emg_study, emg_cfg):
+    """A high-pass edge the recording cannot carry fails naming the file, or with exclude gives an empty table."""
+    import json
+
+    from opioidsocial.errors import DataError
+    from opioidsocial.io.tables import read_table
+    from opioidsocial.multiverse.participant import run
+
+    files = emg_files(tiny_emg_study, "001")
+    qc = tmp_path / "qc.json"
+    qc.write_text(json.dumps({"study": "tiny", "participant": "001", "usable": True, "exclusion_reason": ""}))
+    cfg = {"emg": emg_cfg, "multiverse": {"grid": {"highpass_hz": [20.0, 5000.0]}}}
+    args = {"inputs": {**files, "qc": str(qc)}, "outputs": {"cells": str(tmp_path / "cells.parquet")}, "study": "tiny", "participant": "001",
+            "arm": "placebo", "metadata": {}}
+    with pytest.raises(DataError, match="highpass_hz"):
+        run(cfg={**cfg, "on_bad_data": "fail"}, **args)
+    run(cfg={**cfg, "on_bad_data": "exclude"}, **args)
+    assert read_table(tmp_path / "cells.parquet", MULTIVERSE_CELLS).empty
