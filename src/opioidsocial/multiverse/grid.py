@@ -40,13 +40,11 @@ def label(value) -> str:
 
 
 def universes(grid: dict, emg: dict, *, envelope_recording: bool = False) -> pd.DataFrame:
-    """One row per universe: ``universe`` (its number) and each key's value (listed keys first, in :data:`KEYS` order).
+    """One row per universe: ``universe`` (its number) and each key of :data:`KEYS`'s value.
 
     Keys not in ``grid`` take their ``emg`` value; for an envelope recording the
-    :data:`FILTER_KEYS` take index 0 and are dropped from the returned columns'
-    meaning (the caller writes them n/a).
+    :data:`FILTER_KEYS` keep their first value only (the study job writes them n/a).
     """
-    listed = [k for k in KEYS if k in grid]
     choices = []
     for key in KEYS:
         values = list(grid[key]) if key in grid else [emg[key]]
@@ -59,9 +57,7 @@ def universes(grid: dict, emg: dict, *, envelope_recording: bool = False) -> pd.
         for index, _ in combo:
             number = number * MAX_VALUES + index
         rows.append({"universe": number, **{key: value for key, (_, value) in zip(KEYS, combo)}})
-    frame = pd.DataFrame(rows, columns=["universe", *KEYS]).sort_values("universe", kind="stable").reset_index(drop=True)
-    frame.attrs["listed"] = listed
-    return frame
+    return pd.DataFrame(rows, columns=["universe", *KEYS]).sort_values("universe", kind="stable").reset_index(drop=True)
 
 
 def default_universe(table: pd.DataFrame, emg: dict) -> int | None:

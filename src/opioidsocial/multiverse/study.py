@@ -52,8 +52,12 @@ def grid_columns(present: pd.Series, grid: dict) -> pd.DataFrame:
 
 
 def contrast_matrices(means: pd.DataFrame, *, arm: str, reference: str, design: str, cell_columns: list[str]):
-    """(labels or None, matrix participants x columns, columns) of one contrast: between, arm 1 / reference 0;
-    within, the paired differences arm minus reference."""
+    """(labels, matrix, columns, (drug values, reference values)) of one contrast.
+
+    Between: ``labels`` 1 for the arm's participants and 0 for the reference's, the matrix
+    their values (participants x cells and universes). Within: ``labels`` None, the matrix
+    the paired differences arm minus reference of the participants measured in both.
+    """
     wide = means[means["arm"].isin([arm, reference])].pivot_table(index=["participant", "arm"], columns=[*cell_columns, "universe"],
                                                                   values="value", aggfunc="first", sort=True)
     columns = wide.columns
