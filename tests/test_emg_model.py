@@ -11,7 +11,8 @@ import pytest
 
 from opioidsocial.config import validate_section
 from opioidsocial.emg.effects import study_effects
-from opioidsocial.emg.study import EmgModelError, StudyNotEstimable, check_design, fit_study, planned_contrasts, run_model
+from opioidsocial.emg.study import EmgModelError, StudyNotEstimable, check_design, fit_study, planned_contrasts
+from opioidsocial.emg.study import run as run_model
 from opioidsocial.emg.trials import TrialTableError, read_user_trials, responses_from_bins
 from opioidsocial.io.contracts import EFFECTS, EMG_BINS, TRIAL_RESPONSES
 from opioidsocial.io.tables import read_table, write_table
@@ -53,7 +54,7 @@ def simulated(tmp_path_factory) -> Path:
         "arm_effects": {"naltrexone": {"corrugator": {"happy": 0.7}}},
     }
     trials, _ = simulate_trials(study="nal", params=params, seed=11)
-    path = tmp_path_factory.mktemp("bins") / "emg_trials.parquet"
+    path = tmp_path_factory.mktemp("bins") / "emg_bins.parquet"
     write_table(bins_from_trials(trials, study="nal", seed=12, artefact_rate=0.03), path, EMG_BINS)
     return path
 

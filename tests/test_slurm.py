@@ -28,7 +28,7 @@ pytestmark = [
 
 PROFILE = REPO / "workflow" / "profiles" / "slurm"
 # The EMG stage: four per-participant jobs in two group jobs, then the study table.
-TARGETS = ["results/tinyemg/emg_trials.parquet"]
+TARGETS = ["results/tinyemg/emg_bins.parquet"]
 # A one-minute run needs status checks every few seconds, not the profile's 40 s; two
 # participants per group job so that the grouping shows in SLURM's records.
 TEST_OPTIONS = ["--slurm-init-seconds-before-status-checks", "1", "--group-components", "emg_participants=2", "pet_participants=2"]

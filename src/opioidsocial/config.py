@@ -15,7 +15,6 @@ import hashlib
 import importlib
 import importlib.resources
 import json
-import re
 from functools import cache
 from pathlib import Path
 
@@ -196,9 +195,6 @@ def config_hash(config: dict) -> str:
     """A short stable hash of a config: recorded in outputs instead of a timestamp."""
     text = json.dumps(config, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-BIDS_LABEL = re.compile(r"^[A-Za-z0-9]+$")
 
 
 def read_sheet(path: str | Path, schema_path: str | Path, *, what: str, filled: tuple[str, ...] = ()) -> pd.DataFrame:

@@ -19,7 +19,7 @@ TEMPLATES = {
     "pet_qc": "{results}/{study}/qc/pet/{participant}.json",
     "pet_qc_figure": "{results}/{study}/qc/pet/{participant}.png",
     # per study (fan-in)
-    "emg_table": "{results}/{study}/emg_trials.parquet",
+    "emg_table": "{results}/{study}/emg_bins.parquet",
     "exclusions": "{results}/{study}/exclusions.tsv",
     "model": "{results}/{study}/model",
     "trials": "{results}/{study}/model/trials.parquet",

@@ -7,6 +7,7 @@ from opioidsocial.config import SCHEMA_DIR, canonical_config, config_hash, step_
 from opioidsocial.io.bids import emg_files
 from opioidsocial.paths import layout
 from opioidsocial.pet.inputs import bpnd_path, sidecar_path, tac_path
+from opioidsocial.pet.traits import check_config as check_pet_study
 from opioidsocial.provenance import versions
 from opioidsocial.sheets import load_participants, load_studies
 
@@ -138,8 +139,10 @@ def get_emg_model_source(wildcards):
 
 
 def get_pet_study_inputs(wildcards):
-    """BPND-table studies read the table; TAC studies every participant's fits."""
+    """BPND-table studies read the table; TAC studies every participant's fits. The
+    study's config errors are raised here, before any job runs."""
     row = SHEET_ROWS[wildcards.study]
+    check_pet_study(study_row=row, sheet=participants_table(wildcards.study), cfg=get_cfg("pet_study")["pet"])
     inputs = {"participants": get_participants_sheet(wildcards), "bpnd": [], "bp": [], "qc": []}
     if row["input"] == "bpnd":
         inputs["bpnd"] = [bpnd_path(row["path"])]

@@ -59,6 +59,8 @@ rule emg_qc_figure:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        cfg=get_cfg("emg_qc_figure"),
     script:
         "../../scripts/emg_qc_figure.py"
 
@@ -81,6 +83,7 @@ rule emg_study_table:
         mem_mb=4000,
         runtime=10,
     params:
+        cfg=get_cfg("emg_study_table"),
         metadata=get_provenance("emg_study_table"),
     script:
         "../../scripts/emg_study_table.py"

@@ -159,6 +159,7 @@ for name, table in REPORT_TABLES.items():
             mem_mb=1000,
             runtime=5,
         params:
+            cfg=get_cfg("report_table"),
             title=table.label,
             contract=table.contract,
         script:

@@ -14,6 +14,8 @@ import pandas as pd
 
 from opioidsocial.emg.effects import CELL_FACTORS, cell_samples, outcome_label
 from opioidsocial.errors import DataError
+from opioidsocial.failsafe import stage
+from opioidsocial.io import contracts
 from opioidsocial.io.contracts import EFFECTS, EVIDENCE, TRIAL_RESPONSES
 from opioidsocial.io.tables import read_table, write_tsv
 from opioidsocial.stats.evidence import Evidence, evidence_table, paired, two_sample
@@ -37,12 +39,13 @@ def emg_tests(trials: pd.DataFrame, effects: pd.DataFrame, *, study: dict, withi
     return tests
 
 
+@stage("evidence_emg", level="study", outputs={"evidence": contracts.EVIDENCE})
 def run(*, inputs: dict, outputs: dict, cfg: dict, study: str, row: dict) -> None:
     """The evidence_emg job: ``inputs`` trials and effects of one EMG study -> ``outputs`` evidence."""
     evidence = cfg["evidence"]
     responses = read_table(inputs["trials"], TRIAL_RESPONSES)
     rows = read_table(inputs["effects"], EFFECTS)
-    # The same cells as the model stage's effects (emg.study.run_model).
+    # The same cells as the model stage's effects (emg.study.run).
     within = tuple(f for f in CELL_FACTORS if f in cfg["models"]["contrast_within"])
     tests = emg_tests(responses, rows, study=row, within=within, cfg=evidence)
     write_tsv(evidence_table(rows, tests, alpha=evidence["alpha"]), outputs["evidence"], EVIDENCE)

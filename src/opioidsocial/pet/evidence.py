@@ -14,6 +14,8 @@ import pandas as pd
 
 from opioidsocial.config import SCHEMA_DIR
 from opioidsocial.errors import DataError
+from opioidsocial.failsafe import stage
+from opioidsocial.io import contracts
 from opioidsocial.io.contracts import EFFECTS, EVIDENCE, PET_BP
 from opioidsocial.io.tables import read_table, write_tsv
 from opioidsocial.pet.groups import ALL
@@ -66,6 +68,7 @@ def pet_tests(bp: pd.DataFrame, traits: pd.DataFrame, effects: pd.DataFrame, *, 
     return tests
 
 
+@stage("evidence_pet", level="study", outputs={"evidence": contracts.EVIDENCE})
 def run(*, inputs: dict, outputs: dict, cfg: dict, study: str, row: dict) -> None:
     """The evidence_pet job: ``inputs`` bp (the study's BPND table), effects and participants -> ``outputs`` evidence.
 

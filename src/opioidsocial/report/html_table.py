@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from opioidsocial.failsafe import TextFile, stage
 from opioidsocial.io import contracts
 from opioidsocial.io.tables import read_tsv, write_text
 
@@ -87,7 +88,8 @@ def table_html(df: pd.DataFrame, *, title: str, tsv_name: str, tsv_text: str) ->
     )
 
 
-def run(*, inputs: dict, outputs: dict, title: str, contract: str, study: str | None = None) -> None:
+@stage("report_table", level="run", outputs={"html": TextFile("html")})
+def run(*, inputs: dict, outputs: dict, cfg: dict, title: str, contract: str, study: str | None = None) -> None:
     """Render one TSV of the workflow, read through its contract (io.contracts), as a report page."""
     path = Path(inputs["tsv"])
     df = read_tsv(path, getattr(contracts, contract))
