@@ -64,7 +64,7 @@ class StudyModel:
     data: pd.DataFrame
 
 
-def sheet_spelling(trials: pd.DataFrame, *, study: dict, source: str) -> pd.DataFrame:
+def sheet_spelling(trials: pd.DataFrame, *, study_row: dict, source: str) -> pd.DataFrame:
     """``trials`` with the arms that the sheet's ``drug`` and ``reference`` name in the sheet's spelling.
 
     Arms are matched without regard to case and surrounding spaces (``Oxazepam`` is
@@ -74,18 +74,18 @@ def sheet_spelling(trials: pd.DataFrame, *, study: dict, source: str) -> pd.Data
     """
     arms = sorted(map(str, trials["arm"].unique()))
     if len(arms) > 1:  # else check_design says a contrast needs two arms (under on_bad_data)
-        check_drug_arm(study, arms=arms, source=source)
-    spelling = {a: study[key] for key in ("drug", "reference") for a in arms if a.strip().casefold() == study[key].strip().casefold()}
+        check_drug_arm(study_row, arms=arms, source=source)
+    spelling = {a: study_row[key] for key in ("drug", "reference") for a in arms if a.strip().casefold() == study_row[key].strip().casefold()}
     return trials.assign(arm=trials["arm"].map(lambda a: spelling.get(a, a)))
 
 
-def check_design(trials: pd.DataFrame, *, study: dict, where: str | None = None) -> None:
+def check_design(trials: pd.DataFrame, *, study_row: dict, where: str | None = None) -> None:
     """The reference arm exists, there is another arm, and arms vary as the design says.
 
     ``where`` names the data in messages (default: the study).
     """
-    where = where or f"study '{study['study']}'"
-    reference = study["reference"]
+    where = where or f"study '{study_row['study']}'"
+    reference = study_row["reference"]
     arms = sorted(map(str, trials["arm"].unique()))
     if reference not in arms:
         raise StudyNotEstimable(
@@ -95,12 +95,12 @@ def check_design(trials: pd.DataFrame, *, study: dict, where: str | None = None)
     if len(arms) < 2:
         raise StudyNotEstimable(f"{where}: only arm {arms} has usable trials; a drug contrast needs at least two arms")
     per_participant = trials.groupby("participant")["arm"].nunique()
-    if study["design"] == "between" and (per_participant > 1).any():
+    if study_row["design"] == "between" and (per_participant > 1).any():
         raise EmgModelError(
             f"{where} is 'between' in the study sheet, but participant(s) {sorted(per_participant[per_participant > 1].index)[:5]} "
             "have trials in more than one arm; set design 'within' or fix the arm labels"
         )
-    if study["design"] == "within" and (per_participant < 2).all():
+    if study_row["design"] == "within" and (per_participant < 2).all():
         raise EmgModelError(f"{where} is 'within' in the study sheet, but every participant has trials in one arm only; set design 'between'")
 
 
@@ -139,9 +139,9 @@ def stimulus_formula(formula: str, trials: pd.DataFrame, *, study: str) -> tuple
     return fitted, f"no stimulus ids (no stimulus column in events.tsv, or models.trial_columns.stimulus: null): {' + '.join(dropped)} dropped from the formula"
 
 
-def fit_study(trials: pd.DataFrame, *, study: dict, cfg: dict) -> list[StudyModel]:
+def fit_study(trials: pd.DataFrame, *, study_row: dict, cfg: dict) -> list[StudyModel]:
     """Fit the configured model to each ``by`` subset of the study's trials."""
-    name, formula, by = study["study"], cfg["formula"], list(cfg["by"])
+    name, formula, by = study_row["study"], cfg["formula"], list(cfg["by"])
     parsed = parse(formula)
     clash = sorted(set(by) & set(parsed.all_variables))
     if clash:
@@ -149,13 +149,13 @@ def fit_study(trials: pd.DataFrame, *, study: dict, cfg: dict) -> list[StudyMode
     if "arm" not in parsed.fixed_variables:
         raise EmgModelError(f"study '{name}': models.formula '{formula}' has no fixed effect of 'arm', so no drug contrast can be estimated")
     data = trials.copy()
-    data["arm"] = pd.Categorical(data["arm"], categories=[study["reference"], *sorted(set(data["arm"]) - {study["reference"]})])
+    data["arm"] = pd.Categorical(data["arm"], categories=[study_row["reference"], *sorted(set(data["arm"]) - {study_row["reference"]})])
     groups = data.groupby(by, sort=True, observed=True) if by else [((), data)]
     models = []
     for key, subset in groups:
         labels = dict(zip(by, key if isinstance(key, tuple) else (key,)))
         where = f"study '{name}'" + "".join(f", {k} {v}" for k, v in labels.items())
-        check_design(subset, study=study, where=where)
+        check_design(subset, study_row=study_row, where=where)
         try:
             if cfg["fallback"]:
                 result, attempts = fit_with_fallback(formula, subset, reml=cfg["reml"])
@@ -229,17 +229,17 @@ def planned_contrasts(models: list[StudyModel], *, reference: str, within: list[
     return table
 
 
-def fit_record(models: list[StudyModel], *, study: dict, cfg: dict, counts: dict, window: tuple[float, float] | None,
+def fit_record(models: list[StudyModel], *, study_row: dict, cfg: dict, counts: dict, window: tuple[float, float] | None,
                skipped: list[dict], stimulus: str | None) -> dict:
     """What was fitted, on how much data, every fall-back step taken and every effect left out.
 
     ``stimulus`` says how the stimulus effect was modelled (:func:`stimulus_formula`).
     """
     return {
-        "study": study["study"],
-        "input": study["input"],
-        "design": study["design"],
-        "reference": study["reference"],
+        "study": study_row["study"],
+        "input": study_row["input"],
+        "design": study_row["design"],
+        "reference": study_row["reference"],
         "response_window_s": list(window) if window else None,
         "formula": cfg["formula"],
         "stimulus_effect": stimulus,
@@ -297,11 +297,11 @@ def run(*, inputs: dict, outputs: dict, cfg: dict, study: str, row: dict, metada
     else:
         trials, counts = read_bins_responses(inputs["source"], window=window)
         unit = "microvolt"  # preprocessing's amplitudes
-    trials = sheet_spelling(trials, study=row, source=inputs["source"])
+    trials = sheet_spelling(trials, study_row=row, source=inputs["source"])
     models_cfg = {**models_cfg, "response_unit": unit}
-    check_design(trials, study=row)
+    check_design(trials, study_row=row)
     formula, stimulus = stimulus_formula(models_cfg["formula"], trials, study=study)
-    models = fit_study(trials, study=row, cfg={**models_cfg, "formula": formula})
+    models = fit_study(trials, study_row=row, cfg={**models_cfg, "formula": formula})
     within = list(models_cfg["contrast_within"])
     level = models_cfg["level"]
     tables = {
@@ -311,19 +311,19 @@ def run(*, inputs: dict, outputs: dict, cfg: dict, study: str, row: dict, metada
         "emmeans": marginal_means(models, within=within, level=level),
         "contrasts": planned_contrasts(models, reference=row["reference"], within=within, level=level, adjust=models_cfg["adjust"]),
     }
-    effects, skipped = study_effects(trials, study=row, within=tuple(f for f in ("emotion", "muscle") if f in within))
+    effects, skipped = study_effects(trials, study_row=row, within=tuple(f for f in ("emotion", "muscle") if f in within))
     for item in skipped:
         log.warning("study '%s': no effect for %s, %s: %s", study, item["contrast"], item["outcome"], item["reason"])
-    record = fit_record(models, study=row, cfg=models_cfg, counts=counts, window=window, skipped=skipped, stimulus=stimulus)
-    _write_outputs(outputs, trials=trials, tables=tables, effects=effects, record=record, study=row, cfg=models_cfg, metadata=metadata)
+    record = fit_record(models, study_row=row, cfg=models_cfg, counts=counts, window=window, skipped=skipped, stimulus=stimulus)
+    _write_outputs(outputs, trials=trials, tables=tables, effects=effects, record=record, study_row=row, cfg=models_cfg, metadata=metadata)
 
 
-def _write_outputs(outputs: dict, *, trials: pd.DataFrame, tables: dict, effects: pd.DataFrame, record: dict, study: dict, cfg: dict, metadata: dict | None) -> None:
+def _write_outputs(outputs: dict, *, trials: pd.DataFrame, tables: dict, effects: pd.DataFrame, record: dict, study_row: dict, cfg: dict, metadata: dict | None) -> None:
     write_table(trials, outputs["trials"], TRIAL_RESPONSES, metadata=metadata)
     for key, spec in MODEL_TABLES.items():
         write_tsv(tables.get(key, spec.empty()), outputs[key], spec)
     write_json(outputs["fit"], record, schema=FIT_RECORD)
-    plot_marginal_means(tables.get("emmeans", contracts.EMG_EMMEANS.empty()), study=study["study"], reference=study["reference"],
+    plot_marginal_means(tables.get("emmeans", contracts.EMG_EMMEANS.empty()), study=study_row["study"], reference=study_row["reference"],
                         level=cfg["level"], paths=(outputs["plot_png"], outputs["plot_svg"]))
     # The pooled table last: its presence means the whole stage finished.
     write_table(effects, outputs["effects"], EFFECTS, metadata=metadata)

@@ -50,17 +50,17 @@ def _stem(root: Path, participant: str, task: str) -> Path:
     return root / f"sub-{participant}" / "emg" / f"sub-{participant}_task-{task}"
 
 
-def emg_files(study: pd.Series | dict, participant: str) -> dict[str, str]:
+def emg_files(study_row: pd.Series | dict, participant: str) -> dict[str, str]:
     """Paths of one participant's recording, channels, events and sidecar.
 
     The raw format is the first of .bdf, .edf, .vhdr that exists: a fixed lookup of
     the BIDS name, not a glob, so unrelated files are never picked up.
     """
-    stem = _stem(Path(study["path"]), participant, study.get("task") or "faces")
+    stem = _stem(Path(study_row["path"]), participant, study_row.get("task") or "faces")
     recording = next((Path(f"{stem}_emg.{ext}") for ext in RAW_EXTENSIONS if Path(f"{stem}_emg.{ext}").exists()), None)
     if recording is None:
-        sheet = Path(study["path"]) / "participants.tsv"
-        raise BidsError(f"no recording {stem}_emg.(bdf|edf|vhdr)", study=study["study"], participant=participant,
+        sheet = Path(study_row["path"]) / "participants.tsv"
+        raise BidsError(f"no recording {stem}_emg.(bdf|edf|vhdr)", study=study_row["study"], participant=participant,
                         file=sheet, fix=f"add the file or remove sub-{participant} from {sheet}")
     files = {
         "recording": str(recording),
