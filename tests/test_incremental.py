@@ -156,8 +156,8 @@ def test_threads_resources_and_log_paths_trigger_nothing(tiny_local_run, tmp_pat
     shutil.copy2(REPO / "environment.yml", moved / "environment.yml")
     shutil.copytree(REPO / "workflow", moved / "workflow")
     shutil.copytree(REPO / "scripts", moved / "scripts")
-    rules = list((moved / "workflow" / "rules").glob("*.smk"))
-    for path in rules:
-        path.write_text(path.read_text().replace("{P.logs}/", "{P.logs}_moved/"))
-    assert any("{P.logs}_moved/" in path.read_text() for path in rules)
+    # Every rule's log is log_of(...) in common.smk.
+    common = moved / "workflow" / "rules" / "common.smk"
+    common.write_text(common.read_text().replace("return log_path(RESULTS, rule", 'return log_path(RESULTS + "_moved", rule'))
+    assert 'log_path(RESULTS + "_moved"' in common.read_text()
     assert planned_jobs(tiny_local_run, snakefile=moved / "workflow" / "Snakefile") == set()

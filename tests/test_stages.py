@@ -23,8 +23,8 @@ import pytest
 
 import opioidsocial
 from opioidsocial.errors import ConfigError, DataError, OpioidSocialError
-from opioidsocial.failsafe import FigureFile, Folder, Record, TextFile
-from opioidsocial.io.contracts import EXCLUSIONS
+from opioidsocial.failsafe import Record
+from opioidsocial.io.contracts import EXCLUSIONS, FigureFile, Folder, TextFile
 from opioidsocial.io.tables import TableSpec, TsvSpec, read_json, read_table, read_tsv
 from opioidsocial.stages import ENTRY_POINTS, entry_point
 from tests.conftest import REPO

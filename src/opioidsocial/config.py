@@ -131,6 +131,8 @@ def validate_config(config: dict, schema_path: str | Path, *, source: str = "con
 #: The schemas ship inside the package (a wheel has no workflow/ folder); in a source
 #: checkout src/opioidsocial/schemas links to workflow/schemas, which the rules read.
 SCHEMA_DIR = Path(str(importlib.resources.files("opioidsocial") / "schemas"))
+#: The config's schema; the sections' schemas are in SCHEMA_DIR/config/.
+CONFIG_SCHEMA_PATH = SCHEMA_DIR / "config.schema.yaml"
 
 
 def validate_section(section: dict, schema_name: str, *, source: str) -> dict:

@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from opioidsocial.errors import DataError
-from opioidsocial.io.contracts import EXCLUSIONS
+from opioidsocial.io.contracts import EXCLUSIONS, FigureFile, Folder, TextFile
 from opioidsocial.io.tables import TableSpec, TsvSpec, empty_table, write_json, write_table, write_text, write_tsv
 
 log = logging.getLogger(__name__)
@@ -108,25 +108,6 @@ class Record:
     reason: str = "exclusion_reason"
     fields: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class FigureFile:
-    """A figure file (``fmt`` png or svg); excluded, it shows the reason."""
-
-    fmt: str
-
-
-@dataclass(frozen=True)
-class TextFile:
-    """A text file (an HTML page, a YAML record); excluded, it holds the reason."""
-
-    suffix: str
-
-
-@dataclass(frozen=True)
-class Folder:
-    """A folder of figures (one per family); excluded, it is empty."""
 
 
 Contract = TableSpec | TsvSpec | Record | FigureFile | TextFile | Folder

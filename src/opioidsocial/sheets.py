@@ -30,9 +30,14 @@ def load_studies(path: str | Path, *, schemas: str | Path) -> pd.DataFrame:
     return sheet.set_index("study", drop=False)
 
 
+def participants_sheet(study_row) -> str:
+    """The path of a study's participants.tsv (in the dataset folder its row names)."""
+    return f"{study_row['path']}/participants.tsv"
+
+
 def load_participants(study_row: pd.Series, *, schemas: str | Path) -> pd.DataFrame:
     """A study's participants.tsv with a 'participant' column holding the bare label."""
-    path = Path(study_row["path"]) / "participants.tsv"
+    path = Path(participants_sheet(study_row))
     # An empty arm in a between-subjects study would become an arm of its own ('all').
     filled = ("arm",) if study_row.get("design") == "between" else ()
     sheet = read_sheet(path, Path(schemas) / "participants.schema.yaml", what=f"study '{study_row['study']}'", filled=filled)

@@ -17,8 +17,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from opioidsocial.failsafe import FigureFile, stage  # noqa: E402
-from opioidsocial.io.contracts import EMG_QC_SIGNALS, QC_RECORD  # noqa: E402
+from opioidsocial.failsafe import stage  # noqa: E402
+from opioidsocial.io.contracts import EMG_QC_SIGNALS, QC_RECORD, FigureFile  # noqa: E402
 from opioidsocial.io.figures import save_figure  # noqa: E402
 from opioidsocial.io.tables import read_json, read_table  # noqa: E402
 

@@ -31,9 +31,9 @@ from opioidsocial.emg.effects import study_effects
 from opioidsocial.emg.plots import plot_marginal_means
 from opioidsocial.emg.trials import read_bins_responses, read_user_trials
 from opioidsocial.errors import ConfigError, DataError
-from opioidsocial.failsafe import FigureFile, Record, stage
+from opioidsocial.failsafe import Record, stage
 from opioidsocial.io import contracts
-from opioidsocial.io.contracts import EFFECTS, FIT_RECORD, TRIAL_RESPONSES
+from opioidsocial.io.contracts import EFFECTS, FIT_RECORD, TRIAL_RESPONSES, FigureFile
 from opioidsocial.io.labels import NO_STIMULUS
 from opioidsocial.io.tables import write_json, write_table, write_tsv
 from opioidsocial.sheets import check_drug_arm

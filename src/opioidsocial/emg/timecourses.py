@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from opioidsocial.emg.plots import plot_time_courses
-from opioidsocial.failsafe import FigureFile, stage
-from opioidsocial.io.contracts import EMG_BINS
+from opioidsocial.failsafe import stage
+from opioidsocial.io.contracts import EMG_BINS, FigureFile
 from opioidsocial.io.tables import read_table
 
 

@@ -56,9 +56,9 @@ from matplotlib.figure import Figure
 from scipy import optimize, special, stats
 
 from opioidsocial.errors import ConfigError, DataError
-from opioidsocial.failsafe import Folder, stage
+from opioidsocial.failsafe import stage
 from opioidsocial.io import contracts
-from opioidsocial.io.contracts import META_BAYES, META_EFFECTS
+from opioidsocial.io.contracts import META_BAYES, META_EFFECTS, Folder
 from opioidsocial.io.tables import read_table, write_tsv
 from opioidsocial.meta.plots import save, slug
 from opioidsocial.meta.pooled import samples

@@ -32,8 +32,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from scipy import stats
 
-from opioidsocial.failsafe import FigureFile, Folder, stage
-from opioidsocial.io.contracts import META_EFFECTS, META_POOLED
+from opioidsocial.failsafe import stage
+from opioidsocial.io.contracts import META_EFFECTS, META_POOLED, FigureFile, Folder
 from opioidsocial.io.figures import save_figure
 from opioidsocial.io.tables import read_table, read_tsv
 from opioidsocial.stats.evidence import read_evidence

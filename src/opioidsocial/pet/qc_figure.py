@@ -3,8 +3,8 @@ ROI with their residuals (or the reason the participant was excluded)."""
 
 from __future__ import annotations
 
-from opioidsocial.failsafe import FigureFile, stage
-from opioidsocial.io.contracts import PET_BP, QC_RECORD
+from opioidsocial.failsafe import stage
+from opioidsocial.io.contracts import PET_BP, QC_RECORD, FigureFile
 from opioidsocial.io.figures import save_figure
 from opioidsocial.io.tables import read_json, read_table
 from opioidsocial.pet.inputs import read_scan

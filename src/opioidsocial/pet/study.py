@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 
 from opioidsocial.config import SCHEMA_DIR
-from opioidsocial.failsafe import FigureFile, exclusion, exclusion_table, qc_exclusions, stage
+from opioidsocial.failsafe import exclusion, exclusion_table, qc_exclusions, stage
 from opioidsocial.io import contracts
-from opioidsocial.io.contracts import EFFECTS, EXCLUSIONS, PET_BP, PET_CORRELATIONS, PET_GROUPS, PET_PAIRED, QC_RECORD
+from opioidsocial.io.contracts import EFFECTS, EXCLUSIONS, PET_BP, PET_CORRELATIONS, PET_GROUPS, PET_PAIRED, QC_RECORD, FigureFile
 from opioidsocial.io.figures import save_figure
 from opioidsocial.io.tables import read_json, read_table, write_table, write_tsv
 from opioidsocial.pet.groups import ALL, GROUP_COLUMNS, correlations_by_group, group_differences

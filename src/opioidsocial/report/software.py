@@ -13,9 +13,9 @@ import platform
 import pandas as pd
 import yaml
 
-from opioidsocial.failsafe import TextFile, stage
+from opioidsocial.failsafe import stage
 from opioidsocial.io import contracts
-from opioidsocial.io.contracts import CONFIG_TABLE, VERSIONS
+from opioidsocial.io.contracts import CONFIG_TABLE, VERSIONS, TextFile
 from opioidsocial.io.tables import write_text, write_tsv
 from opioidsocial.provenance import versions
 
