@@ -33,6 +33,16 @@ class File:
     contract: object
 
 
+def _figures(key: str, stem: str) -> dict[str, File]:
+    """A figure written as PNG and SVG: ``<key>_png`` and ``<key>_svg``."""
+    return {f"{key}_{fmt}": File(f"{stem}.{fmt}", FigureFile(fmt)) for fmt in ("png", "svg")}
+
+
+def _tables(folder: str, specs: dict) -> dict[str, File]:
+    """TSV tables of one folder, ``<name>.tsv`` each."""
+    return {name: File(f"{folder}/{name}.tsv", spec) for name, spec in specs.items()}
+
+
 _MODEL = "{results}/{study}/model"
 _META = "{results}/meta"
 _PROVENANCE = "{results}/provenance"
@@ -50,43 +60,30 @@ FILES = {
     "emg_table": File("{results}/{study}/emg_bins.parquet", c.EMG_BINS),
     "exclusions": File("{results}/{study}/exclusions.tsv", c.EXCLUSIONS),
     "trials": File(f"{_MODEL}/trials.parquet", c.TRIAL_RESPONSES),
-    "fixef": File(f"{_MODEL}/fixef.tsv", c.EMG_FIXEF),
-    "anova": File(f"{_MODEL}/anova.tsv", c.EMG_ANOVA),
-    "varcomp": File(f"{_MODEL}/varcomp.tsv", c.EMG_VARCOMP),
-    "emmeans": File(f"{_MODEL}/emmeans.tsv", c.EMG_EMMEANS),
-    "contrasts": File(f"{_MODEL}/contrasts.tsv", c.EMG_CONTRASTS),
     "fit": File(f"{_MODEL}/fit.json", c.FIT_RECORD),
     "effects": File(f"{_MODEL}/effects.parquet", c.EFFECTS),
-    "emmeans_png": File(f"{_MODEL}/emmeans.png", FigureFile("png")),
-    "emmeans_svg": File(f"{_MODEL}/emmeans.svg", FigureFile("svg")),
-    "timecourses_png": File(f"{_MODEL}/timecourses.png", FigureFile("png")),
-    "timecourses_svg": File(f"{_MODEL}/timecourses.svg", FigureFile("svg")),
-    "evidence": File(f"{_MODEL}/evidence.tsv", c.EVIDENCE),
     "study_bp": File(f"{_MODEL}/pet_bp.parquet", c.PET_BP),
-    "pet_paired": File(f"{_MODEL}/pet_paired.tsv", c.PET_PAIRED),
-    "pet_correlations": File(f"{_MODEL}/pet_correlations.tsv", c.PET_CORRELATIONS),
-    "pet_groups": File(f"{_MODEL}/pet_groups.tsv", c.PET_GROUPS),
-    "pet_paired_png": File(f"{_MODEL}/pet_paired.png", FigureFile("png")),
-    "pet_paired_svg": File(f"{_MODEL}/pet_paired.svg", FigureFile("svg")),
-    "pet_correlations_png": File(f"{_MODEL}/pet_correlations.png", FigureFile("png")),
-    "pet_correlations_svg": File(f"{_MODEL}/pet_correlations.svg", FigureFile("svg")),
+    **_tables(_MODEL, {"fixef": c.EMG_FIXEF, "anova": c.EMG_ANOVA, "varcomp": c.EMG_VARCOMP, "emmeans": c.EMG_EMMEANS,
+                       "contrasts": c.EMG_CONTRASTS, "evidence": c.EVIDENCE, "pet_paired": c.PET_PAIRED,
+                       "pet_correlations": c.PET_CORRELATIONS, "pet_groups": c.PET_GROUPS}),
+    **_figures("emmeans", f"{_MODEL}/emmeans"),
+    **_figures("timecourses", f"{_MODEL}/timecourses"),
+    **_figures("pet_paired", f"{_MODEL}/pet_paired"),
+    **_figures("pet_correlations", f"{_MODEL}/pet_correlations"),
     # the whole run
     "meta_effects": File(f"{_META}/effects.parquet", c.META_EFFECTS),
-    "meta_pooled": File(f"{_META}/pooled.tsv", c.META_POOLED),
+    **{f"meta_{name}": f for name, f in _tables(_META, {"pooled": c.META_POOLED, "multilevel": c.META_MULTILEVEL,
+                                                        "bayes": c.META_BAYES}).items()},
     "meta_regression": File(f"{_META}/meta_regression.tsv", c.META_REGRESSION),
-    "meta_multilevel": File(f"{_META}/multilevel.tsv", c.META_MULTILEVEL),
     "meta_leave1out": File(f"{_META}/sensitivity_leave1out.tsv", c.META_LEAVE1OUT),
     "meta_influence": File(f"{_META}/sensitivity_influence.tsv", c.META_INFLUENCE),
     "meta_small_study": File(f"{_META}/small_study.tsv", c.META_SMALL_STUDY),
-    "meta_bayes": File(f"{_META}/bayes.tsv", c.META_BAYES),
     "meta_bayes_posterior": File(f"{_META}/bayes_posterior", Folder()),
     "meta_forest": File(f"{_META}/forest", Folder()),
-    "meta_funnel_png": File(f"{_META}/funnel.png", FigureFile("png")),
-    "meta_funnel_svg": File(f"{_META}/funnel.svg", FigureFile("svg")),
-    "overview": File("{results}/overview.tsv", c.OVERVIEW),
+    **_figures("meta_funnel", f"{_META}/funnel"),
+    **_tables("{results}", {"overview": c.OVERVIEW, "exclusion_counts": c.EXCLUSION_COUNTS}),
     "all_exclusions": File("{results}/exclusions.tsv", c.EXCLUSIONS),
-    "exclusion_counts": File("{results}/exclusion_counts.tsv", c.EXCLUSION_COUNTS),
-    "versions": File(f"{_PROVENANCE}/versions.tsv", c.VERSIONS),
+    **_tables(_PROVENANCE, {"versions": c.VERSIONS}),
     "config_tsv": File(f"{_PROVENANCE}/config.tsv", c.CONFIG_TABLE),
     "config_yaml": File(f"{_PROVENANCE}/config.yaml", TextFile("yaml")),
     # the report's table pages (REPORT_TABLES): of the run, and of one study
