@@ -93,7 +93,7 @@ def test_exclude_records_the_error_and_writes_the_declared_empty_outputs(rule, t
         if contract is EXCLUSIONS:
             rows = read_tsv(path, EXCLUSIONS)
             study = "s1" if "study" in job else ""
-            assert rows[["study", "level", "stage"]].fillna("").values.tolist() == [[study, "participant", rule]]
+            assert rows[["study", "level", "stage"]].fillna("").values.tolist() == [[study, run.stage.level, rule]]
             recorded = True
         elif isinstance(contract, TsvSpec):
             assert read_tsv(path, contract).empty

@@ -165,7 +165,9 @@ def write_excluded(spec: StageSpec, paths: dict, err: DataError, *, job: dict) -
             copied = {name: job[name] for name in contract.fields if name in job}
             write_json(path, {**who, **copied, **contract.extra, contract.flag: False, contract.reason: reason}, schema=contract.schema)
         elif contract is EXCLUSIONS:
-            write_tsv(exclusion_table([record(err, stage=spec.rule)]), path, EXCLUSIONS)
+            # A study's (or the run's) job writes nothing for anyone: what it excludes is its whole unit.
+            row = {**record(err, stage=spec.rule), "level": spec.level}
+            write_tsv(exclusion_table([row]), path, EXCLUSIONS)
         elif isinstance(contract, TsvSpec):
             write_tsv(contract.empty(), path, contract)
         elif isinstance(contract, TableSpec):

@@ -147,7 +147,8 @@ META_EFFECTS = TableSpec(
 
 #: What an exclusion removes (DataError.level): a whole participant, one muscle of a
 #: participant (no usable signal), one trial of a participant (all its muscles), or
-#: one PET ROI of one scan (a failed or implausible fit).
+#: one PET ROI of one scan (a failed or implausible fit). A study-level job excluded
+#: under ``on_bad_data: exclude`` lists its whole study (level 'study'; not counted here).
 EXCLUSION_LEVELS = ("participant", "muscle", "trial", "roi")
 EXCLUSIONS = TsvSpec(
     name="exclusions", row="excluded participant, muscle, trial or PET fit, with its level, the stage and the reason",
