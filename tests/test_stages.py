@@ -16,6 +16,7 @@ import inspect
 import json
 import logging
 import pkgutil
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -26,6 +27,7 @@ from opioidsocial.errors import ConfigError, DataError, OpioidSocialError
 from opioidsocial.failsafe import Record
 from opioidsocial.io.contracts import EXCLUSIONS, FigureFile, Folder, TextFile
 from opioidsocial.io.tables import TableSpec, TsvSpec, read_json, read_table, read_tsv
+from opioidsocial.paths import FILES
 from opioidsocial.stages import ENTRY_POINTS, entry_point
 from tests.conftest import REPO
 
@@ -165,3 +167,28 @@ def test_an_excluded_participant_keeps_the_fields_its_study_stage_reads(tmp_path
     qc = json.loads(Path(job["outputs"]["qc"]).read_text())
     assert qc["arm"] == "placebo" and qc["recording"].endswith("sub-01_emg.bdf") and qc["usable"] is False
     assert pd.read_parquet(job["outputs"]["bins"]).empty
+
+
+def rule_outputs() -> dict[str, dict[str, str]]:
+    """{rule: {output key: FILES name}} of every named rule, read from the rule files."""
+    found = {}
+    for path in sorted((REPO / "workflow" / "rules").glob("*.smk")):
+        for block in re.split(r"^rule ", path.read_text(), flags=re.M)[1:]:
+            name = block.split(":", 1)[0]
+            section = re.search(r"^    output:\n(.*?)^    \w+:", block, flags=re.M | re.S)
+            if section:
+                entries = re.split(r"^        (\w+)=", section.group(1), flags=re.M)[1:]
+                found[name] = {key: re.search(r"P\.(\w+)", value).group(1) for key, value in zip(entries[::2], entries[1::2])}
+    return found
+
+
+def test_the_rules_write_what_the_stages_declare():
+    """Each rule's outputs are files of the registry whose contracts its stage declares, key by key."""
+    outputs = rule_outputs()
+    assert set(outputs) == set(ENTRY_POINTS) - {"report_table"}  # the report's tables: one rule per REPORT_TABLES entry
+    for rule, files in outputs.items():
+        declared = entry_point(rule).stage.outputs
+        assert set(files) == set(declared), rule
+        for key, name in files.items():
+            contract = declared[key].schema if isinstance(declared[key], Record) else declared[key]
+            assert FILES[name].contract == contract, (rule, key, name)
