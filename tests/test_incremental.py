@@ -26,6 +26,7 @@ import pytest
 import yaml
 
 from opioidsocial.config import load_schema, validate_section
+from opioidsocial.paths import layout
 from tests.conftest import REPO, SNAKEFILE, WORKFLOW_TINY_EMG, finished_run
 from tests.test_workflow import STUDIES
 
@@ -120,7 +121,7 @@ def test_new_participant_reruns_only_its_jobs_and_its_study_downstream(tiny_loca
     assert ("emg_preprocess", "study=tinyemg, participant=005") in new_participant
     assert {job for job in planned if _participant(job[1])} == new_participant
     # Above the participants: what depends on the study's table, and nothing else.
-    assert {job for job in planned if not _participant(job[1])} == downstream_of(tiny_local_run, "results/tinyemg/emg_bins.parquet")
+    assert {job for job in planned if not _participant(job[1])} == downstream_of(tiny_local_run, layout("results").emg_table.format(study="tinyemg"))
     assert not any(rule.startswith("pet_") or "study=tinypet" in w for rule, w in planned)
 
 

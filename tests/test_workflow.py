@@ -10,6 +10,7 @@ import pytest
 
 from opioidsocial.io.contracts import EMG_BINS, EXCLUSIONS
 from opioidsocial.io.tables import read_table, read_tsv
+from opioidsocial.paths import layout
 from tests.conftest import REPO, SNAKEFILE, WORKFLOW_TINY_EMG, finished_run, simulated_workdir, snakemake
 
 pytestmark = pytest.mark.workflow
@@ -32,7 +33,7 @@ def test_one_parquet_and_qc_per_participant(tiny_run):
         assert set(bins["participant"]) <= {p}
         assert (tiny_run / f"results/tinyemg/qc/emg/{p}.json").is_file()
         assert (tiny_run / f"results/logs/emg_preprocess/tinyemg/{p}.log").read_text().strip()
-    table = read_table(tiny_run / "results/tinyemg/emg_bins.parquet", EMG_BINS)
+    table = read_table(tiny_run / layout("results").emg_table.format(study="tinyemg"), EMG_BINS)
     exclusions = read_tsv(tiny_run / "results/tinyemg/exclusions.tsv", EXCLUSIONS)
     assert table["participant"].nunique() + (exclusions["level"] == "participant").sum() == 4
 

@@ -7,13 +7,16 @@ record's schema, or a ``FigureFile``, ``TextFile`` or ``Folder``. The rule files
 take every path from :func:`layout` (``P.<name>``), the report's tables and their
 pages come from :data:`REPORT_TABLES`, and the tests read the same names.
 
-To add a file: add ``"<name>": File("<template>", <contract>)`` to FILES, use
-``P.<name>`` as the rule's output (and as the input of the rules that read it), and
-give the stage's ``@stage(outputs=...)`` the same contract. A table that the report
-shows gets a :class:`ReportTable` in REPORT_TABLES and a caption
-workflow/report/<name>.rst. Logs and benchmarks are named after their rule
-(``log_path``, ``benchmark_path``). tests/test_paths.py checks that no rule file
-spells a path itself.
+To add a file: add ``"<name>": File("<template>", <contract>)`` to FILES (a new
+table's contract goes in io/contracts.py first), use ``P.<name>`` as the rule's
+output under the key the stage writes it by (and as the input of the rules that
+read it), and declare the same key and contract in the stage's
+``@stage(outputs=...)``. A table that the report shows gets a :class:`ReportTable`
+in REPORT_TABLES and a caption workflow/report/<name>.rst. A rule's log, benchmark,
+script, environment and captions come from common.smk's ``log_of``,
+``benchmark_of``, ``script_of``, ``ENV`` and ``caption_of``. tests/test_paths.py
+checks that no rule file spells a path itself, tests/test_stages.py that each rule's
+outputs are the files whose contracts its stage declares.
 """
 
 from __future__ import annotations
