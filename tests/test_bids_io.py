@@ -123,7 +123,7 @@ def test_nan_samples_are_named_by_muscle(tmp_path):
         read_emg(files, study="s", participant="01")
 
 
-# --- BIDS 1.11 / mne-bids conventions and header checks (issue 13, part 1) ---
+# --- BIDS 1.11 / mne-bids conventions and header checks ---------------------
 
 WHO = {"study": "s", "participant": "01"}
 
@@ -204,7 +204,7 @@ def test_a_channel_stored_at_another_rate_is_an_error_not_resampled(tmp_path):
 
 
 def test_bdf_header_with_wrong_samples_per_record_for_one_channel(tmp_path):
-    """The issue's case: MNE reads such a file without complaint, and the signal is noise."""
+    """A wrong samples-per-record: MNE reads such a file without complaint, and the signal is noise."""
     _, files = _write(tmp_path, "bdf")
     raw = bytearray(Path(files["recording"]).read_bytes())
     n_signals = int(raw[252:256])

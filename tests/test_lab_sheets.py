@@ -1,4 +1,4 @@
-"""Sheets that cannot mislabel a study (issue 14): each mistake a lab makes is an error
+"""Sheets that cannot mislabel a study: each mistake a lab makes is an error
 naming the file and line, or is harmonised so that it cannot change the result."""
 
 from __future__ import annotations

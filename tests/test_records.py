@@ -1,7 +1,7 @@
-"""Issue 13, parts 2-4: which events are trials, labels checked against the declared sets,
+"""Which events are trials, labels checked against the declared sets,
 and exclusions at the level of the problem (participant, muscle, trial).
 
-Each test reproduces one failure listed at the top of the issue on a copy of a
+Each test reproduces one failure a lab met on a copy of a
 simulated participant: mne-bids' non-face rows, `Happy` next to `happy`, no stimulus
 column, a trial past the end of the recording, a disconnected (all-zero) electrode.
 """

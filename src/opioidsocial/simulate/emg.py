@@ -1,7 +1,7 @@
 """Simulated facial-EMG studies written as real BIDS-EMG datasets.
 
 Designs follow the published naltrexone, naltrexone/amisulpride and morphine
-studies (../shared/DESIGN.md): between-subjects arms, passive viewing of dynamic
+studies (Meier et al. 2016, Korb et al. 2023, Massaccesi et al. 2022): between-subjects arms, passive viewing of dynamic
 emotional faces, several facial muscles.
 
 Signal model. Each muscle's raw EMG is band-limited (20-450 Hz) Gaussian noise whose
