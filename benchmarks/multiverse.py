@@ -115,7 +115,7 @@ def permutation() -> dict:
     cells, grid = korb_sized_cells()
     row = {"study": "korb_sized", "reference": "placebo", "drug": "naltrexone", "design": "between"}
     start = time.perf_counter()
-    spec, joints, _ = study_multiverse(cells, row=row, grid=grid, within=["emotion", "muscle"], permutations=500, seed=1, alpha=0.05)
+    spec, joints, _ = study_multiverse(cells, study_row=row, grid=grid, within=["emotion", "muscle"], permutations=500, seed=1, alpha=0.05)
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "participants": 130, "arms": 3, "universes": int(spec["universe"].nunique()), "joint_tests": len(joints),
             "specifications": len(spec), "permutations": 500, "target_max_s": TARGETS["permutation_seconds_max"]}

@@ -76,8 +76,8 @@ def test_todays_analysis_is_one_universe_with_todays_effects(tiny_emg_study, emg
     grid = {"baseline_method": ["subtract", "log_ratio"], "zscore": ["none", "within_participant"], "envelope": ["rectify", "rms"]}
     cells, trials = _study_cells(tiny_emg_study, emg_cfg, grid)
     row = {"study": "tiny", "reference": "placebo", "drug": "naltrexone", "design": "between", "direction": -1, "sample_group": "tiny"}
-    spec, joints, choices = study_multiverse(cells, row=row, grid=grid, within=["emotion", "muscle"], permutations=20, seed=1, alpha=0.05)
-    today, _ = study_effects(trials, study=row)
+    spec, joints, choices = study_multiverse(cells, study_row=row, grid=grid, within=["emotion", "muscle"], permutations=20, seed=1, alpha=0.05)
+    today, _ = study_effects(trials, study_row=row)
     default = spec[spec["universe"] == default_universe(universes(grid, emg_cfg), emg_cfg)].merge(today, on=["contrast", "outcome"])
     assert len(default) == len(today) > 0
     np.testing.assert_allclose(default["yi_x"], default["yi_y"], rtol=1e-12)
@@ -139,7 +139,7 @@ def test_curves_are_drawn(tmp_path, tiny_emg_study, emg_cfg):
     grid = {"zscore": ["none", "within_participant"]}
     cells, _ = _study_cells(tiny_emg_study, emg_cfg, grid)
     row = {"study": "tiny", "reference": "placebo", "drug": "naltrexone", "design": "between"}
-    spec, joints, _ = study_multiverse(cells, row=row, grid=grid, within=["emotion", "muscle"], permutations=10, seed=1, alpha=0.05)
+    spec, joints, _ = study_multiverse(cells, study_row=row, grid=grid, within=["emotion", "muscle"], permutations=10, seed=1, alpha=0.05)
     plot_curves(spec, joints, alpha=0.05, path=tmp_path / "curves.png")
     meta = spec.assign(family=spec["outcome"], model="opioid_aligned", k=2, estimate=spec["yi"], ci_lb=spec["yi"] - 1, ci_ub=spec["yi"] + 1)
     plot_meta_curves(meta, path=tmp_path / "meta.png")

@@ -97,7 +97,7 @@ def test_study_statistics_do_not_depend_on_the_order_participants_arrive_in():
              "value": rng.normal() + 0.1 * u} for p in range(12) for u in (0, 1000000) for e in ("happy", "angry")]
     cells = pd.DataFrame(rows)
     row = {"study": "s", "reference": "placebo", "drug": "drug", "design": "between"}
-    kwargs = {"row": row, "grid": {"baseline_method": ["subtract", "ratio"]}, "within": ["emotion", "muscle"], "permutations": 50, "seed": 3,
+    kwargs = {"study_row": row, "grid": {"baseline_method": ["subtract", "ratio"]}, "within": ["emotion", "muscle"], "permutations": 50, "seed": 3,
               "alpha": 0.05}
     first = study_multiverse(cells, **kwargs)
     again = study_multiverse(cells.sample(frac=1, random_state=1).reset_index(drop=True), **kwargs)

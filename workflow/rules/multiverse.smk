@@ -5,12 +5,12 @@
 MULTIVERSE = one_of(multiverse_studies())
 
 TARGETS.extend(
-    f"{P.multiverse}/{name}".format(study=s)
+    P[name].format(study=s)
     for s in multiverse_studies()
-    for name in ("specifications.tsv", "joint.tsv", "choices.tsv", "curves.png")
+    for name in ("multiverse_specifications", "multiverse_joint", "multiverse_choices", "multiverse_curves")
 )
 if multiverse_studies():
-    TARGETS.extend([f"{P.meta}/multiverse.tsv", f"{P.meta}/multiverse.png"])
+    TARGETS.extend([P.meta_multiverse, P.meta_multiverse_curves])
 
 
 rule multiverse_participant:
@@ -19,13 +19,13 @@ rule multiverse_participant:
     output:
         cells=P.multiverse_cells,
     log:
-        f"{P.logs}/multiverse_participant/{{study}}/{{participant}}.log",
+        log_of("multiverse_participant", "study", "participant"),
     benchmark:
-        f"{P.benchmarks}/multiverse_participant/{{study}}/{{participant}}.tsv"
+        benchmark_of("multiverse_participant", "study", "participant")
     wildcard_constraints:
         study=MULTIVERSE,
     conda:
-        "../../environment.yml"
+        ENV
     resources:
         mem_mb=3000,
         runtime=30,
@@ -34,25 +34,25 @@ rule multiverse_participant:
         arm=get_arm,
         metadata=get_provenance("multiverse_participant"),
     script:
-        "../../scripts/multiverse_participant.py"
+        script_of("multiverse_participant")
 
 
 rule multiverse_study:
     input:
         cells=get_multiverse_cells,
     output:
-        cells=f"{P.multiverse}/cells.parquet",
-        specifications=f"{P.multiverse}/specifications.tsv",
-        joint=f"{P.multiverse}/joint.tsv",
-        choices=f"{P.multiverse}/choices.tsv",
+        cells=P.multiverse_study_cells,
+        specifications=P.multiverse_specifications,
+        joint=P.multiverse_joint,
+        choices=P.multiverse_choices,
     log:
-        f"{P.logs}/multiverse_study/{{study}}.log",
+        log_of("multiverse_study", "study"),
     benchmark:
-        f"{P.benchmarks}/multiverse_study/{{study}}.tsv"
+        benchmark_of("multiverse_study", "study")
     wildcard_constraints:
         study=MULTIVERSE,
     conda:
-        "../../environment.yml"
+        ENV
     resources:
         mem_mb=4000,
         runtime=30,
@@ -61,78 +61,80 @@ rule multiverse_study:
         row=get_study_row,
         metadata=get_provenance("multiverse_study"),
     script:
-        "../../scripts/multiverse_study.py"
+        script_of("multiverse_study")
 
 
 rule multiverse_figure:
     input:
-        specifications=f"{P.multiverse}/specifications.tsv",
-        joint=f"{P.multiverse}/joint.tsv",
+        specifications=P.multiverse_specifications,
+        joint=P.multiverse_joint,
     output:
         png=report(
-            f"{P.multiverse}/curves.png",
-            caption="../report/multiverse_curves.rst",
+            P.multiverse_curves,
+            caption=caption_of("multiverse_curves"),
             category="4 Multiverse",
             subcategory="{study}",
             labels={"item": "specification curves"},
         ),
     log:
-        f"{P.logs}/multiverse_figure/{{study}}.log",
+        log_of("multiverse_figure", "study"),
     benchmark:
-        f"{P.benchmarks}/multiverse_figure/{{study}}.tsv"
+        benchmark_of("multiverse_figure", "study")
     wildcard_constraints:
         study=MULTIVERSE,
     conda:
-        "../../environment.yml"
+        ENV
     resources:
         mem_mb=2000,
         runtime=10,
     params:
         cfg=get_cfg("multiverse_figure"),
     script:
-        "../../scripts/multiverse_figure.py"
+        script_of("multiverse_figure")
 
 
 rule multiverse_meta:
     input:
-        effects=f"{P.meta}/effects.parquet",
+        effects=P.meta_effects,
         specifications=get_multiverse_specifications(),
     output:
-        table=f"{P.meta}/multiverse.tsv",
+        table=P.meta_multiverse,
     log:
-        f"{P.logs}/meta/multiverse.log",
+        log_of("multiverse_meta"),
     benchmark:
-        f"{P.benchmarks}/meta/multiverse.tsv"
+        benchmark_of("multiverse_meta")
     conda:
-        "../../environment.yml"
+        ENV
     resources:
         mem_mb=2000,
         runtime=20,
     params:
         cfg=get_cfg("multiverse_meta"),
     script:
-        "../../scripts/multiverse_meta.py"
+        script_of("multiverse_meta")
 
 
 rule multiverse_meta_figure:
     input:
-        table=f"{P.meta}/multiverse.tsv",
+        table=P.meta_multiverse,
     output:
         png=report(
-            f"{P.meta}/multiverse.png",
-            caption="../report/multiverse_meta.rst",
+            P.meta_multiverse_curves,
+            caption=caption_of("multiverse_meta"),
             category="4 Multiverse",
             subcategory="meta-analysis",
             labels={"item": "specification curves of the pooled effects"},
         ),
     log:
-        f"{P.logs}/meta/multiverse_figure.log",
+        log_of("multiverse_meta_figure"),
     benchmark:
-        f"{P.benchmarks}/meta/multiverse_figure.tsv"
+        benchmark_of("multiverse_meta_figure")
     conda:
-        "../../environment.yml"
+        ENV
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        cfg=get_cfg("multiverse_meta_figure"),
     script:
-        "../../scripts/multiverse_meta_figure.py"
+        script_of("multiverse_meta_figure")

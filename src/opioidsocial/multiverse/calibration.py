@@ -37,6 +37,6 @@ def simulated_joint_tests(params: dict, *, seed: int, permutations: int, alpha: 
     reference = "placebo"
     drug = next(a for a in params["arms"] if a != reference)
     study = {"study": "simulated", "reference": reference, "drug": drug, "design": "between"}
-    _, joints, _ = study_multiverse(cells, row=study, grid=GRID, within=["emotion", "muscle"], permutations=permutations, seed=seed,
+    _, joints, _ = study_multiverse(cells, study_row=study, grid=GRID, within=["emotion", "muscle"], permutations=permutations, seed=seed,
                                     alpha=alpha)
     return joints

@@ -17,6 +17,7 @@ import logging
 import numpy as np
 import pandas as pd
 
+from opioidsocial.failsafe import stage
 from opioidsocial.io.contracts import META_EFFECTS, META_MULTIVERSE, MULTIVERSE_SPECIFICATIONS
 from opioidsocial.io.tables import read_table, read_tsv, write_tsv
 from opioidsocial.meta.pooled import samples
@@ -54,6 +55,7 @@ def meta_multiverse(effects: pd.DataFrame, specs: pd.DataFrame, *, grid: dict, m
     return out[META_MULTIVERSE.expected(out.columns)].sort_values(["family", "model", "universe"], kind="stable").reset_index(drop=True)
 
 
+@stage("multiverse_meta", level="run", outputs={"table": META_MULTIVERSE})
 def run(*, inputs: dict, outputs: dict, cfg: dict) -> None:
     """results/meta/multiverse.tsv from ``inputs`` effects (META_EFFECTS) and specifications (the multiverse studies')."""
     effects = read_table(inputs["effects"], META_EFFECTS)

@@ -27,7 +27,7 @@ import pandas as pd
 
 from opioidsocial.emg import artefacts, chain, epochs, filters
 from opioidsocial.emg.preprocess import declared_muscles, recorded_signal
-from opioidsocial.failsafe import failsafe
+from opioidsocial.failsafe import stage
 from opioidsocial.io.bids import read_emg, read_events
 from opioidsocial.io.contracts import MULTIVERSE_CELLS, QC_RECORD
 from opioidsocial.io.labels import emotion_map, face_trials
@@ -150,18 +150,16 @@ def _long(blocks: list[tuple[int, np.ndarray]], *, study: str, participant: str,
     return frame[np.isfinite(frame["value"])].reset_index(drop=True)
 
 
+@stage("multiverse_participant", level="participant", outputs={"cells": MULTIVERSE_CELLS})
 def run(*, inputs: dict, outputs: dict, cfg: dict, study: str, participant: str, arm: str, metadata: dict) -> None:
     """Write ``outputs`` cells (MULTIVERSE_CELLS) for one participant; ``inputs`` are its BIDS files by role and
-    ``qc``, today's QC record. An unusable participant, or with ``on_bad_data: exclude`` one whose
-    recording cannot carry a universe, gets an empty table (and the study job leaves it out)."""
+    ``qc``, today's QC record. A participant today's preprocessing found unusable gets an empty table (the
+    study job leaves it out); a recording that cannot carry a universe's setting (a high-pass edge above its
+    band) is a DataError of this participant, so ``on_bad_data`` decides."""
     qc = read_json(inputs["qc"], QC_RECORD)
     cells = empty_table(MULTIVERSE_CELLS)
     if qc["usable"]:
         files = {k: v for k, v in inputs.items() if k != "qc"}
-        # a universe's setting the recording cannot carry (a high-pass edge above its band) is a data problem of this participant
-        with failsafe(on_bad_data=cfg["on_bad_data"], study=study, participant=participant, files=files) as outcome:
-            cells = participant_cells(files, study=study, participant=participant, arm=arm, emg=cfg["emg"], grid=cfg["multiverse"]["grid"])
-        if outcome.excluded:
-            cells = empty_table(MULTIVERSE_CELLS)
+        cells = participant_cells(files, study=study, participant=participant, arm=arm, emg=cfg["emg"], grid=cfg["multiverse"]["grid"])
     log.info("%s/%s: %d universe x cell values", study, participant, len(cells))
     write_table(cells, outputs["cells"], MULTIVERSE_CELLS, metadata=metadata)

@@ -20,9 +20,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from opioidsocial.io.contracts import META_MULTIVERSE, MULTIVERSE_JOINT, MULTIVERSE_KEYS, MULTIVERSE_SPECIFICATIONS  # noqa: E402
+from opioidsocial.io.contracts import MULTIVERSE_KEYS  # noqa: E402
 from opioidsocial.io.figures import save_figure  # noqa: E402
-from opioidsocial.io.tables import read_tsv  # noqa: E402
 
 Z95 = 1.959963984540054
 
@@ -84,14 +83,3 @@ def _draw(curves: pd.DataFrame, by: list[str], *, titles: dict, marked: tuple[st
     fig.subplots_adjust(left=0.22, right=0.98, top=1 - 0.7 / height, bottom=0.45 / height, hspace=0.35)
     save_figure(fig, path)
     plt.close(fig)
-
-
-def run(*, inputs: dict, outputs: dict, cfg: dict, study: str) -> None:
-    """Draw ``outputs`` png from ``inputs`` specifications (MULTIVERSE_SPECIFICATIONS) and joint (MULTIVERSE_JOINT)."""
-    spec = read_tsv(inputs["specifications"], MULTIVERSE_SPECIFICATIONS)
-    plot_curves(spec, read_tsv(inputs["joint"], MULTIVERSE_JOINT), alpha=cfg["multiverse"]["alpha"], path=outputs["png"])
-
-
-def run_meta(*, inputs: dict, outputs: dict) -> None:
-    """Draw ``outputs`` png from ``inputs`` table (META_MULTIVERSE)."""
-    plot_meta_curves(read_tsv(inputs["table"], META_MULTIVERSE), path=outputs["png"])

@@ -24,6 +24,7 @@ from scipy import stats
 
 from opioidsocial.emg.effects import outcome_label
 from opioidsocial.emg.study import sheet_spelling
+from opioidsocial.failsafe import stage
 from opioidsocial.io.contracts import MULTIVERSE_CELLS, MULTIVERSE_CHOICES, MULTIVERSE_JOINT, MULTIVERSE_SPECIFICATIONS
 from opioidsocial.io.tables import read_table, write_table, write_tsv
 from opioidsocial.multiverse import joint
@@ -99,10 +100,10 @@ def _nan(reduce, x: np.ndarray, **kwargs) -> np.ndarray:
         return reduce(x, axis=0, **kwargs)
 
 
-def study_multiverse(cells: pd.DataFrame, *, row: dict, grid: dict, within: list[str], permutations: int, seed: int,
+def study_multiverse(cells: pd.DataFrame, *, study_row: dict, grid: dict, within: list[str], permutations: int, seed: int,
                      alpha: float) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """specifications, joint tests and choices of one study's MULTIVERSE_CELLS (:mod:`opioidsocial.io.contracts`)."""
-    study, reference, design = row["study"], row["reference"], row["design"]
+    study, reference, design = study_row["study"], study_row["reference"], study_row["design"]
     cell_columns = [f for f in ("emotion", "muscle") if f in within]
     means = cells.groupby(["universe", "participant", "arm", *cell_columns], sort=True)["value"].mean().reset_index()
     keys = grid_columns(means["universe"].drop_duplicates(), grid)
@@ -150,13 +151,15 @@ def _choices(part: pd.DataFrame, keys: list[str], *, study: str, contrast: str, 
     return rows
 
 
+@stage("multiverse_study", level="study", outputs={"cells": MULTIVERSE_CELLS, "specifications": MULTIVERSE_SPECIFICATIONS,
+                                                 "joint": MULTIVERSE_JOINT, "choices": MULTIVERSE_CHOICES})
 def run(*, inputs: dict, outputs: dict, cfg: dict, study: str, row: dict, metadata: dict) -> None:
     """Gather the participants' MULTIVERSE_CELLS (``inputs`` cells) into ``outputs`` cells and write the
     specifications, joint tests and choices of the study (``row``: its study-sheet row)."""
     cells = pd.concat([read_table(p, MULTIVERSE_CELLS) for p in sorted(inputs["cells"])], ignore_index=True)
-    cells = sheet_spelling(cells, study=row, source=str(outputs["cells"]))
+    cells = sheet_spelling(cells, study_row=row, source=str(outputs["cells"]))
     multiverse = cfg["multiverse"]
-    spec, joints, choices = study_multiverse(cells, row=row, grid=multiverse["grid"], within=list(cfg["models"]["contrast_within"]),
+    spec, joints, choices = study_multiverse(cells, study_row=row, grid=multiverse["grid"], within=list(cfg["models"]["contrast_within"]),
                                              permutations=multiverse["permutations"], seed=multiverse["seed"], alpha=multiverse["alpha"])
     log.info("%s: %d universes x effects, %d joint tests", row["study"], len(spec), len(joints))
     write_tsv(spec, outputs["specifications"], MULTIVERSE_SPECIFICATIONS, float_format="%.17g")
