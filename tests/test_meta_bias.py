@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from opioidsocial.meta.bias import egger, permutation, pet_peese
+from opioidsocial.meta.cumulative import cumulative, sample_years
 from opioidsocial.meta.random_effects import METHODS, pool, tau2_profile_ci
 from opioidsocial.meta.selection import MODELS, selection_model
 
@@ -127,3 +128,22 @@ def test_profile_likelihood_ci_is_empty_for_other_estimators_and_starts_at_zero_
     assert np.isnan(tau2_profile_ci(BCG["yi"], BCG["vi"], method="DL", tau2=fit.tau2)).all()
     hine = pool(HINE["yi"], HINE["vi"], method="REML")
     assert tau2_profile_ci(HINE["yi"], HINE["vi"], method="REML", tau2=hine.tau2)[0] == 0.0
+
+
+@pytest.mark.parametrize("key, method, test", [("REML", "REML", "z"), ("DL", "DL", "z"), ("REML_knha", "REML", "knha")])
+def test_cumulative_by_year_matches_metafor_cumul(key, method, test):
+    got = cumulative(BCG["yi"], BCG["vi"], BCG["year"], BCG["author"], method=method, test=test)
+    order = np.asarray(REF[f"bcg/cumul/{key}/order"], dtype=int) - 1
+    assert list(got["added_study"]) == list(BCG["author"].iloc[order]) and list(got["k"]) == list(range(1, 14))
+    assert list(got["year"]) == sorted(BCG["year"])
+    for name in ("estimate", "ci_lb", "ci_ub", "tau2"):
+        np.testing.assert_allclose(got[name], REF[f"bcg/cumul/{key}/{name}"], rtol=1e-4, atol=1e-10, err_msg=name)
+    if key == "REML":
+        assert (got["estimate"].iloc[0], got["estimate"].iloc[1], got["estimate"].iloc[-1]) == pytest.approx(
+            (-0.889311, -1.325003, -0.714532), abs=1e-6)
+
+
+def test_a_sample_group_takes_its_earliest_year_and_unknown_years_propagate():
+    effects = pd.DataFrame({"sample_group": ["a", "a", "b", "c", "c"], "year": pd.array([2016, 2013, 2020, None, 2019], dtype="Int64")})
+    years = sample_years(effects)
+    assert years["a"] == 2013 and years["b"] == 2020 and pd.isna(years["c"])

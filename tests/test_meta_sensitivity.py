@@ -9,6 +9,7 @@ import pytest
 
 from opioidsocial.meta.sensitivity import influence_table, leave_one_out, sensitivity_tables, small_study
 from opioidsocial.meta.trimfill import trimfill
+from tests.test_meta_bias import REF
 
 FIX = Path(__file__).parent / "fixtures" / "metafor"
 BCG = pd.read_csv(FIX / "dat_bcg.tsv", sep="\t")
@@ -33,6 +34,15 @@ def test_influence_matches_metafor():
                          ("tau2_del", "tau2_del"), ("q_del", "QE_del"), ("hat", "hat"), ("weight", "weight")]:
         np.testing.assert_allclose(got[mine], ref[theirs], rtol=1e-7, err_msg=mine)
     assert list(got["influential"]) == list(ref["inf"])
+
+
+@pytest.mark.parametrize("method", ["PM", "DL", "HS"])
+def test_influence_with_other_estimators_matches_metafor(method):
+    # pimeta's influence takes only FE/DL/ML/REML; ours refits with pool, so every estimator works.
+    got = influence_table(SAMPLES, method=method)
+    for name in ("rstudent", "dffits", "cook_d", "cov_r", "tau2_del", "q_del", "hat", "weight"):
+        np.testing.assert_allclose(got[name], REF[f"bcg/influence/{method}/{name}"], rtol=1e-4, err_msg=name)
+    assert list(got["influential"]) == [bool(x) for x in REF[f"bcg/influence/{method}/influential"]]
 
 
 def test_egger_and_trimfill_match_metafor_and_design():

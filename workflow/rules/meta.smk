@@ -2,9 +2,11 @@
 # pool per outcome family, meta-regress, fit the multilevel model, check sensitivity
 # and plot. Works on summary studies alone when no study has an effects.parquet.
 
-META_TABLES = ["pooled", "meta_regression", "multilevel", "sensitivity_leave1out", "sensitivity_influence", "small_study"]
+META_TABLES = ["pooled", "meta_regression", "multilevel", "sensitivity_leave1out", "sensitivity_influence", "small_study", "cumulative"]
 # The studies.tsv rows of the summary studies (their TSV of published statistics is at `path`).
 SUMMARY_STUDIES = [SHEET_ROWS[s] for s in studies(modality="summary")]
+# Publication years of studies.tsv (orders the cumulative meta-analysis).
+STUDY_YEARS = {s: row.get("year") for s, row in SHEET_ROWS.items()}
 
 
 TARGETS.extend(
@@ -12,6 +14,7 @@ TARGETS.extend(
         f"{P.meta}/effects.parquet",
         *(f"{P.meta}/{name}.tsv" for name in META_TABLES),
         f"{P.meta}/forest",
+        f"{P.meta}/cumulative",
         f"{P.meta}/funnel.png",
         f"{P.meta}/funnel.svg",
     ]
@@ -36,6 +39,7 @@ rule meta_effects:
     params:
         cfg=get_cfg("meta_effects"),
         summaries=SUMMARY_STUDIES,
+        years=STUDY_YEARS,
         metadata=get_provenance("meta_effects"),
     script:
         "../../scripts/meta_effects.py"
@@ -123,10 +127,40 @@ rule meta_sensitivity:
         "../../scripts/meta_sensitivity.py"
 
 
+rule meta_cumulative:
+    input:
+        effects=rules.meta_effects.output.effects,
+    output:
+        cumulative=f"{P.meta}/cumulative.tsv",
+        figures=report(
+            directory(f"{P.meta}/cumulative"),
+            patterns=["{name}.png"],
+            caption="../report/meta_cumulative.rst",
+            category="4 Meta-analysis",
+            subcategory="Small-study effects",
+            labels={"item": "cumulative meta-analysis: {name}"},
+        ),
+    log:
+        f"{P.logs}/meta/cumulative.log",
+    benchmark:
+        f"{P.benchmarks}/meta/cumulative.tsv"
+    conda:
+        "../../environment.yml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        cfg=get_cfg("meta_cumulative"),
+    script:
+        "../../scripts/meta_cumulative.py"
+
+
 rule meta_plots:
     input:
         effects=rules.meta_effects.output.effects,
         pooled=rules.meta_pool.output.pooled,
+        # The 3PSM and PET-PEESE estimates shown under each pooled diamond.
+        small_study=rules.meta_sensitivity.output.small_study,
         # Each study's Bayes factors, shown next to its effects' CIs (workflow/rules/evidence.smk).
         evidence=get_evidence_files(),
     output:

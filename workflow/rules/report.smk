@@ -53,6 +53,9 @@ REPORT_TABLES = {
     "meta_regression": Table(f"{P.meta}/meta_regression.tsv", "META_REGRESSION", "4 Meta-analysis", "Tables", "meta-regression", None),
     "meta_multilevel": Table(f"{P.meta}/multilevel.tsv", "META_MULTILEVEL", "4 Meta-analysis", "Tables", "multilevel models", None),
     "meta_sensitivity": Table(f"{P.meta}/small_study.tsv", "META_SMALL_STUDY", "4 Meta-analysis", "Tables", "small-study tests", None),
+    "meta_cumulative_table": Table(
+        f"{P.meta}/cumulative.tsv", "META_CUMULATIVE", "4 Meta-analysis", "Tables", "cumulative meta-analysis by year", None
+    ),
     "meta_leave1out": Table(f"{P.meta}/sensitivity_leave1out.tsv", "META_LEAVE1OUT", "4 Meta-analysis", "Tables", "leave-one-out", None),
     "meta_influence": Table(
         f"{P.meta}/sensitivity_influence.tsv", "META_INFLUENCE", "4 Meta-analysis", "Tables", "influence diagnostics", None

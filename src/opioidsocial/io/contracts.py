@@ -137,6 +137,7 @@ META_EFFECTS = TableSpec(
             field("drug", pa.string()),
             field("muscle", pa.string(), nullable=True, doc="from meta.outcome_pattern; null when the label has none"),
             field("emotion", pa.string(), nullable=True, doc="from meta.outcome_pattern; null when the label has none"),
+            field("year", pa.int64(), nullable=True, doc="publication year (studies.tsv or the summary row); orders the cumulative meta-analysis"),
         ]
     ),
 )

@@ -8,10 +8,10 @@ Run on the same independent samples and the same primary model (first of
 * **influence** diagnostics of Viechtbauer & Cheung (2010): externally
   studentised residuals, DFFITS, Cook's distance, covariance ratio, tau^2 and Q
   when a sample is left out, hat values and weights, and metafor's flag for
-  influential samples. They are computed with Wald (z) inference whatever
-  ``meta.tests`` says: that is their definition in Viechtbauer & Cheung (2010),
-  and pimeta's Knapp-Hartung variant departs from metafor's (rstudent by up to
-  0.035 and cov_r by 0.048 on dat.bcg);
+  influential samples (DFFITS, Cook's distance, hat value or DFBETAS beyond
+  metafor's cut-offs), for every tau^2 estimator. They are computed with Wald (z)
+  inference whatever ``meta.tests`` says: that is their definition in
+  Viechtbauer & Cheung (2010);
 * **small-study effects** (small_study.tsv, one row per analysis): Egger's
   regression test (the standard error as moderator; Egger et al. 1997; Sterne &
   Egger 2005) with its limit estimate, for every estimator of ``meta.methods``
@@ -28,7 +28,7 @@ Run on the same independent samples and the same primary model (first of
   at such k they are sensitivity analyses, not corrections (Carter et al. 2019).
   The permutation test is the exception: it is meant for small k.
 
-Influence comes from pimeta; it, Egger and trim-and-fill are validated
+Influence, Egger and trim-and-fill are validated
 against metafor 3.8-1 on dat.bcg (tests/test_meta_sensitivity.py): trim-and-fill
 imputes one study on the right and gives -0.6571, as DESIGN.md states.
 
@@ -41,11 +41,10 @@ Psychol Sci 2:115-144.
 from __future__ import annotations
 
 import logging
-import warnings
 
 import numpy as np
 import pandas as pd
-from pimeta.sensitivity import influence
+from scipy import stats
 
 from opioidsocial.io.contracts import META_EFFECTS, META_INFLUENCE, META_LEAVE1OUT, META_SMALL_STUDY
 from opioidsocial.io.tables import read_table, write_tsv
@@ -66,22 +65,41 @@ def leave_one_out(samples: pd.DataFrame, *, method: str, test: str, level: float
 
 
 def influence_table(samples: pd.DataFrame, *, method: str) -> pd.DataFrame:
-    """Viechtbauer & Cheung (2010) influence diagnostics (Wald inference), one row per sample."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        inf = influence(samples["yi"].to_numpy(), samples["vi"].to_numpy(), method=method, test="z")
+    """Viechtbauer & Cheung (2010) influence diagnostics (Wald inference), one row per sample.
+
+    As metafor's ``influence.rma.uni`` for an intercept-only model: each sample
+    left out in turn (tau^2 re-estimated), with its flag for influential samples.
+    """
+    y, v = samples["yi"].to_numpy(), samples["vi"].to_numpy()
+    k = len(y)
+    full = pool(y, v, method=method, test="z")
+    w = 1.0 / (v + full.tau2)
+    hat = w / w.sum()
+    rows = []
+    for i in range(k):
+        keep = np.arange(k) != i
+        left = pool(y[keep], v[keep], method=method, test="z")
+        change = full.estimate - left.estimate
+        rows.append({
+            "rstudent": (y[i] - left.estimate) / np.sqrt(v[i] + left.se**2 + left.tau2),
+            "dffits": change / np.sqrt(hat[i] * (left.tau2 + v[i])),
+            "cook_d": change**2 / full.se**2,
+            "cov_r": left.se**2 / full.se**2,
+            "tau2_del": left.tau2,
+            "q_del": left.q,
+            # DFBETAS: the change in units of the full data's SE at the left-out tau^2.
+            "dfbetas": change * np.sqrt((1.0 / (v + left.tau2)).sum()),
+        })
+    inf = pd.DataFrame(rows)
+    influential = ((inf["dffits"].abs() > 3 * np.sqrt(1 / (k - 1))) | (stats.chi2.cdf(inf["cook_d"], 1) > 0.5)
+                   | (hat > 3 / k) | (inf["dfbetas"].abs() > 1))
     return pd.DataFrame({
         "sample_group": samples["sample_group"].to_numpy(),
         "studies": samples["label"].to_numpy(),
-        "rstudent": inf.rstudent,
-        "dffits": inf.dffits,
-        "cook_d": inf.cook_d,
-        "cov_r": inf.cov_r,
-        "tau2_del": inf.tau2_del,
-        "q_del": inf.qe_del,
-        "hat": inf.hat,
-        "weight": inf.weight,
-        "influential": np.asarray(inf.is_infl, dtype=bool),
+        **{name: inf[name].to_numpy() for name in ("rstudent", "dffits", "cook_d", "cov_r", "tau2_del", "q_del")},
+        "hat": hat,
+        "weight": 100 * hat,
+        "influential": influential.to_numpy(dtype=bool),
     })
 
 
