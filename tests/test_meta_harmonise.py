@@ -135,6 +135,9 @@ def test_regression_on_direction_and_notes():
     # The intercept is the antagonists' (turned-around) effect, the slope how much larger agonists' effects are.
     slope = zyg.iloc[1]
     assert slope["p"] == pytest.approx(slope["qm_p"])
+    # 2 agonist and 2 antagonist samples: 4! / (2! 2!) = 6 arrangements, so permutation p-values are multiples of 1/6.
+    sixths = 6 * zyg["permutation_p"]
+    assert slope["permutation_p"] == pytest.approx(slope["qm_permutation_p"]) and np.allclose(sixths, np.round(sixths))
     modality = table[(table["family"] == "zygomaticus to happy faces") & (table["moderator"] == "modality")]
     assert len(modality) == 2 and set(modality["term"]) == {"intrcpt", "modality[summary]"}
     notes = table[table["family"] == "MOR activation during rejection"]["note"]

@@ -249,7 +249,8 @@ META_POOLED = TsvSpec(name="meta_pooled", row="family x model x estimator x test
 META_REGRESSION = TsvSpec(
     name="meta_regression", row="family x moderator x term",
     columns=("family", "moderator", "term", "k", "estimate", "se", "stat", "df", "p", "ci_lb", "ci_ub",
-             "qm", "qm_df1", "qm_df2", "qm_p", "tau2", "q", "q_df", "q_p", "r2", "method", "test", "note"),
+             "qm", "qm_df1", "qm_df2", "qm_p", "tau2", "q", "q_df", "q_p", "r2", "method", "test",
+             "permutation_p", "qm_permutation_p", "note"),
 )
 META_MULTILEVEL = TsvSpec(
     name="meta_multilevel", row="model x scope x term",

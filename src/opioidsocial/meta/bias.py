@@ -21,7 +21,9 @@
   flips, all 2^k of them when that is at most ``iterations``, else ``iterations``
   seeded random sign vectors with the observed one first. Its p-value is two-sided
   (|statistic| at least as large, up to metafor's tolerance) and does not rely on
-  the normal approximation that is poor at k = 3-5.
+  the normal approximation that is poor at k = 3-5. For a meta-regression the
+  moderators' rows are permuted against the effects instead
+  (:func:`moderator_permutation`).
 
 Validated against metafor 3.8-1 and R's ``lm`` on dat.hackshaw1998, dat.hine1989
 and dat.bcg (tests/test_meta_bias.py).
@@ -39,7 +41,7 @@ import math
 import numpy as np
 from scipy import stats
 
-from opioidsocial.meta.random_effects import intercept_statistic, pool
+from opioidsocial.meta.random_effects import pool, statistics
 
 #: metafor's ``comptol`` for comparing permuted and observed statistics.
 COMPTOL = math.sqrt(np.finfo(float).eps)
@@ -87,14 +89,54 @@ def pet_peese(yi, vi, *, level: float = 0.95) -> list[dict]:
 def permutation(yi, vi, *, method: str, test: str, iterations: int, seed: int) -> dict:
     """Sign-flip permutation test of the pooled effect (exact when 2^k <= ``iterations``)."""
     y, v = np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
-    observed = intercept_statistic(y, v, method=method, test=test)
+    observed = statistics(y, v, method=method, test=test)[0][0]
     exact = 2 ** y.size <= iterations
     if exact:
         signs = np.array(list(itertools.product((1.0, -1.0), repeat=y.size)))
     else:
         signs = np.random.default_rng(seed).choice((-1.0, 1.0), size=(iterations, y.size))
         signs[0] = 1.0
-    permuted = np.array([intercept_statistic(s * y, v, method=method, test=test) for s in signs])
+    permuted = np.array([statistics(s * y, v, method=method, test=test)[0][0] for s in signs])
     p = float(np.mean(np.abs(permuted) >= abs(observed) - COMPTOL))
     return {"analysis": "permutation", "statistic": observed, "p": min(p, 1.0), "iterations": len(signs), "exact": exact,
             "method": method, "test": test}
+
+
+def _arrangements(labels: tuple[int, ...]):
+    """Every distinct ordering of a multiset of row labels (each once)."""
+    if not labels:
+        yield ()
+        return
+    for first in sorted(set(labels)):
+        rest = list(labels)
+        rest.remove(first)
+        for tail in _arrangements(tuple(rest)):
+            yield (first, *tail)
+
+
+def moderator_permutation(yi, vi, mods: np.ndarray, *, method: str, test: str, iterations: int, seed: int) -> tuple[np.ndarray, float]:
+    """Permutation p-values of a meta-regression: (one per coefficient, the omnibus QM).
+
+    The rows of the moderator matrix are permuted against the effects (metafor's
+    ``permutest`` for models with moderators): every distinct arrangement when there
+    are at most ``iterations``, else that many seeded random ones with the observed
+    first. Coefficients: two-sided, |statistic| at least the observed; QM: at least
+    the observed.
+    """
+    y, v = np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
+    X = np.asarray(mods, dtype=float).reshape(len(y), -1)
+    rows, labels = np.unique(X, axis=0, return_inverse=True)
+    labels = tuple(int(x) for x in np.ravel(labels))
+    counts = np.bincount(labels)
+    distinct = math.factorial(len(y)) // math.prod(math.factorial(int(c)) for c in counts)
+    if distinct <= iterations:
+        orders = [rows[list(a)] for a in _arrangements(labels)]
+    else:
+        rng = np.random.default_rng(seed)
+        orders = [X] + [X[rng.permutation(len(y))] for _ in range(iterations - 1)]
+    z_obs, qm_obs = statistics(y, v, method=method, test=test, mods=X)
+    fits = [statistics(y, v, method=method, test=test, mods=Xp) for Xp in orders]
+    z = np.array([f[0] for f in fits])
+    qm = np.array([f[1] for f in fits])
+    p = np.mean(np.abs(z) >= np.abs(z_obs) - COMPTOL, axis=0)
+    return np.minimum(p, 1.0), float(min(np.mean(qm >= qm_obs - COMPTOL), 1.0))

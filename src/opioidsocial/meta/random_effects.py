@@ -185,15 +185,15 @@ def _rma(y: np.ndarray, v: np.ndarray, X: np.ndarray | None, *, method: str, tes
         raise MetaAnalysisError(f"the model cannot be fitted: {err}") from err
 
 
-def intercept_statistic(yi, vi, *, method: str, test: str) -> float:
-    """The z (or t) statistic of an intercept-only model's pooled effect, without the intervals :func:`pool` adds.
+def statistics(yi, vi, *, method: str, test: str, mods: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """The coefficients' z (or t) statistics and QM (NaN without moderators), without the intervals :func:`pool` adds.
 
     For permutation tests, which refit one checked set of effects many times.
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = _rma(np.asarray(yi, dtype=float), np.asarray(vi, dtype=float), None, method=method, test=test, level=0.95)
-    return float(fit.zval[0])
+        fit = _rma(np.asarray(yi, dtype=float), np.asarray(vi, dtype=float), mods, method=method, test=test, level=0.95)
+    return np.asarray(fit.zval, dtype=float), float(fit.QM) if mods is not None else math.nan
 
 
 def _profile_loglik(y: np.ndarray, v: np.ndarray, tau2: float, *, restricted: bool) -> float:
