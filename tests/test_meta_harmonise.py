@@ -64,7 +64,7 @@ def test_families_direction_and_moderators():
 
 def test_mixed_scales_duplicates_and_bad_values_are_errors():
     base = _studies()
-    raw = base[EFFECTS.columns].assign(conversion="", source="model", year=None)
+    raw = base[EFFECTS.columns].assign(conversion="", source="model")
     zcor = raw.iloc[[0]].assign(study="corr", measure="ZCOR")
     with pytest.raises(HarmoniseError, match="mixes effect-size scales"):
         harmonise([raw, zcor], families=[], outcome_pattern=PATTERN)

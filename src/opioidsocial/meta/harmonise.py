@@ -83,7 +83,8 @@ def from_summary(effects: pd.DataFrame) -> pd.DataFrame:
 def harmonise(parts: list[pd.DataFrame], *, families: list[dict], outcome_pattern: str) -> pd.DataFrame:
     """Stack the parts (from :func:`from_model` / :func:`from_summary`) into the META_EFFECTS table."""
     columns = [*EFFECTS.columns, "conversion", "source", "year"]
-    frames = [p[columns] for p in parts if len(p)]
+    # The publication year is optional: a part without it has unknown years.
+    frames = [(p if "year" in p else p.assign(year=None))[columns] for p in parts if len(p)]
     if not frames:
         raise HarmoniseError("no effects to meta-analyse: no study produced effects and no summary study has rows")
     table = pd.concat(frames, ignore_index=True)
