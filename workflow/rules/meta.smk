@@ -137,7 +137,7 @@ rule meta_cumulative:
             patterns=["{name}.png"],
             caption="../report/meta_cumulative.rst",
             category="4 Meta-analysis",
-            subcategory="Small-study effects",
+            subcategory="Plots",
             labels={"item": "cumulative meta-analysis: {name}"},
         ),
     log:

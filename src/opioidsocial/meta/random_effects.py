@@ -18,6 +18,10 @@ Mandel 1982). Knapp & Hartung (2003) test; Q-profile CI for tau^2 (Viechtbauer
 2007); I^2 and H^2 as in Higgins & Thompson (2002), generalised to meta-regression
 as metafor does.
 
+:func:`tau2_profile_ci` adds the profile-likelihood CI of tau^2 for ML and REML
+(metafor's ``confint(type = "PL")``), :func:`statistics` the bare test statistics
+that permutation tests refit many times.
+
 The numerics are those of ``pimeta`` (a port of metafor's ``rma.uni``), which
 reproduces metafor 3.8-1 on ``dat.bcg`` for every estimator, both tests, the
 prediction interval, the Q-profile CI and the ablat + year meta-regression to
