@@ -268,8 +268,9 @@ META_INFLUENCE = TsvSpec(
              "influential", "method", "test"),
 )
 #: analysis: egger (one row per tau^2 estimator of meta.methods), trimfill, 3PSM, 4PSM, pet, peese, pet-peese,
-#: permutation. se, tau2, delta_2/delta_3 and k_per_interval (studies per p-value interval, e.g. '7,30') belong to
-#: the selection models, iterations and exact to the permutation test; empty where an analysis has none.
+#: permutation. se and tau2 where the analysis has them; delta_2/delta_3 and k_per_interval (studies per p-value
+#: interval, e.g. '7,30') belong to the selection models, iterations and exact to the permutation test, note to
+#: pet-peese (which intercept it took); empty where an analysis has none.
 META_SMALL_STUDY = TsvSpec(
     name="meta_small_study", row="family x model x analysis (x estimator for egger)",
     columns=("family", "model", "analysis", "k", "statistic", "df", "p", "estimate", "ci_lb", "ci_ub", "k0", "side",
