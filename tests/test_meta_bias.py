@@ -166,3 +166,10 @@ def test_a_sample_group_takes_its_earliest_year_and_unknown_years_propagate():
     effects = pd.DataFrame({"sample_group": ["a", "a", "b", "c", "c"], "year": pd.array([2016, 2013, 2020, None, 2019], dtype="Int64")})
     years = sample_years(effects)
     assert years["a"] == 2013 and years["b"] == 2020 and pd.isna(years["c"])
+
+
+def test_a_selection_weight_at_its_bound_is_flagged():
+    # One significant study of three: the non-significant ones' weight runs to the bound (metafor's would too).
+    fit = selection_model([0.319, 0.962, 0.386], [0.04, 0.037, 0.082], steps=MODELS["3PSM"])
+    assert fit.k_per_interval == (1, 2) and fit.delta[0] == pytest.approx(100.0)
+    assert fit.warning.startswith("selection weight(s) delta_2 at the search bound")

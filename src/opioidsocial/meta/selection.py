@@ -42,8 +42,8 @@ from scipy import optimize, stats
 
 #: The two models reported in small_study.tsv: name -> upper bounds of the p-value intervals.
 MODELS = {"3PSM": (0.025, 1.0), "4PSM": (0.025, 0.5, 1.0)}
-#: The deltas are bounded like metafor's stepfun weights; an estimate at the bound signals an unidentified weight.
-DELTA_MAX = 100.0
+#: Search bounds of the deltas; an estimate at a bound signals a weight the data do not identify.
+DELTA_MIN, DELTA_MAX = 1e-8, 100.0
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ def selection_model(yi, vi, *, steps, equal_effects: bool = False, level: float 
     null = optimize.minimize(lambda t: nll(t, with_delta=False), [mu0, *start_tau], method="L-BFGS-B",
                              bounds=[(None, None), *tau_bounds])
     full = optimize.minimize(nll, [*null.x, *([1.0] * n_delta)], method="L-BFGS-B",
-                             bounds=[(None, None), *tau_bounds, *([(1e-8, DELTA_MAX)] * n_delta)],
+                             bounds=[(None, None), *tau_bounds, *([(DELTA_MIN, DELTA_MAX)] * n_delta)],
                              options={"ftol": 1e-14, "gtol": 1e-10, "maxiter": 5000})
     theta = full.x
     tau2 = 0.0 if equal_effects else float(theta[1])
@@ -145,5 +145,8 @@ def selection_model(yi, vi, *, steps, equal_effects: bool = False, level: float 
     crit = float(stats.norm.ppf(0.5 + level / 2))
     lrt = max(0.0, 2 * (null.fun - full.fun))
     delta = tuple(float(d) for d in theta[1 if equal_effects else 2:])
+    at_bound = [j + 2 for j, d in enumerate(delta) if d >= DELTA_MAX * (1 - 1e-6) or d <= DELTA_MIN * (1 + 1e-6)]
+    warning = (f"selection weight(s) delta_{', delta_'.join(map(str, at_bound))} at the search bound "
+               f"({DELTA_MIN:g} or {DELTA_MAX:g}): the data barely identify them, so the estimate is unreliable") if at_bound else ""
     return Selection(float(theta[0]), se, float(theta[0]) - crit * se, float(theta[0]) + crit * se, tau2, delta,
-                     lrt, n_delta, float(stats.chi2.sf(lrt, n_delta)), counts)
+                     lrt, n_delta, float(stats.chi2.sf(lrt, n_delta)), counts, warning=warning)
