@@ -61,7 +61,7 @@ def test_selection_models_match_metafor_on_hackshaw(name):
     assert fit.warning == ""
 
 
-def test_issue_values_of_the_vevea_hedges_model():
+def test_metafors_own_test_values_of_the_vevea_hedges_model():
     # metafor's own test values for dat.hackshaw1998, steps (0.05, 0.10, 0.50, 1).
     fit = selection_model(HACKSHAW["yi"], HACKSHAW["vi"], steps=(0.05, 0.10, 0.50, 1))
     assert fit.delta == pytest.approx((2.422079, 0.977543, 0.396713), rel=1e-3)
