@@ -79,7 +79,7 @@ def test_init_writes_a_project_whose_sheet_and_config_validate(tmp_path):
 def test_the_module_runs_the_study_and_one_study_says_why_nothing_was_pooled(project):
     pooled = pd.read_csv(project / "results/meta/pooled.tsv", sep="\t")
     assert pooled["note"].str.startswith("not pooled: 1 independent sample(s)").all() and len(pooled) == 2
-    assert "meta.min_k = 2 needed" in (project / "results/logs/meta/pool.log").read_text()
+    assert "meta.min_k = 2 needed" in (project / "results/logs/meta_pool.log").read_text()
     effects = pd.read_parquet(project / "results/labtrials/model/effects.parquet")
     assert set(effects["contrast"]) == {"naltrexone - placebo"} and set(effects["direction"]) == {-1}
 

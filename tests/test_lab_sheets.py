@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from opioidsocial.config import SCHEMA_DIR, validate_section
-from opioidsocial.emg.study import run_model
+from opioidsocial.emg.study import run as run_model
 from opioidsocial.emg.trials import TrialTableError, read_user_trials
 from opioidsocial.errors import ConfigError
 from opioidsocial.io.contracts import EFFECTS, META_POOLED

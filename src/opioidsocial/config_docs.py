@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 
-from opioidsocial.config import SCHEMA_DIR, load_schema, resolve_ref
+from opioidsocial.config import CONFIG_SCHEMA_PATH, SCHEMA_DIR, load_schema, resolve_ref
 
 SHEETS = {"studies.schema.yaml": "config/studies.tsv", "participants.schema.yaml": "participants.tsv of each dataset",
           "summary.schema.yaml": "the TSV of a `summary` study"}
@@ -95,7 +95,7 @@ def _first_keys(schema: dict, resolver) -> list[str]:
 
 def config_reference() -> str:
     """The text of config/README.md."""
-    schema, registry = load_schema(SCHEMA_DIR / "config.schema.yaml")
+    schema, registry = load_schema(CONFIG_SCHEMA_PATH)
     resolver = registry.resolver(base_uri=schema["$id"])
     out = ["# Configuration reference", "",
            "Generated from `workflow/schemas/` by `python -m opioidsocial.config_docs > config/README.md`; do not edit by hand.",

@@ -69,13 +69,12 @@ def plot_time_courses(bins: pd.DataFrame, *, study: str, reference: str, window:
     _save(fig, paths)
 
 
-def plot_marginal_means(emmeans: pd.DataFrame, *, study: str, level: float, paths: tuple[str, str], reference: str | None = None,
-                        note: str | None = None) -> None:
-    """One panel per muscle: each arm's marginal mean per emotion with its CI (or ``note`` when there are none)."""
+def plot_marginal_means(emmeans: pd.DataFrame, *, study: str, level: float, paths: tuple[str, str], reference: str | None = None) -> None:
+    """One panel per muscle: each arm's marginal mean per emotion with its CI (or a note that there are none)."""
     if emmeans.empty:
         fig, ax = plt.subplots(figsize=(6.0, 2.0))
         ax.axis("off")
-        ax.text(0.5, 0.5, f"{study}: no marginal means\n{note or ''}", ha="center", va="center", fontsize=8, wrap=True)
+        ax.text(0.5, 0.5, f"{study}: no marginal means", ha="center", va="center", fontsize=8, wrap=True)
         _save(fig, paths)
         return
     muscles = sorted(emmeans["muscle"].unique()) if "muscle" in emmeans else [None]

@@ -24,7 +24,6 @@ from opioidsocial.failsafe import record
 from opioidsocial.io.bids import read_emg, read_events
 from opioidsocial.io.contracts import EMG_BINS
 from opioidsocial.io.labels import emotion_map, face_trials
-from opioidsocial.io.tables import empty_table
 
 #: The stage name the exclusions decided here are recorded under.
 STAGE = "emg_preprocess"
@@ -201,8 +200,3 @@ def _z_within_muscle(values: np.ndarray, rejected: np.ndarray) -> np.ndarray:
             with np.errstate(divide="ignore", invalid="ignore"):
                 z[:, j, :] = (values[:, j, :] - clean.mean()) / clean.std(ddof=1)
     return z
-
-
-def empty_bins() -> pd.DataFrame:
-    """An EMG_BINS table with no rows: the output of an excluded participant."""
-    return empty_table(EMG_BINS)

@@ -17,12 +17,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from opioidsocial.io.contracts import EMG_QC_SIGNALS, QC_RECORD  # noqa: E402
+from opioidsocial.failsafe import stage  # noqa: E402
+from opioidsocial.io.contracts import EMG_QC_SIGNALS, QC_RECORD, FigureFile  # noqa: E402
 from opioidsocial.io.figures import save_figure  # noqa: E402
 from opioidsocial.io.tables import read_json, read_table  # noqa: E402
 
 
-def run(*, inputs: dict, outputs: dict, study: str, participant: str) -> None:
+@stage("emg_qc_figure", level="participant", outputs={"png": FigureFile("png")})
+def run(*, inputs: dict, outputs: dict, cfg: dict, study: str, participant: str) -> None:
     """The QC figure job: ``inputs`` are the participant's QC record (qc) and signals (EMG_QC_SIGNALS)."""
     qc_figure(qc=read_json(inputs["qc"], QC_RECORD), signals=read_table(inputs["signals"], EMG_QC_SIGNALS), png_path=outputs["png"])
 

@@ -10,6 +10,8 @@ the outputs against them. Column lists are not repeated anywhere else.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pyarrow as pa
 
 from opioidsocial.io.tables import TableSpec, TsvSpec, field
@@ -146,7 +148,8 @@ META_EFFECTS = TableSpec(
 
 #: What an exclusion removes (DataError.level): a whole participant, one muscle of a
 #: participant (no usable signal), one trial of a participant (all its muscles), or
-#: one PET ROI of one scan (a failed or implausible fit).
+#: one PET ROI of one scan (a failed or implausible fit). A study-level job excluded
+#: under ``on_bad_data: exclude`` lists its whole study (level 'study'; not counted here).
 EXCLUSION_LEVELS = ("participant", "muscle", "trial", "roi")
 EXCLUSIONS = TsvSpec(
     name="exclusions", row="excluded participant, muscle, trial or PET fit, with its level, the stage and the reason",
@@ -291,3 +294,26 @@ META_BAYES = TsvSpec(
 )
 VERSIONS = TsvSpec(name="versions", row="package", columns=("package", "version"))
 CONFIG_TABLE = TsvSpec(name="config_table", row="config key", columns=("key", "value"), text=("key", "value"))
+
+
+# -- Files that are not tables: figures, pages and records of the run ---------------
+
+@dataclass(frozen=True)
+class FigureFile:
+    """A figure file (``fmt`` png or svg); excluded, it shows the reason."""
+
+    fmt: str
+
+
+@dataclass(frozen=True)
+class TextFile:
+    """A text file (an HTML page, a YAML record); excluded, it holds the reason."""
+
+    suffix: str
+
+
+@dataclass(frozen=True)
+class Folder:
+    """A folder of figures (one per family, named as ``pattern``); excluded, it is empty."""
+
+    pattern: str = "{name}.png"

@@ -31,7 +31,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy import stats
 
-from opioidsocial.io.contracts import META_CUMULATIVE, META_EFFECTS
+from opioidsocial.failsafe import stage
+from opioidsocial.io.contracts import META_CUMULATIVE, META_EFFECTS, Folder
 from opioidsocial.io.tables import read_table, write_tsv
 from opioidsocial.meta import pooled
 from opioidsocial.meta.plots import save, slug
@@ -101,6 +102,7 @@ def figure(table: pd.DataFrame, *, family: str, level: float) -> Figure:
     return fig
 
 
+@stage("meta_cumulative", level="run", outputs={"cumulative": META_CUMULATIVE, "figures": Folder()})
 def run(*, inputs: dict, outputs: dict, cfg: dict) -> None:
     """The meta_cumulative job: results/meta/cumulative.tsv and one figure per family."""
     meta = cfg["meta"]
