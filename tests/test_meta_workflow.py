@@ -9,6 +9,7 @@ import pytest
 
 from opioidsocial.io.contracts import META_EFFECTS
 from opioidsocial.io.tables import read_table
+from opioidsocial.paths import log_path
 from tests.conftest import finished_run, snakemake
 
 pytestmark = pytest.mark.workflow
@@ -76,7 +77,7 @@ def test_bad_summary_row_fails_with_a_clear_message(meta_run, tmp_path):
         bad.write_text("\n".join([lines[0], "\t".join(cells), *lines[2:]]) + "\n")
         run = snakemake(meta_run, "--cores", "2")
         assert run.returncode != 0
-        log = (meta_run / "results" / "logs" / "meta" / "effects.log").read_text()
+        log = Path(log_path(meta_run / "results", "meta_effects")).read_text()
         assert "sd1i is negative" in log and "nal_a" in log
         assert not list((meta_run / "results" / "meta").glob(".effects.parquet.*"))
     finally:
