@@ -200,6 +200,11 @@ def summary_study_rows():
     return [SHEET_ROWS[s] for s in studies(modality="summary")]
 
 
+def study_years():
+    """Publication years of studies.tsv (order the cumulative meta-analysis; empty: unknown)."""
+    return {s: row.get("year") for s, row in SHEET_ROWS.items()}
+
+
 def get_summary_files():
     return [row["path"] for row in summary_study_rows()]
 
