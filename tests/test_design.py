@@ -99,7 +99,7 @@ def _effects() -> pd.DataFrame:
         _effect("pain2021", "liking of social rewards", 0.25, 0.05, 1, "pain2", n=24, design="within", drug="morphine"),
     ]
     raw = pd.DataFrame(rows).astype({"direction": "int8", "n2": "Int64"})
-    return harmonise([from_model(raw[EFFECTS.columns])], families=[], outcome_pattern=PATTERN)
+    return harmonise([from_model(raw[EFFECTS.columns], years={})], families=[], outcome_pattern=PATTERN)
 
 
 def _pooled(effects) -> pd.DataFrame:
@@ -208,9 +208,9 @@ def _template(tmp_path, rng) -> tuple[dict, dict]:
     row = {"study": "tmpl", "input": "trials", "design": "between", "reference": "placebo", "drug": "naltrexone"}
     cfg = {"formula": "response_uv ~ arm * emotion + (1 + emotion | participant) + (1 | stimulus)", "by": ["muscle"], "fallback": True,
            "reml": True, "contrast_within": ["emotion"], "response_unit": "microvolt", "adjust": "holm", "level": 0.95}
-    models = fit_study(trials, study=row, cfg=cfg)
+    models = fit_study(trials, study_row=row, cfg=cfg)
     paths = {"fit": tmp_path / "fit.json", "varcomp": tmp_path / "varcomp.tsv", "trials": tmp_path / "trials.parquet"}
-    write_json(paths["fit"], fit_record(models, study=row, cfg=cfg, counts={}, window=None, skipped=[], stimulus="as in the formula"),
+    write_json(paths["fit"], fit_record(models, study_row=row, cfg=cfg, counts={}, window=None, skipped=[], stimulus="as in the formula"),
                schema=FIT_RECORD)
     write_tsv(variance_components(models), paths["varcomp"], EMG_VARCOMP)
     write_table(trials[TRIAL_RESPONSES.columns], paths["trials"], TRIAL_RESPONSES)
@@ -224,7 +224,8 @@ def test_crossed_chunks_are_seeded_per_job_and_gathered(tmp_path):
     written = []
     for chunk in (1, 0, 1):  # out of order and twice: the same bytes
         out = tmp_path / f"c{chunk}_{len(written)}.tsv"
-        crossed.run(inputs=inputs, outputs={"chunk": str(out)}, cfg={**CFG, "design": {**CFG["design"], "family": ZYG}}, participants="6", stimuli="3", chunk=str(chunk), study=row)
+        crossed.run(inputs=inputs, outputs={"chunk": str(out)}, cfg={**CFG, "design": {**CFG["design"], "family": ZYG}},
+                    participants="6", stimuli="3", chunk=str(chunk), study_row=row)
         written.append(out)
     assert written[0].read_bytes() == written[2].read_bytes() != written[1].read_bytes()
     chunks = pd.concat([read_tsv(p, DESIGN_SIM_CHUNK) for p in written[:2]])
@@ -237,7 +238,7 @@ def test_crossed_chunks_are_seeded_per_job_and_gathered(tmp_path):
         assert r["power_se"] == pytest.approx(math.sqrt(r["power"] * (1 - r["power"]) / fitted))
     # The template's variance components are the ones its fit reports.
     vc = read_tsv(files["varcomp"], EMG_VARCOMP)
-    spec = crossed.template(inputs, study=row, family=ZYG, effects=_effects())
+    spec = crossed.template(inputs, study_row=row, family=ZYG, effects=_effects())
     residual = vc.loc[vc["group"] == "Residual", "sdcor"].iloc[0]
     assert spec["components"]["residual_sd"] == pytest.approx(residual) and spec["emotions"] == ("angry", "happy")
     assert spec["repetitions"] == 2 and spec["arms"] == ("placebo", "naltrexone")

@@ -52,8 +52,8 @@ def _study(design: str) -> dict:
 @pytest.mark.parametrize("design", ["between", "within"])
 def test_emg_rows_are_the_t_tests_of_the_effects_cell_means(design):
     trials, study = _trials(design), _study(design)
-    effects, _ = study_effects(trials, study=study)
-    table = evidence_table(effects, emg_tests(trials, effects, study=study, within=("emotion", "muscle"), cfg=CFG), alpha=CFG["alpha"])
+    effects, _ = study_effects(trials, study_row=study)
+    table = evidence_table(effects, emg_tests(trials, effects, study_row=study, within=("emotion", "muscle"), cfg=CFG), alpha=CFG["alpha"])
     assert list(table.columns) == list(EVIDENCE.columns)
     assert table[["outcome", "contrast"]].equals(effects.sort_values(["study", "outcome", "contrast"])[["outcome", "contrast"]].reset_index(drop=True))
     # Independently: participant means of the corrugator-to-happy cell, then scipy's t test.
@@ -76,10 +76,10 @@ def test_emg_rows_are_the_t_tests_of_the_effects_cell_means(design):
 
 def test_emg_effect_without_its_cell_is_a_data_error():
     trials, study = _trials("between"), _study("between")
-    effects, _ = study_effects(trials, study=study)
+    effects, _ = study_effects(trials, study_row=study)
     effects.loc[0, "outcome"] = "frontalis to fearful faces"
     with pytest.raises(DataError, match="frontalis to fearful faces") as err:
-        evidence_table(effects, emg_tests(trials, effects, study=study, within=("emotion", "muscle"), cfg=CFG), alpha=0.05)
+        evidence_table(effects, emg_tests(trials, effects, study_row=study, within=("emotion", "muscle"), cfg=CFG), alpha=0.05)
     assert err.value.study == "nal" and err.value.fix
 
 
@@ -89,7 +89,7 @@ def test_pet_rows_match_the_paired_tests_and_correlations(fixture_bp, fixture_tr
     corr = trait_correlations(fixture_bp, fixture_traits, pairs=PAIRS, ci_level=0.95, fdr_method="fdr_bh")
     effects = effects_table(paired, corr, study="hsu", row=row, pairs=PAIRS)
     study = {"study": "hsu", "reference": "baseline"}
-    table = evidence_table(effects, pet_tests(fixture_bp, fixture_traits, effects, study=study, conditions=CONDITIONS, cfg=CFG), alpha=0.05)
+    table = evidence_table(effects, pet_tests(fixture_bp, fixture_traits, effects, study_row=study, conditions=CONDITIONS, cfg=CFG), alpha=0.05)
     assert len(table) == len(effects) and set(table["test"]) == {"paired t", "correlation"}
     tests = table[table["test"] == "paired t"].set_index(["contrast", "outcome"])
     for r in paired.dropna(subset=["dz"]).itertuples():

@@ -48,7 +48,7 @@ def test_table_page_reads_its_contract_keeps_ids_as_text_and_handles_an_empty_ta
     path, page = tmp_path / "exclusions.tsv", tmp_path / "page.html"
 
     def render() -> str:
-        html_table.run(inputs={"tsv": str(path)}, outputs={"html": str(page)}, title="t", contract="EXCLUSIONS")
+        html_table.run(inputs={"tsv": str(path)}, outputs={"html": str(page)}, cfg={"on_bad_data": "fail"}, title="t", contract=EXCLUSIONS)
         return page.read_text()
 
     path.write_text("study\tparticipant\tlevel\tmuscle\ttrial\tstage\treason\n")
@@ -142,7 +142,7 @@ ITEMS = [
     "emmeans.png", "timecourses.png", "emg_contrasts.html",
     "pet_paired.png", "pet_correlations.png", "pet_paired_table.html", "pet_correlations_table.html",
     "funnel.png", "meta_pooled.html", "meta_regression.html", "meta_multilevel.html", "meta_sensitivity.html",
-    "meta_leave1out.html", "meta_influence.html",
+    "meta_leave1out.html", "meta_influence.html", "meta_cumulative_table.html",
     "design_retrodesign.html", "design_sample_size.html", "design_power_sim.html", "design_sequential.html",
     "power_surface.png", "sequential.png",
     "versions.html", "config.html", "config.yaml",
@@ -163,6 +163,7 @@ RENDERED = [
     ("4 Meta-analysis", "Tables", "meta-regression"),
     ("4 Meta-analysis", "Tables", "multilevel models"),
     ("4 Meta-analysis", "Tables", "small-study tests"),
+    ("4 Meta-analysis", "Tables", "cumulative meta-analysis by year"),
     ("4 Meta-analysis", "Design and power", "power, type S and M of past studies"),
     ("4 Meta-analysis", "Design and power", "sample size for a target power"),
     ("4 Meta-analysis", "Design and power", "simulated power of the crossed design"),

@@ -6,13 +6,13 @@
 
 TARGETS.extend(
     [
-        f"{P.design}/retrodesign.tsv",
-        f"{P.design}/sample_size.tsv",
-        f"{P.design}/power_curve",
-        f"{P.design}/power_sim.tsv",
-        f"{P.design}/power_surface.png",
-        f"{P.design}/sequential.tsv",
-        f"{P.design}/sequential.png",
+        P.design_retrodesign,
+        P.design_sample_size,
+        P.design_power_curve,
+        P.design_power_sim,
+        P.design_power_surface_png,
+        P.design_sequential,
+        P.design_sequential_figure_png,
     ]
 )
 
@@ -23,20 +23,20 @@ rule design_retrodesign:
         effects=rules.meta_effects.output.effects,
         small_study=rules.meta_sensitivity.output.small_study,
     output:
-        retrodesign=f"{P.design}/retrodesign.tsv",
+        retrodesign=P.design_retrodesign,
     log:
-        f"{P.logs}/design/retrodesign.log",
+        log_of("design_retrodesign"),
     benchmark:
-        f"{P.benchmarks}/design/retrodesign.tsv"
+        benchmark_of("design_retrodesign")
     conda:
-        "../../environment.yml"
+        ENV
     resources:
         mem_mb=1000,
         runtime=5,
     params:
         cfg=get_cfg("design_retrodesign"),
     script:
-        "../../scripts/design_retrodesign.py"
+        script_of("design_retrodesign")
 
 
 rule design_sample_size:
@@ -45,28 +45,28 @@ rule design_sample_size:
         effects=rules.meta_effects.output.effects,
         small_study=rules.meta_sensitivity.output.small_study,
     output:
-        sample_size=f"{P.design}/sample_size.tsv",
+        sample_size=P.design_sample_size,
         power_curve=report(
-            directory(f"{P.design}/power_curve"),
-            patterns=["{name}.png"],
-            caption="../report/design_power_curve.rst",
+            directory(P.design_power_curve),
+            patterns=folder_patterns("design_power_curve"),
+            caption=caption_of("design_power_curve"),
             category="4 Meta-analysis",
             subcategory="Design and power",
             labels={"item": "power curve: {name}"},
         ),
     log:
-        f"{P.logs}/design/sample_size.log",
+        log_of("design_sample_size"),
     benchmark:
-        f"{P.benchmarks}/design/sample_size.tsv"
+        benchmark_of("design_sample_size")
     conda:
-        "../../environment.yml"
+        ENV
     resources:
         mem_mb=1000,
         runtime=5,
     params:
         cfg=get_cfg("design_sample_size"),
     script:
-        "../../scripts/design_sample_size.py"
+        script_of("design_sample_size")
 
 
 rule design_simulate:
@@ -75,46 +75,46 @@ rule design_simulate:
         pooled=rules.meta_pool.output.pooled,
         effects=rules.meta_effects.output.effects,
     output:
-        chunk=f"{P.design}/power_sim/p{{participants}}_s{{stimuli}}_c{{chunk}}.tsv",
+        chunk=P.design_sim_chunk,
     log:
-        f"{P.logs}/design/simulate/p{{participants}}_s{{stimuli}}_c{{chunk}}.log",
+        log_of("design_simulate", "participants", "stimuli", "chunk"),
     benchmark:
-        f"{P.benchmarks}/design/simulate/p{{participants}}_s{{stimuli}}_c{{chunk}}.tsv"
+        benchmark_of("design_simulate", "participants", "stimuli", "chunk")
     wildcard_constraints:
         participants=r"\d+",
         stimuli=r"\d+",
         chunk=r"\d+",
     conda:
-        "../../environment.yml"
+        ENV
     resources:
         mem_mb=1000,
         runtime=60,
     params:
         cfg=get_cfg("design_simulate"),
-        study=design_template(),
+        study_row=design_template(),
     script:
-        "../../scripts/design_simulate.py"
+        script_of("design_simulate")
 
 
 rule design_power_sim:
     input:
         chunks=get_design_chunks(rules.design_simulate.output.chunk),
     output:
-        power_sim=f"{P.design}/power_sim.tsv",
+        power_sim=P.design_power_sim,
         surface_png=report(
-            f"{P.design}/power_surface.png",
-            caption="../report/design_power_surface.rst",
+            P.design_power_surface_png,
+            caption=caption_of("design_power_surface"),
             category="4 Meta-analysis",
             subcategory="Design and power",
             labels={"item": "simulated power of the crossed design"},
         ),
-        surface_svg=f"{P.design}/power_surface.svg",
+        surface_svg=P.design_power_surface_svg,
     log:
-        f"{P.logs}/design/power_sim.log",
+        log_of("design_power_sim"),
     benchmark:
-        f"{P.benchmarks}/design/power_sim.tsv"
+        benchmark_of("design_power_sim")
     conda:
-        "../../environment.yml"
+        ENV
     resources:
         mem_mb=1000,
         runtime=5,
@@ -122,7 +122,7 @@ rule design_power_sim:
         cfg=get_cfg("design_power_sim"),
         skipped=design_skipped(),
     script:
-        "../../scripts/design_power_sim.py"
+        script_of("design_power_sim")
 
 
 rule design_sequential:
@@ -130,25 +130,25 @@ rule design_sequential:
         pooled=rules.meta_pool.output.pooled,
         effects=rules.meta_effects.output.effects,
     output:
-        sequential=f"{P.design}/sequential.tsv",
+        sequential=P.design_sequential,
         figure_png=report(
-            f"{P.design}/sequential.png",
-            caption="../report/design_sequential.rst",
+            P.design_sequential_figure_png,
+            caption=caption_of("design_sequential"),
             category="4 Meta-analysis",
             subcategory="Design and power",
             labels={"item": "sequential Bayes-factor design: final n"},
         ),
-        figure_svg=f"{P.design}/sequential.svg",
+        figure_svg=P.design_sequential_figure_svg,
     log:
-        f"{P.logs}/design/sequential.log",
+        log_of("design_sequential"),
     benchmark:
-        f"{P.benchmarks}/design/sequential.tsv"
+        benchmark_of("design_sequential")
     conda:
-        "../../environment.yml"
+        ENV
     resources:
         mem_mb=1000,
         runtime=20,
     params:
         cfg=get_cfg("design_sequential"),
     script:
-        "../../scripts/design_sequential.py"
+        script_of("design_sequential")

@@ -36,7 +36,8 @@ import numpy as np
 import pandas as pd
 
 from opioidsocial.design.assumptions import model_effects, primary_rows
-from opioidsocial.errors import OpioidSocialError
+from opioidsocial.errors import DataError
+from opioidsocial.failsafe import stage
 from opioidsocial.io.contracts import DESIGN_SIM_CHUNK, EMG_VARCOMP, FIT_RECORD, META_EFFECTS, META_POOLED, TRIAL_RESPONSES
 from opioidsocial.io.tables import read_json, read_table, read_tsv, write_tsv
 from opioidsocial.stats.fallback import simplify
@@ -50,8 +51,11 @@ MODEL = "opioid_aligned"
 SIMULATED = ("participant", "arm", "emotion", "stimulus")
 
 
-class TemplateError(OpioidSocialError, ValueError):
-    """The template study cannot give a simulation (no usable fit, or terms it does not model)."""
+class TemplateError(DataError):
+    """The template study cannot give a simulation (no usable fit, or terms it does not model);
+    the job notes it in its row instead of stopping."""
+
+    level = "study"
 
 
 def simulation_family(pooled: pd.DataFrame, effects: pd.DataFrame, *, family: str | None, method: str, test: str,
@@ -182,11 +186,11 @@ def chunk_sizes(n_sims: int, chunks: int) -> list[int]:
     return [n_sims // chunks + (i < n_sims % chunks) for i in range(chunks)]
 
 
-def template(inputs: dict, *, study: dict, family: str, effects: pd.DataFrame) -> dict:
+def template(inputs: dict, *, study_row: dict, family: str, effects: pd.DataFrame) -> dict:
     """What the simulation takes from the template study: formula, components, arms, emotions, trials."""
     record = read_json(inputs["fit"], FIT_RECORD)
     if not record["estimable"]:
-        raise TemplateError(f"the template study '{study['study']}' was not estimable: {record['not_estimable_reason']}")
+        raise TemplateError(f"the template study '{study_row['study']}' was not estimable: {record['not_estimable_reason']}")
     rows = model_effects(effects, family=family, model=MODEL)
     muscle = rows["muscle"].dropna().iloc[0] if rows["muscle"].notna().any() else None
     target = rows["emotion"].dropna().iloc[0] if rows["emotion"].notna().any() else None
@@ -220,7 +224,7 @@ def template(inputs: dict, *, study: dict, family: str, effects: pd.DataFrame) -
     # The SD of a participant's cell mean in the template: what the pooled d is a multiple of.
     cell_sd = math.sqrt(components["participant_cov"][1, 1] + components["residual_sd"] ** 2 / float(per_cell.median()))
     return {"formula": formula, "configured": record["formula"], "response": parsed.response, "components": components, "repetitions": repetitions,
-            "arms": (study["reference"], study["drug"]), "emotions": (other, target), "cell_sd": cell_sd}
+            "arms": (study_row["reference"], study_row["drug"]), "emotions": (other, target), "cell_sd": cell_sd}
 
 
 def simulate_chunk(spec: dict, *, per_arm: int, stimuli: int, n: int, seed: np.random.SeedSequence, d: float,
@@ -239,7 +243,8 @@ def simulate_chunk(spec: dict, *, per_arm: int, stimuli: int, n: int, seed: np.r
     return {**counts, "effect": effect}
 
 
-def run(*, inputs: dict, outputs: dict, cfg: dict, participants: str, stimuli: str, chunk: str, study: dict) -> None:
+@stage("design_simulate", level="run", outputs={"chunk": DESIGN_SIM_CHUNK})
+def run(*, inputs: dict, outputs: dict, cfg: dict, participants: str, stimuli: str, chunk: str, study_row: dict) -> None:
     """The design_simulate job: one grid point x chunk of simulated studies, one DESIGN_SIM_CHUNK row."""
     design, meta = cfg["design"], cfg["meta"]
     per_arm, n_stimuli, index = int(participants), int(stimuli), int(chunk)
@@ -251,7 +256,7 @@ def run(*, inputs: dict, outputs: dict, cfg: dict, participants: str, stimuli: s
            "significant": 0, "failed": 0, "singular": 0, "effect": None, "note": note}
     if family is not None:
         try:
-            spec = template(inputs, study=study, family=family, effects=effects)
+            spec = template(inputs, study_row=study_row, family=family, effects=effects)
         except TemplateError as err:
             log.warning("crossed-design simulation skipped: %s", err)
             row["note"] = f"not simulated: {err}"

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from opioidsocial.io.contracts import DESIGN_POWER_SIM, DESIGN_SIM_CHUNK
+from opioidsocial.failsafe import stage
+from opioidsocial.io.contracts import DESIGN_POWER_SIM, DESIGN_SIM_CHUNK, FigureFile
 from opioidsocial.io.figures import save_figure
 from opioidsocial.io.tables import read_tsv, write_tsv
 
@@ -69,6 +70,8 @@ def surface(table: pd.DataFrame) -> Figure:
     return fig
 
 
+@stage("design_power_sim", level="run",
+       outputs={"power_sim": DESIGN_POWER_SIM, "surface_png": FigureFile("png"), "surface_svg": FigureFile("svg")})
 def run(*, inputs: dict, outputs: dict, cfg: dict, skipped: str) -> None:
     """The design_power_sim job: power_sim.tsv and the power surface (png, svg).
 

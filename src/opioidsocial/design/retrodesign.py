@@ -16,6 +16,7 @@ import pandas as pd
 
 from opioidsocial.design.analytic import retrodesign
 from opioidsocial.design.assumptions import model_effects, read_inputs
+from opioidsocial.failsafe import stage
 from opioidsocial.io.contracts import DESIGN_RETRODESIGN
 from opioidsocial.io.tables import write_tsv
 
@@ -38,6 +39,7 @@ def retrodesign_table(effects: pd.DataFrame, assumed: pd.DataFrame, *, alpha: fl
     return pd.concat(frames, ignore_index=True)[list(DESIGN_RETRODESIGN.columns)]
 
 
+@stage("design_retrodesign", level="run", outputs={"retrodesign": DESIGN_RETRODESIGN})
 def run(*, inputs: dict, outputs: dict, cfg: dict) -> None:
     """The design_retrodesign job: results/design/retrodesign.tsv."""
     effects, assumed = read_inputs(inputs, cfg)

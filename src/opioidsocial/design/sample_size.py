@@ -27,7 +27,8 @@ from matplotlib.ticker import ScalarFormatter
 
 from opioidsocial.design.analytic import DESIGNS, n_for_power, t_power
 from opioidsocial.design.assumptions import model_effects, read_inputs
-from opioidsocial.io.contracts import DESIGN_SAMPLE_SIZE
+from opioidsocial.failsafe import stage
+from opioidsocial.io.contracts import DESIGN_SAMPLE_SIZE, Folder
 from opioidsocial.io.tables import write_tsv
 from opioidsocial.meta.plots import save, slug
 
@@ -104,6 +105,7 @@ def power_curve(effects: pd.DataFrame, sizes: pd.DataFrame, *, family: str, targ
     return fig
 
 
+@stage("design_sample_size", level="run", outputs={"sample_size": DESIGN_SAMPLE_SIZE, "power_curve": Folder()})
 def run(*, inputs: dict, outputs: dict, cfg: dict) -> None:
     """The design_sample_size job: results/design/sample_size.tsv and a power curve per family."""
     design = cfg["design"]

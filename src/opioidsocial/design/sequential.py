@@ -23,7 +23,8 @@ from matplotlib.figure import Figure
 
 from opioidsocial.design.assumptions import model_effects
 from opioidsocial.design.crossed import MODEL, simulation_family
-from opioidsocial.io.contracts import DESIGN_SEQUENTIAL, META_EFFECTS, META_POOLED
+from opioidsocial.failsafe import stage
+from opioidsocial.io.contracts import DESIGN_SEQUENTIAL, META_EFFECTS, META_POOLED, FigureFile
 from opioidsocial.io.figures import save_figure
 from opioidsocial.io.tables import read_table, read_tsv, write_tsv
 from opioidsocial.stats.evidence import log_ttest_bf
@@ -116,6 +117,8 @@ def figure(results: dict, *, family: str, design: str, at: np.ndarray) -> Figure
     return fig
 
 
+@stage("design_sequential", level="run",
+       outputs={"sequential": DESIGN_SEQUENTIAL, "figure_png": FigureFile("png"), "figure_svg": FigureFile("svg")})
 def run(*, inputs: dict, outputs: dict, cfg: dict) -> None:
     """The design_sequential job: sequential.tsv and the figure of the final n (png, svg)."""
     design, meta = cfg["design"], cfg["meta"]

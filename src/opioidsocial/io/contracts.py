@@ -10,6 +10,8 @@ the outputs against them. Column lists are not repeated anywhere else.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pyarrow as pa
 
 from opioidsocial.io.tables import TableSpec, TsvSpec, field
@@ -51,6 +53,23 @@ EMG_QC_SIGNALS = TableSpec(
             field("signal", pa.string(), doc="raw | filtered (band-pass and notches)"),
             field("x", pa.float64(), doc="snippet: time from the first onset, s; spectrum: frequency, Hz"),
             field("value", pa.float64(), doc="snippet: microvolt; spectrum: microvolt^2 / Hz"),
+        ]
+    ),
+)
+
+MULTIVERSE_CELLS = TableSpec(
+    name="multiverse_cells",
+    row="universe x participant x arm x muscle x emotion with a clean trial",
+    sort_by=("study", "universe", "participant", "arm", "muscle", "emotion"),
+    schema=pa.schema(
+        [
+            field("study", pa.string()),
+            field("universe", pa.int64(), doc="universe number (opioidsocial.multiverse.grid: one digit per grid key)"),
+            field("participant", pa.string()),
+            field("arm", pa.string(), doc="treatment arm from participants.tsv"),
+            field("muscle", pa.string()),
+            field("emotion", pa.string()),
+            field("value", pa.float64(), doc="mean response of the participant's clean trials in the cell, in the universe's unit"),
         ]
     ),
 )
@@ -137,6 +156,7 @@ META_EFFECTS = TableSpec(
             field("drug", pa.string()),
             field("muscle", pa.string(), nullable=True, doc="from meta.outcome_pattern; null when the label has none"),
             field("emotion", pa.string(), nullable=True, doc="from meta.outcome_pattern; null when the label has none"),
+            field("year", pa.int64(), nullable=True, doc="publication year (studies.tsv or the summary row); orders the cumulative meta-analysis"),
         ]
     ),
 )
@@ -145,7 +165,8 @@ META_EFFECTS = TableSpec(
 
 #: What an exclusion removes (DataError.level): a whole participant, one muscle of a
 #: participant (no usable signal), one trial of a participant (all its muscles), or
-#: one PET ROI of one scan (a failed or implausible fit).
+#: one PET ROI of one scan (a failed or implausible fit). A study-level job excluded
+#: under ``on_bad_data: exclude`` lists its whole study (level 'study'; not counted here).
 EXCLUSION_LEVELS = ("participant", "muscle", "trial", "roi")
 EXCLUSIONS = TsvSpec(
     name="exclusions", row="excluded participant, muscle, trial or PET fit, with its level, the stage and the reason",
@@ -238,15 +259,40 @@ EVIDENCE = TsvSpec(
              "bf10", "bf01", "log_bf10", "tost_p", "equivalent", "label", "prior_scale", "sesoi"),
     text=("outcome", "contrast"),
 )
+#: The multiverse's grid keys (opioidsocial.multiverse.grid.KEYS) as they may lead its tables.
+MULTIVERSE_KEYS = ("envelope", "baseline_method", "zscore", "baseline_s", "response_s", "highpass_hz", "smoothing_ms", "reject_robust_z")
+MULTIVERSE_SPECIFICATIONS = TsvSpec(
+    name="multiverse_specifications", row="universe x contrast x outcome; a column per grid key (windows 'a,b'; n/a where it does not apply)",
+    leading=("study", "universe", *MULTIVERSE_KEYS), columns=("contrast", "outcome", "n1", "n2", "yi", "vi", "t", "df", "p"),
+    text=("contrast", "outcome", *MULTIVERSE_KEYS),
+)
+MULTIVERSE_JOINT = TsvSpec(
+    name="multiverse_joint", row="contrast x outcome: the joint tests of its specification curve",
+    columns=("study", "contrast", "outcome", "n_universes", "median_yi", "share_significant", "stouffer_z", "p_median", "p_share",
+             "p_stouffer", "permutations", "seed"),
+    text=("contrast", "outcome"),
+)
+MULTIVERSE_CHOICES = TsvSpec(
+    name="multiverse_choices", row="contrast x outcome x grid key: share of the variance of yi across universes its main effect explains",
+    columns=("study", "contrast", "outcome", "choice", "n_values", "variance_explained"), text=("contrast", "outcome", "choice"),
+)
+META_MULTIVERSE = TsvSpec(
+    name="meta_multiverse", row="family x model x universe shared by the family's multiverse studies: the primary pooled estimate",
+    leading=("family", "model", "universe", *MULTIVERSE_KEYS), columns=("k", "estimate", "ci_lb", "ci_ub", "p"),
+    text=("family", "model", *MULTIVERSE_KEYS),
+)
 POOLED_FIELDS = ("k", "estimate", "se", "ci_lb", "ci_ub", "pi_lb", "pi_ub", "tau2", "tau2_ci_lb", "tau2_ci_ub",
                  "i2", "h2", "q", "q_df", "q_p", "method", "test")
 # A family x model with too few samples is one row with its k and the reason in `note`
 # (no estimator, no test), so a run that pools nothing says why in the table itself.
-META_POOLED = TsvSpec(name="meta_pooled", row="family x model x estimator x test", columns=("family", "model", *POOLED_FIELDS, "note"))
+# tau2_pl_lb/ub: the profile-likelihood CI of tau^2, for ML and REML only (empty otherwise).
+META_POOLED = TsvSpec(name="meta_pooled", row="family x model x estimator x test",
+                      columns=("family", "model", *POOLED_FIELDS, "tau2_pl_lb", "tau2_pl_ub", "note"))
 META_REGRESSION = TsvSpec(
     name="meta_regression", row="family x moderator x term",
     columns=("family", "moderator", "term", "k", "estimate", "se", "stat", "df", "p", "ci_lb", "ci_ub",
-             "qm", "qm_df1", "qm_df2", "qm_p", "tau2", "q", "q_df", "q_p", "r2", "method", "test", "note"),
+             "qm", "qm_df1", "qm_df2", "qm_p", "tau2", "q", "q_df", "q_p", "r2", "method", "test",
+             "permutation_p", "qm_permutation_p", "note"),
 )
 META_MULTILEVEL = TsvSpec(
     name="meta_multilevel", row="model x scope x term",
@@ -263,9 +309,21 @@ META_INFLUENCE = TsvSpec(
     columns=("family", "model", "sample_group", "studies", "rstudent", "dffits", "cook_d", "cov_r", "tau2_del", "q_del", "hat", "weight",
              "influential", "method", "test"),
 )
+#: analysis: egger (one row per tau^2 estimator of meta.methods), trimfill, 3PSM, 4PSM, pet, peese, pet-peese,
+#: permutation. se and tau2 where the analysis has them; delta_2/delta_3 and k_per_interval (studies per p-value
+#: interval, e.g. '7,30') belong to the selection models, iterations and exact to the permutation test, note to
+#: pet-peese (which intercept it took); empty where an analysis has none.
 META_SMALL_STUDY = TsvSpec(
-    name="meta_small_study", row="family x model x analysis",
-    columns=("family", "model", "analysis", "k", "statistic", "df", "p", "estimate", "ci_lb", "ci_ub", "k0", "side", "method", "test", "warning"),
+    name="meta_small_study", row="family x model x analysis (x estimator for egger)",
+    columns=("family", "model", "analysis", "k", "statistic", "df", "p", "estimate", "ci_lb", "ci_ub", "k0", "side",
+             "se", "tau2", "delta_2", "delta_3", "k_per_interval", "iterations", "exact", "method", "test", "note", "warning"),
+    text=("k_per_interval", "note", "warning"),
+)
+#: Cumulative meta-analysis by year: the model refitted as each sample is added (oldest first).
+META_CUMULATIVE = TsvSpec(
+    name="meta_cumulative", row="family x model x sample added (in order of year)",
+    columns=("family", "model", "added_study", "year", "k", "estimate", "ci_lb", "ci_ub", "tau2", "method", "test"),
+    text=("added_study",),
 )
 META_BAYES = TsvSpec(
     name="meta_bayes", row="family x model x prior analysis",
@@ -309,3 +367,25 @@ DESIGN_SEQUENTIAL = TsvSpec(
              "n_mean", "n_mean_se", "n_q25", "n_median", "n_q75", "note"),
     text=("family", "design", "hypothesis", "note"),
 )
+
+# -- Files that are not tables: figures, pages and records of the run ---------------
+
+@dataclass(frozen=True)
+class FigureFile:
+    """A figure file (``fmt`` png or svg); excluded, it shows the reason."""
+
+    fmt: str
+
+
+@dataclass(frozen=True)
+class TextFile:
+    """A text file (an HTML page, a YAML record); excluded, it holds the reason."""
+
+    suffix: str
+
+
+@dataclass(frozen=True)
+class Folder:
+    """A folder of figures (one per family, named as ``pattern``); excluded, it is empty."""
+
+    pattern: str = "{name}.png"
