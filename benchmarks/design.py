@@ -35,11 +35,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from opioidsocial.design.crossed import simulate_chunk  # noqa: E402
+from opioidsocial.paths import benchmark_path, layout  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 RESULT = REPO / "benchmarks" / "results" / "design.json"
 RULES = ["design_retrodesign", "design_sample_size", "design_simulate", "design_power_sim", "design_sequential"]
-TARGETS = [f"results/design/{name}.tsv" for name in ("retrodesign", "sample_size", "power_sim", "sequential")]
+TARGETS = [layout("results")[f"design_{name}"] for name in ("retrodesign", "sample_size", "power_sim", "sequential")]
 #: Variance components of a zygomaticus model of the demo's korb2023 (microvolt^2): participant
 #: intercept and happy slope (correlated), stimulus, residual; the size of the effect is d = 0.5.
 SPEC = {
@@ -68,12 +69,14 @@ def default_stage(workdir: Path, cores: int) -> dict:
     if run.returncode:
         raise SystemExit(run.stdout[-2000:] + run.stderr[-3000:])
     jobs, cpu = {}, {}
-    for path in sorted((workdir / "results" / "benchmarks" / "design").rglob("*.tsv")):
-        rule = "design_simulate" if path.parent.name == "simulate" else f"design_{path.stem}"
-        record = pd.read_csv(path, sep="\t").iloc[0]
-        jobs.setdefault(rule, []).append(float(record["s"]))
-        cpu.setdefault(rule, []).append(float(record["cpu_time"]))
-    power = pd.read_csv(workdir / "results" / "design" / "power_sim.tsv", sep="\t")
+    for rule in RULES:
+        # One benchmark file per job: <rule>.tsv, or a folder of them for the simulation's grid x chunks.
+        single = Path(benchmark_path(str(workdir / "results"), rule))
+        for path in [single] if single.is_file() else sorted(single.with_suffix("").rglob("*.tsv")):
+            record = pd.read_csv(path, sep="\t").iloc[0]
+            jobs.setdefault(rule, []).append(float(record["s"]))
+            cpu.setdefault(rule, []).append(float(record["cpu_time"]))
+    power = pd.read_csv(workdir / TARGETS[2], sep="\t")
     return {"cores": cores, "wall_s": wall, "job_s": {rule: sum(s) for rule, s in jobs.items()},
             "job_cpu_s": {rule: sum(s) for rule, s in cpu.items()},
             "jobs": {rule: len(s) for rule, s in jobs.items()}, "power_sim": power.fillna("").to_dict(orient="records")}
