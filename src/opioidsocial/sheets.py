@@ -30,9 +30,12 @@ def load_studies(path: str | Path, *, schemas: str | Path) -> pd.DataFrame:
     return sheet.set_index("study", drop=False)
 
 
-def load_participants(study: pd.Series, *, schemas: str | Path) -> pd.DataFrame:
-    """A study's participants.tsv with a 'participant' column holding the bare label."""
-    path = Path(study["path"]) / "participants.tsv"
+def load_participants(study: pd.Series | dict, *, schemas: str | Path, path: str | Path | None = None) -> pd.DataFrame:
+    """A study's participants.tsv with a 'participant' column holding the bare label.
+
+    ``path``: the sheet as a rule declares it (default: participants.tsv in the study's folder).
+    """
+    path = Path(path) if path is not None else Path(study["path"]) / "participants.tsv"
     # An empty arm in a between-subjects study would become an arm of its own ('all').
     filled = ("arm",) if study.get("design") == "between" else ()
     sheet = read_sheet(path, Path(schemas) / "participants.schema.yaml", what=f"study '{study['study']}'", filled=filled)

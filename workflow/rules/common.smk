@@ -97,9 +97,19 @@ def get_provenance(step):
     return {**versions(), "config_step": step, "config_hash": config_hash(get_cfg(step))}
 
 
-def get_study_row(wildcards):
-    """The study's row of the studies sheet, as a dict."""
-    return SHEET_ROWS[wildcards.study]
+def study_columns(study, columns):
+    """The study's values of these studies.tsv columns ('' for an undeclared column it lacks)."""
+    return {c: SHEET_ROWS[study].get(c, "") for c in columns}
+
+
+def get_study_columns(*columns):
+    """Params of the study's values of the studies.tsv ``columns`` its stage reads: not the
+    whole row, so that editing another column (a description) reruns nothing."""
+
+    def values(wildcards):
+        return study_columns(wildcards.study, columns)
+
+    return values
 
 
 def get_reference(wildcards):

@@ -119,7 +119,7 @@ rule emg_model:
         runtime=30,
     params:
         cfg=get_cfg("emg_model"),
-        row=get_study_row,
+        row=get_study_columns("study", "input", "design", "drug", "direction", "reference", "sample_group"),
         metadata=get_provenance("emg_model"),
     script:
         "../../scripts/emg_model.py"

@@ -27,7 +27,7 @@ rule evidence_emg:
         runtime=5,
     params:
         cfg=get_cfg("evidence_emg"),
-        row=get_study_row,
+        row=get_study_columns("study", "design", "reference"),
     script:
         "../../scripts/evidence_emg.py"
 
@@ -52,7 +52,7 @@ rule evidence_pet:
         runtime=5,
     params:
         cfg=get_cfg("evidence_pet"),
-        row=get_study_row,
+        row=get_study_columns("study", "input", "design", "reference", "reference_group"),
     script:
         "../../scripts/evidence_pet.py"
 

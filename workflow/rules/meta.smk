@@ -3,8 +3,10 @@
 # and plot. Works on summary studies alone when no study has an effects.parquet.
 
 META_TABLES = ["pooled", "meta_regression", "multilevel", "sensitivity_leave1out", "sensitivity_influence", "small_study"]
-# The studies.tsv rows of the summary studies (their TSV of published statistics is at `path`).
-SUMMARY_STUDIES = [SHEET_ROWS[s] for s in studies(modality="summary")]
+# The studies.tsv columns read of the summary studies (their TSV of published statistics is at `path`).
+SUMMARY_STUDIES = [
+    study_columns(s, ("study", "path", "drug", "direction", "reference", "sample_group")) for s in studies(modality="summary")
+]
 
 
 TARGETS.extend(

@@ -12,6 +12,19 @@ report: "../report/workflow.rst"
 
 
 REPORT_STUDIES = [SHEET_ROWS[s] for s in studies()]
+# The studies.tsv columns the overview reads: its own (description included) and what checking participants.tsv needs.
+OVERVIEW_COLUMNS = (
+    "study",
+    "modality",
+    "input",
+    "design",
+    "drug",
+    "direction",
+    "reference",
+    "sample_group",
+    "reference_group",
+    "description",
+)
 # The stage outputs (and sheets) the overview counts participants in, per study.
 REPORT_STUDY_FILES = {row["study"]: study_inputs(row, RESULTS) for row in REPORT_STUDIES}
 
@@ -97,7 +110,7 @@ rule report_overview:
         runtime=10,
     params:
         cfg=get_cfg("report_overview"),
-        studies=REPORT_STUDIES,
+        studies=[study_columns(s, OVERVIEW_COLUMNS) for s in studies()],
         files=REPORT_STUDY_FILES,
     script:
         "../../scripts/report_overview.py"
