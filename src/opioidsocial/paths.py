@@ -25,6 +25,7 @@ TEMPLATES = {
     "trials": "{results}/{study}/model/trials.parquet",
     "fit": "{results}/{study}/model/fit.json",
     "effects": "{results}/{study}/model/effects.parquet",
+    "effect_samples": "{results}/{study}/model/effect_samples.parquet",
     "study_bp": "{results}/{study}/model/pet_bp.parquet",
     # the whole run
     "meta": "{results}/meta",

@@ -98,6 +98,7 @@ rule emg_model:
         contrasts=f"{P.model}/contrasts.tsv",
         fit=P.fit,
         effects=P.effects,
+        samples=P.effect_samples,
         plot_png=report(
             f"{P.model}/emmeans.png",
             caption="../report/emg_model_emmeans.rst",

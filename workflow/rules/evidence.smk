@@ -10,7 +10,7 @@ TARGETS.extend([f"{P.meta}/bayes.tsv", f"{P.meta}/bayes_posterior"])
 
 rule evidence_emg:
     input:
-        trials=P.trials,
+        samples=P.effect_samples,
         effects=P.effects,
     output:
         evidence=f"{P.model}/evidence.tsv",

@@ -14,7 +14,7 @@ import logging
 from opioidsocial.emg.preprocess import UnusableParticipant, empty_bins, preprocess_participant
 from opioidsocial.failsafe import failsafe
 from opioidsocial.io.contracts import EMG_BINS, EMG_QC_SIGNALS, QC_RECORD
-from opioidsocial.io.tables import empty_table, write_json, write_table
+from opioidsocial.io.tables import write_json, write_table
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def run(*, inputs: dict, outputs: dict, cfg: dict, study: str, participant: str,
             raise UnusableParticipant(qc["exclusion_reason"], file=inputs["recording"],
                                       fix="inspect the QC JSON, or raise emg.max_rejected_fraction")
     if outcome.excluded:
-        bins, signal_rows = empty_bins(), empty_table(EMG_QC_SIGNALS)
+        bins, signal_rows = empty_bins(), EMG_QC_SIGNALS.empty()
         qc = {"study": study, "participant": participant, "arm": arm, "recording": inputs["recording"], "usable": False,
               "exclusion_reason": outcome.reason}
     log.info("%s/%s: %d rows, rejected fraction %s", study, participant, len(bins), qc.get("rejected_fraction"))

@@ -24,7 +24,6 @@ from opioidsocial.failsafe import record
 from opioidsocial.io.bids import read_emg, read_events
 from opioidsocial.io.contracts import EMG_BINS
 from opioidsocial.io.labels import emotion_map, face_trials
-from opioidsocial.io.tables import empty_table
 
 #: The stage name the exclusions decided here are recorded under.
 STAGE = "emg_preprocess"
@@ -205,4 +204,4 @@ def _z_within_muscle(values: np.ndarray, rejected: np.ndarray) -> np.ndarray:
 
 def empty_bins() -> pd.DataFrame:
     """An EMG_BINS table with no rows: the output of an excluded participant."""
-    return empty_table(EMG_BINS)
+    return EMG_BINS.empty()

@@ -28,14 +28,14 @@ from dataclasses import dataclass
 import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
-from opioidsocial.emg.effects import study_effects
+from opioidsocial.emg.effects import effect_samples, study_effects
 from opioidsocial.emg.plots import plot_marginal_means, plot_time_courses
 from opioidsocial.emg.preprocess import STAGE
 from opioidsocial.emg.trials import read_bins_responses, read_user_trials
 from opioidsocial.errors import DataError, OpioidSocialError
 from opioidsocial.failsafe import exclusion, exclusion_table, failsafe
 from opioidsocial.io import contracts
-from opioidsocial.io.contracts import EFFECTS, EMG_BINS, EXCLUSIONS, FIT_RECORD, QC_RECORD, TRIAL_RESPONSES
+from opioidsocial.io.contracts import CELL_FACTORS, EFFECT_SAMPLES, EFFECTS, EMG_BINS, EXCLUSIONS, FIT_RECORD, QC_RECORD, TRIAL_RESPONSES
 from opioidsocial.io.labels import NO_STIMULUS
 from opioidsocial.io.tables import read_json, read_table, write_json, write_table, write_tsv
 from opioidsocial.sheets import check_drug_arm
@@ -306,7 +306,8 @@ def run_model(*, inputs: dict, outputs: dict, cfg: dict, study: str, row: dict, 
 
     ``inputs`` source is the study's EMG_BINS table (input 'bids') or the user's trial
     table (input 'trials'); ``row`` is the study's sheet row; ``outputs`` maps trials,
-    fixef, anova, varcomp, emmeans, contrasts, fit, effects, plot_png, plot_svg to
+    fixef, anova, varcomp, emmeans, contrasts, fit, effects, samples (the participant
+    cell means of each effect, which its evidence is tested on), plot_png, plot_svg to
     paths. A study whose exclusions left no contrast to estimate fails, or with
     ``on_bad_data: exclude`` gets empty tables and says why in ``fit.json``.
     """
@@ -326,7 +327,7 @@ def run_model(*, inputs: dict, outputs: dict, cfg: dict, study: str, row: dict, 
         formula, stimulus = stimulus_formula(models_cfg["formula"], trials, study=study)
         models = fit_study(trials, study=row, cfg={**models_cfg, "formula": formula})
     if outcome.excluded:
-        _write_outputs(outputs, trials=trials, tables={}, effects=pd.DataFrame(columns=EFFECTS.columns),
+        _write_outputs(outputs, trials=trials, tables={}, effects=EFFECTS.empty(), samples=EFFECT_SAMPLES.empty(),
                        record=fit_record([], study=row, cfg=models_cfg, counts=counts, window=window, skipped=[], stimulus=None,
                                          reason=outcome.reason),
                        study=row, cfg=models_cfg, metadata=metadata)
@@ -340,11 +341,13 @@ def run_model(*, inputs: dict, outputs: dict, cfg: dict, study: str, row: dict, 
         "emmeans": marginal_means(models, within=within, level=level),
         "contrasts": planned_contrasts(models, reference=row["reference"], within=within, level=level, adjust=models_cfg["adjust"]),
     }
-    effects, skipped = study_effects(trials, study=row, within=tuple(f for f in ("emotion", "muscle") if f in within))
+    cells = tuple(f for f in CELL_FACTORS if f in within)
+    effects, skipped = study_effects(trials, study=row, within=cells)
     for item in skipped:
         log.warning("study '%s': no effect for %s, %s: %s", study, item["contrast"], item["outcome"], item["reason"])
     record = fit_record(models, study=row, cfg=models_cfg, counts=counts, window=window, skipped=skipped, stimulus=stimulus)
-    _write_outputs(outputs, trials=trials, tables=tables, effects=effects, record=record, study=row, cfg=models_cfg, metadata=metadata)
+    _write_outputs(outputs, trials=trials, tables=tables, effects=effects, samples=effect_samples(trials, effects, study=row, within=cells),
+                   record=record, study=row, cfg=models_cfg, metadata=metadata)
 
 
 #: The TSV outputs of the model stage and their contracts.
@@ -352,8 +355,10 @@ MODEL_TABLES = {"fixef": contracts.EMG_FIXEF, "anova": contracts.EMG_ANOVA, "var
                 "emmeans": contracts.EMG_EMMEANS, "contrasts": contracts.EMG_CONTRASTS}
 
 
-def _write_outputs(outputs: dict, *, trials: pd.DataFrame, tables: dict, effects: pd.DataFrame, record: dict, study: dict, cfg: dict, metadata: dict | None) -> None:
+def _write_outputs(outputs: dict, *, trials: pd.DataFrame, tables: dict, effects: pd.DataFrame, samples: pd.DataFrame, record: dict, study: dict,
+                   cfg: dict, metadata: dict | None) -> None:
     write_table(trials, outputs["trials"], TRIAL_RESPONSES, metadata=metadata)
+    write_table(samples, outputs["samples"], EFFECT_SAMPLES, metadata=metadata)
     for key, spec in MODEL_TABLES.items():
         write_tsv(tables.get(key, spec.empty()), outputs[key], spec)
     write_json(outputs["fit"], record, schema=FIT_RECORD)

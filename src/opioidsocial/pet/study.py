@@ -67,7 +67,7 @@ def gather_fits(*, study: str, bp_paths: list[str], qc_paths: list[str]) -> tupl
             excluded.append(exclusion(study=study, participant=qc["participant"], level="participant", stage="pet_fit", reason=qc["exclusion_reason"]))
     for path in sorted(bp_paths):
         tables.append(read_table(path, PET_BP))
-    bp = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=PET_BP.columns)
+    bp = pd.concat(tables, ignore_index=True) if tables else PET_BP.empty()
     return bp, excluded
 
 
