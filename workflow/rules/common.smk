@@ -3,12 +3,15 @@
 # study's participants.tsv, never from globbing the disk.
 from functools import cache
 
+from snakemake.logging import logger
+
 from opioidsocial.config import SCHEMA_DIR, canonical_config, config_hash, step_config, validate_config
 from opioidsocial.io.bids import emg_files
 from opioidsocial.paths import layout
 from opioidsocial.pet.inputs import bpnd_path, sidecar_path, tac_path
 from opioidsocial.provenance import versions
 from opioidsocial.sheets import load_participants, load_studies
+from opioidsocial.stale import refresh, warning
 
 # The installed package's schemas (in a checkout, src/opioidsocial/schemas links to
 # workflow/schemas): the same files wherever this workflow is read from, a local
@@ -24,6 +27,12 @@ STUDIES = load_studies(config["studies"], schemas=SCHEMAS)
 # Input functions run once per job; plain dicts keep a 10,000-participant DAG
 # from spending its time in pandas indexing.
 SHEET_ROWS = {study: row.to_dict() for study, row in STUDIES.iterrows()}
+
+# Raw files whose content changed under a kept modification time (cp -p, rsync -t, tar)
+# are given the current time, so that the jobs that read them rerun (opioidsocial.stale).
+CHANGED_RAW = refresh(results=RESULTS, cache=f"{P.logs}/raw_inputs.json")
+if CHANGED_RAW:
+    logger.warning(warning(CHANGED_RAW))
 
 # Each rule file appends the final outputs of its stage; rule `all` collects them.
 # An entry may be a function, called only when the DAG is built, for targets that
