@@ -187,7 +187,8 @@ def test_rerun_with_the_provenance_config_plans_nothing(tiny_local_run, tmp_path
 # has: another value is another study, with results of its own.
 IDENTITY = {"study", "modality", "input"}
 SHEET_RERUNS = {
-    "design": {"emg_model", "evidence_emg", "pet_study", "evidence_pet", "report_overview"},
+    # The EMG study's (a PET study 'between' needs an arm per participant, which the tiny one has not).
+    "design": {"emg_model", "evidence_emg", "report_overview"},
     "drug": {"emg_model", "pet_study", "report_overview"},
     "direction": {"emg_model", "pet_study", "report_overview"},
     "reference": {"emg_model", "emg_model_timecourses", "evidence_emg", "pet_study", "evidence_pet", "report_overview"},
@@ -202,7 +203,7 @@ SHEET_RERUNS = {
 # Another valid value per study (tinyemg, tinypet). drug: the EMG arm in another spelling
 # (it must name an arm); reference: the other arm or condition.
 SHEET_CHANGES = {
-    "design": {"tinyemg": "within", "tinypet": "between"},
+    "design": {"tinyemg": "within"},
     "drug": {"tinyemg": "Naltrexone", "tinypet": "rejection_task"},
     "direction": {"tinyemg": "1", "tinypet": "-1"},
     "reference": {"tinyemg": "naltrexone", "tinypet": "rejection"},
@@ -224,9 +225,8 @@ def _changed_sheet(work: Path, column: str) -> None:
     """``work``'s studies.tsv with ``column`` changed in every study it is given for."""
     sheet = work / "config" / "studies.tsv"
     rows = [line.split("\t") for line in sheet.read_text().splitlines()]
-    for name in ("reference_group", "description"):
-        if name not in rows[0]:
-            rows = [[*rows[0], name], *[[*r, ""] for r in rows[1:]]]
+    if column not in rows[0]:  # an optional column the tiny sheet leaves out
+        rows = [[*rows[0], column], *[[*r, ""] for r in rows[1:]]]
     at = rows[0].index(column)
     for row in rows[1:]:
         row[at] = SHEET_CHANGES[column].get(row[0], row[at])
