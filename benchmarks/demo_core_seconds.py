@@ -1,6 +1,6 @@
 """Benchmark: the demo's core-seconds per EMG participant, from Snakemake's job benchmarks.
 
-Issue 17, target 2: each participant's raw file is read once per run, and the core-
+Target: each participant's raw file is read once per run, and the core-
 seconds a finished demo spent per EMG participant (the sum over that participant's
 jobs: preprocessing and QC figure) are at most half of what they were. Every rule
 writes a ``benchmark:`` file (``results/benchmarks/<rule>/<study>/<participant>.tsv``
@@ -26,7 +26,7 @@ import statistics
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-#: Per-participant EMG rules, today's and those before issue 17.
+#: Per-participant EMG rules, today's and those of releases before the one-read QC (a figure job that read the raw file again).
 EMG_RULES = ("emg_preprocess", "emg_qc_figure")
 TARGET = 0.5
 

@@ -1,6 +1,6 @@
 """Benchmark: per-participant facial-EMG preprocessing against loading the file, MNE and NeuroKit2.
 
-Issues 3 and 17 set these targets on one simulated 30-minute, 2048 Hz recording
+The targets, on one simulated 30-minute, 2048 Hz recording
 with six EMG channels, all measured in the same run:
 
 1. the whole ``preprocess_participant`` call takes at most 3x (the aim: 2x) the
@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(json.dumps(memory_child(args.memory_child, json.loads(args.files), json.loads(args.warmup_files), args.tracer)))
         return {}
     if args.repeats < 3 or args.nk_repeats < 0:
-        parser.error("--repeats must be at least 3 (the issue asks for medians of three) and --nk-repeats at least 0")
+        parser.error("--repeats must be at least 3 (the figures are medians of three or more) and --nk-repeats at least 0")
 
     with tempfile.TemporaryDirectory(prefix="opioidsocial-bench-") as tmp:
         files = simulate(Path(tmp) / "full", RECORDING)

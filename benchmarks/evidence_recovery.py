@@ -49,8 +49,8 @@ RESULT = ROOT / "benchmarks" / "results" / "evidence_recovery.json"
 def one_study(*, name: str, row: dict, params: dict, cfg: dict, seed: int) -> pd.DataFrame:
     """The evidence rows of one simulated study, with each cell's true effect (uV)."""
     trials, truth = simulate_trials(study=name, params=params, seed=seed, reference=row["reference"])
-    effects, _ = study_effects(trials, study=row)
-    table = evidence_table(effects, emg_tests(effect_samples(trials, effects, study=row), effects, study=row, cfg=cfg), alpha=cfg["alpha"])
+    effects, _ = study_effects(trials, study_row=row)
+    table = evidence_table(effects, emg_tests(effect_samples(trials, effects, study_row=row), effects, study_row=row, cfg=cfg), alpha=cfg["alpha"])
     true = pd.DataFrame(truth["contrasts"])
     true = true.assign(outcome=true["muscle"] + " to " + true["emotion"] + " faces", contrast=true["arm"] + " - " + row["reference"])
     return table.merge(true[["outcome", "contrast", "effect_uv"]], on=["outcome", "contrast"], how="left", validate="one_to_one")

@@ -39,7 +39,7 @@ def one_study(job: tuple[str, dict, dict, dict, int]) -> tuple[pd.DataFrame, lis
     name, row, params, cfg, seed = job
     trials, truth = simulate_trials(study=name, params=params, seed=seed, reference=row["reference"])
     trials["study"] = name
-    models = fit_study(trials, study=row, cfg=cfg)
+    models = fit_study(trials, study_row=row, cfg=cfg)
     contrasts = planned_contrasts(models, reference=row["reference"], within=cfg["contrast_within"], level=cfg["level"], adjust=cfg["adjust"])
     true = pd.DataFrame(truth["contrasts"])[["arm", "muscle", "emotion", "effect_uv"]]
     merged = contrasts.merge(true, on=["arm", "muscle", "emotion"], how="left", validate="one_to_one")

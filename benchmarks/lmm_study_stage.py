@@ -41,11 +41,12 @@ PARAMS = {
 def model_job(bins: str, folder: str) -> float:
     start = time.perf_counter()
     from opioidsocial.config import validate_section
-    from opioidsocial.emg.study import run_model
+    from opioidsocial.emg.study import run as run_model
 
     names = {"trials": "trials.parquet", "fixef": "fixef.tsv", "anova": "anova.tsv", "varcomp": "varcomp.tsv", "emmeans": "emmeans.tsv",
              "contrasts": "contrasts.tsv", "fit": "fit.json", "effects": "effects.parquet", "plot_png": "emmeans.png", "plot_svg": "emmeans.svg"}
-    cfg = {"models": validate_section({}, "models.schema.yaml", source="models"), "emg": {"response_s": [0.5, 3.5]}, "on_bad_data": "fail"}
+    cfg = {"models": validate_section({}, "models.schema.yaml", source="models"),
+           "emg": {"response_s": [0.5, 3.5], "baseline_method": "subtract", "zscore": "none"}, "on_bad_data": "fail"}
     run_model(inputs={"source": bins}, outputs={k: f"{folder}/{v}" for k, v in names.items()}, cfg=cfg, study=STUDY["study"], row=STUDY, metadata={})
     return time.perf_counter() - start
 
@@ -70,7 +71,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         trials, _ = simulate_trials(study=STUDY["study"], params=PARAMS, seed=130)
         bins = bins_from_trials(trials, study=STUDY["study"], seed=131, artefact_rate=0.03)
-        source = f"{tmp}/emg_trials.parquet"
+        source = f"{tmp}/emg_bins.parquet"
         write_table(bins, source, EMG_BINS)
         start = time.perf_counter()
         with ProcessPoolExecutor(max_workers=2) as pool:

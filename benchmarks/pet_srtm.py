@@ -1,6 +1,6 @@
 """Benchmark: SRTM for all ROIs x 3 scans of one participant, on one core.
 
-Issue 5 sets the target: every ROI of every scan of one participant (the demo's 7
+The target: every ROI of every scan of one participant (the demo's 7
 ROIs x baseline, rejection, acceptance = 21 fits) fitted with SRTM in under a
 second on one core.
 

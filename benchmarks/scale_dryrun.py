@@ -1,4 +1,4 @@
-"""Benchmark: the workflow at consortium scale (issue 8), against the engine alone.
+"""Benchmark: the workflow at consortium scale, against the engine alone.
 
 1. Dry run. A config with ``--studies`` EMG studies x ``--participants`` participants
    (default 3 x 10,000): the participants.tsv sheets, and empty placeholder files

@@ -1,4 +1,4 @@
-"""Benchmark: a study of real size end to end, at 30, 65 and 130 participants (issue 17, target 3).
+"""Benchmark: a study of real size end to end, at 30, 65 and 130 participants.
 
 The design of Korb et al. 2023 (PMID 37477676): three arms (placebo, naltrexone,
 amisulpride), two muscles (zygomaticus, corrugator), happy and angry faces, and

@@ -1,5 +1,5 @@
 """Snakemake entry point: plot one EMG study's time courses per arm x emotion x muscle."""
-from opioidsocial.emg.study import run_timecourses
+from opioidsocial.emg.timecourses import run
 from opioidsocial.runlog import run_job
 
-run_job(snakemake, run_timecourses)
+run_job(snakemake, run)

@@ -26,7 +26,7 @@ def _write(tmp_path, fmt, monopolar=False):
 @pytest.mark.parametrize(("fmt", "tolerance"), [("bdf", 1 / 32), ("edf", 0.02), ("brainvision", 1e-4)])
 def test_round_trip_returns_the_signal(tmp_path, fmt, tolerance):
     data, files = _write(tmp_path, fmt)
-    rec = read_emg(files, who="t")
+    rec = read_emg(files)
     assert rec.muscles == MUSCLES and rec.sfreq == SFREQ and rec.line_freq == 50.0
     # quantisation aside (24-bit BDF: 1/32 uV per bit; EDF: range / 65535), the signal comes back
     assert np.abs(rec.data[:, : data.shape[1]] - data).max() <= tolerance
@@ -34,7 +34,7 @@ def test_round_trip_returns_the_signal(tmp_path, fmt, tolerance):
 
 def test_monopolar_pairs_become_bipolar(tmp_path):
     data, files = _write(tmp_path, "bdf", monopolar=True)
-    rec = read_emg(files, who="t")
+    rec = read_emg(files)
     assert rec.derivations == {"corrugator": "corrugator1 - corrugator2", "zygomaticus": "zygomaticus1 - zygomaticus2"}
     assert np.abs(rec.data[:, : data.shape[1]] - data).max() <= 2 / 32
 
@@ -48,7 +48,7 @@ def test_a_muscle_name_longer_than_an_edf_label_is_written_and_read_back(tmp_pat
     events = pd.DataFrame({"onset": [1.0], "duration": 2.0, "trial_type": ["happy"], "stimulus": ["happy01"], "sample": [512]})
     write_emg_recording(root=tmp_path, participant="01", task="faces", data=data, sfreq=SFREQ, muscles=muscles,
                         events=events, line_freq=50.0, monopolar=monopolar)
-    rec = read_emg(emg_files({"study": "s", "path": str(tmp_path), "task": "faces"}, "01"), who="t",
+    rec = read_emg(emg_files({"study": "s", "path": str(tmp_path), "task": "faces"}, "01"),
                    declared_muscles=["orbicularis_oculi", "zygomaticus"])
     assert rec.muscles == muscles
     assert np.abs(rec.data[:, : data.shape[1]] - data).max() <= 2 / 32
@@ -57,14 +57,14 @@ def test_a_muscle_name_longer_than_an_edf_label_is_written_and_read_back(tmp_pat
 def test_missing_muscle_names_the_file_and_the_fix(tmp_path):
     _, files = _write(tmp_path, "bdf")
     with pytest.raises(BidsError, match=r"no EMG channel for muscle\(s\) \['frontalis'\].*channels.tsv"):
-        read_emg(files, who="study 's', participant '01'", muscles=["frontalis"])
+        read_emg(files, study="s", participant="01", muscles=["frontalis"])
 
 
 def test_sampling_rate_disagreeing_with_the_sidecar(tmp_path):
     _, files = _write(tmp_path, "bdf")
     _edit_sidecar(files, SamplingFrequency=2048)
     with pytest.raises(BidsError, match="sampled at 512 Hz but .* says SamplingFrequency 2048"):
-        read_emg(files, who="t")
+        read_emg(files)
 
 
 def test_truncated_recording_is_reported(tmp_path):
@@ -72,7 +72,7 @@ def test_truncated_recording_is_reported(tmp_path):
     with open(files["recording"], "r+b") as fh:
         fh.truncate(300)
     with pytest.raises(BidsError, match="corrupt or truncated"):
-        read_emg(files, who="t")
+        read_emg(files)
 
 
 def test_missing_recording_names_the_sheet(tmp_path):
@@ -84,14 +84,14 @@ def test_events_need_onsets(tmp_path):
     path = tmp_path / "ev.tsv"
     path.write_text("onset\ttrial_type\nabc\thappy\n")
     with pytest.raises(BidsError, match="line 2: onset 'abc' is not a finite number of seconds >= 0"):
-        read_events(path, who="t")
+        read_events(path)
 
 
 def test_empty_recording_is_named(tmp_path):
     _, files = _write(tmp_path, "edf")
     open(files["recording"], "wb").close()
     with pytest.raises(BidsError, match=r"participant '01'.*_emg.edf is missing or empty; copy the raw file again"):
-        read_emg(files, who="study 's', participant '01'")
+        read_emg(files, study="s", participant="01")
 
 
 @pytest.mark.parametrize("fmt", ["bdf", "edf", "brainvision"])
@@ -100,7 +100,7 @@ def test_corrupt_header_is_reported_for_every_format(tmp_path, fmt):
     with open(files["recording"], "r+b") as fh:
         fh.write(b"\x00garbage\xff" * 30)
     with pytest.raises(BidsError) as err:
-        read_emg(files, who="study 's', participant '01'")
+        read_emg(files, study="s", participant="01")
     assert "participant '01'" in str(err.value) and files["recording"] in str(err.value)
     assert "corrupt or truncated" in str(err.value) or "not in" in str(err.value)
 
@@ -111,19 +111,19 @@ def test_brainvision_with_a_truncated_data_file(tmp_path):
     with open(files["eeg"], "r+b") as fh:
         fh.truncate(4000)
     with pytest.raises(BidsError, match=r"participant '01'.*_emg.vhdr holds 0.* s but .*RecordingDuration 10 s; the file is truncated"):
-        read_emg(files, who="study 's', participant '01'")
+        read_emg(files, study="s", participant="01")
 
 
 def test_nan_samples_are_named_by_muscle(tmp_path):
     data, files = _write(tmp_path, "brainvision")
     data[1, 100:200] = np.nan
     write_emg_recording(root=tmp_path, participant="01", task="faces", data=data, sfreq=SFREQ, muscles=MUSCLES,
-                        events=read_events(files["events"], who="t"), line_freq=50.0, fmt="brainvision")
+                        events=read_events(files["events"]), line_freq=50.0, fmt="brainvision")
     with pytest.raises(BidsError, match=r"NaN or infinite samples in \['zygomaticus'\]; re-export the recording"):
-        read_emg(files, who="study 's', participant '01'")
+        read_emg(files, study="s", participant="01")
 
 
-# --- BIDS 1.11 / mne-bids conventions and header checks (issue 13, part 1) ---
+# --- BIDS 1.11 / mne-bids conventions and header checks ---------------------
 
 WHO = {"study": "s", "participant": "01"}
 
@@ -204,7 +204,7 @@ def test_a_channel_stored_at_another_rate_is_an_error_not_resampled(tmp_path):
 
 
 def test_bdf_header_with_wrong_samples_per_record_for_one_channel(tmp_path):
-    """The issue's case: MNE reads such a file without complaint, and the signal is noise."""
+    """A wrong samples-per-record: MNE reads such a file without complaint, and the signal is noise."""
     _, files = _write(tmp_path, "bdf")
     raw = bytearray(Path(files["recording"]).read_bytes())
     n_signals = int(raw[252:256])

@@ -44,7 +44,7 @@ def test_simulated_dataset_is_valid_bids_emg(tmp_path, layout):
 
 @needs_validator
 def test_the_validator_finds_what_the_simulator_used_to_write(tmp_path):
-    """The check has teeth: the sidecar the issue reports (free-text placement, no RecordingType) fails."""
+    """The check has teeth: a sidecar as labs wrote it (free-text placement, no RecordingType) fails."""
     root = tmp_path / "tiny"
     simulate_study(study="tiny", row={"study": "tiny", "path": str(root), "task": "faces"},
                    params={**TINY_EMG, "arms": {"placebo": 1, "naltrexone": 1}}, seed=3)

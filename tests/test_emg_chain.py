@@ -89,3 +89,33 @@ def test_qc_signals_go_through_their_contract(tmp_path):
     back = read_table(path, EMG_QC_SIGNALS)
     zyg = back[(back["muscle"] == "zygomaticus") & (back["kind"] == "snippet") & (back["signal"] == "filtered")]
     np.testing.assert_array_equal(zyg["value"].to_numpy(), signals.filtered[1])
+
+
+def test_rms_envelope_is_the_moving_root_mean_square_and_one_filtering_gives_both():
+    """emg.envelope rms: sqrt of the centred moving average of the squared filtered signal;
+    :func:`chain.envelopes` gives both kinds from one filtering, each equal to the chain's."""
+    fd = filters.design(sfreq=SFREQ, low_hz=28, high_hz=500, line_freq=50.0)
+    x = np.random.default_rng(11).normal(0, 5.0, (2, 40_000)) + 30 * np.sin(2 * np.pi * 50 * np.arange(40_000) / SFREQ)
+    rms, _, _ = _chain(x, fd, envelope="rms")
+    width = envelope.smoothing_width(sfreq=SFREQ, smoothing_ms=100.0)
+    filtered = filters.apply(x, fd)
+    expected = np.sqrt(uniform_filter1d(filtered**2, width, axis=1, mode="nearest"))
+    np.testing.assert_allclose(rms, expected, rtol=2e-5, atol=0)
+    both, sd = chain.envelopes(x, fd, sfreq=SFREQ, kinds=[("rectify", 100.0), ("rms", 100.0), ("rectify", 50.0)])
+    np.testing.assert_array_equal(both[("rms", 100.0)], rms)
+    np.testing.assert_array_equal(both[("rectify", 100.0)], _chain(x, fd)[0])
+    narrow = chain.filter_rectify_smooth(x.copy(), fd, sfreq=SFREQ, smoothing_ms=50.0, snippet=(0, 1), onset_s=0.0)[0]
+    np.testing.assert_array_equal(both[("rectify", 50.0)], narrow)
+    np.testing.assert_allclose(sd, filtered.std(axis=1), rtol=1e-5)
+
+
+def test_envelopes_written_over_earlier_ones_equal_new_ones():
+    fd = filters.design(sfreq=SFREQ, low_hz=20, high_hz=500, line_freq=50.0)
+    x = np.random.default_rng(12).normal(0, 5.0, (2, 30_000))
+    kinds = [("rectify", 100.0), ("rms", 100.0)]
+    fresh, _ = chain.envelopes(x, fd, sfreq=SFREQ, kinds=kinds)
+    earlier = {key: np.full(x.shape, 7.0, dtype=np.float32) for key in kinds}
+    again, _ = chain.envelopes(x, fd, sfreq=SFREQ, kinds=kinds, reuse=earlier)
+    for key in kinds:
+        assert again[key] is earlier[key]
+        np.testing.assert_array_equal(again[key], fresh[key])

@@ -11,7 +11,8 @@ import pytest
 
 from opioidsocial.config import validate_section
 from opioidsocial.emg.effects import study_effects
-from opioidsocial.emg.study import EmgModelError, StudyNotEstimable, check_design, fit_study, planned_contrasts, run_model
+from opioidsocial.emg.study import EmgModelError, StudyNotEstimable, check_design, fit_study, planned_contrasts
+from opioidsocial.emg.study import run as run_model
 from opioidsocial.emg.trials import TrialTableError, read_user_trials, responses_from_bins
 from opioidsocial.io.contracts import EFFECTS, EMG_BINS, TRIAL_RESPONSES
 from opioidsocial.io.tables import read_table, write_table
@@ -35,7 +36,7 @@ def models_cfg(**overrides) -> dict:
 
 def run_study(*, source: str, study: dict, cfg: dict, window, outputs: dict, on_bad_data: str = "fail") -> None:
     """The model stage as its rule calls it, with the step's config keys."""
-    step = {"models": cfg, "emg": {"response_s": list(window or (0.5, 3.5))}, "on_bad_data": on_bad_data}
+    step = {"models": cfg, "emg": {"response_s": list(window or (0.5, 3.5)), "baseline_method": "subtract", "zscore": "none"}, "on_bad_data": on_bad_data}
     run_model(inputs={"source": source}, outputs=outputs, cfg=step, study=study["study"], row=study, metadata={})
 
 
@@ -53,7 +54,7 @@ def simulated(tmp_path_factory) -> Path:
         "arm_effects": {"naltrexone": {"corrugator": {"happy": 0.7}}},
     }
     trials, _ = simulate_trials(study="nal", params=params, seed=11)
-    path = tmp_path_factory.mktemp("bins") / "emg_trials.parquet"
+    path = tmp_path_factory.mktemp("bins") / "emg_bins.parquet"
     write_table(bins_from_trials(trials, study="nal", seed=12, artefact_rate=0.03), path, EMG_BINS)
     return path
 
@@ -126,7 +127,7 @@ def test_hedges_g_matches_metafor_reference():
     rows += [{"participant": f"a{i}", "arm": "amisulpride", "emotion": "happy", "muscle": "corrugator", "response_uv": v, "stimulus": "s", "trial": 1}
              for i, v in enumerate(exact(5, 4.0, 1.0))]
     rows += [{"participant": "z0", "arm": "morphine", "emotion": "happy", "muscle": "corrugator", "response_uv": 1.0, "stimulus": "s", "trial": 1}]
-    effects, skipped = study_effects(pd.DataFrame(rows), study=STUDY)
+    effects, skipped = study_effects(pd.DataFrame(rows), study_row=STUDY)
     assert skipped == [{"contrast": "morphine - placebo", "outcome": "corrugator to happy faces",
                         "reason": "SMD needs at least 2 participants per arm; n1 = 1, n2 = 22"}]
     nal = effects.set_index("contrast").loc["naltrexone - placebo"]
@@ -140,7 +141,7 @@ def test_planned_contrasts_match_emmeans_in_r():
     ref = json.loads((FIXTURES / "crossed.json").read_text())
     data = pd.read_csv(FIXTURES / "crossed.csv").rename(columns={"response": "response_uv"})
     cfg = models_cfg(formula="response_uv ~ arm * emotion + (1 + emotion | participant) + (1 | stimulus)", by=[], contrast_within=["emotion"], fallback=False)
-    models = fit_study(data, study=STUDY, cfg=cfg)
+    models = fit_study(data, study_row=STUDY, cfg=cfg)
     got = planned_contrasts(models, reference="placebo", within=["emotion"], level=0.95, adjust="holm")
     expected = pd.DataFrame(ref["contrasts"]).rename(columns={"contrast": "label"})
     merged = got.merge(expected, left_on=["contrast", "emotion"], right_on=["label", "emotion"], suffixes=("", "_r"))
@@ -157,18 +158,18 @@ def test_planned_contrasts_match_emmeans_in_r():
 def test_configuration_mistakes_are_clear_errors():
     data = pd.read_csv(FIXTURES / "crossed.csv").rename(columns={"response": "response_uv"})
     with pytest.raises(EmgModelError, match=r"study 'nal'.*\['emotoin'\]"):
-        fit_study(data, study=STUDY, cfg=models_cfg(formula="response_uv ~ arm * emotoin + (1 | participant)", by=[]))
+        fit_study(data, study_row=STUDY, cfg=models_cfg(formula="response_uv ~ arm * emotoin + (1 | participant)", by=[]))
     with pytest.raises(EmgModelError, match="must not appear"):
-        fit_study(data.assign(muscle="zyg"), study=STUDY, cfg=models_cfg(formula="response_uv ~ arm * muscle + (1 | participant)"))
+        fit_study(data.assign(muscle="zyg"), study_row=STUDY, cfg=models_cfg(formula="response_uv ~ arm * muscle + (1 | participant)"))
     with pytest.raises(EmgModelError, match="no factor for"):
-        fit_study(data, study=STUDY, cfg=models_cfg(formula="response_uv ~ arm + (1 | participant)", by=[], contrast_within=["emotion", "muscle"]))
+        fit_study(data, study_row=STUDY, cfg=models_cfg(formula="response_uv ~ arm + (1 | participant)", by=[], contrast_within=["emotion", "muscle"]))
     with pytest.raises(StudyNotEstimable, match="reference arm 'saline'"):
-        check_design(data, study={**STUDY, "reference": "saline"})
+        check_design(data, study_row={**STUDY, "reference": "saline"})
     three = pd.read_csv(FIXTURES / "threeway.csv").rename(columns={"response": "response_uv"})
     with pytest.raises(StudyNotEstimable, match="study 'nal', muscle zygomaticus: reference arm 'placebo'"):
-        fit_study(three[~((three["muscle"] == "zygomaticus") & (three["arm"] == "placebo"))], study=STUDY, cfg=models_cfg())
+        fit_study(three[~((three["muscle"] == "zygomaticus") & (three["arm"] == "placebo"))], study_row=STUDY, cfg=models_cfg())
     with pytest.raises(EmgModelError, match="more than one arm"):
-        check_design(data.assign(arm=np.where(data["rep"] == 1, "placebo", "naltrexone")), study=STUDY)
+        check_design(data.assign(arm=np.where(data["rep"] == 1, "placebo", "naltrexone")), study_row=STUDY)
 
 
 def test_study_stage_writes_every_output_with_stable_bytes(simulated, bids_run, tmp_path):
@@ -222,7 +223,7 @@ def test_a_study_left_without_its_reference_arm(simulated, tmp_path):
 def test_one_joint_model_over_muscles(bids_run):
     trials = read_table(bids_run["trials"], TRIAL_RESPONSES)
     cfg = models_cfg(by=[], formula="response_uv ~ arm * emotion * muscle + (1 + emotion + muscle | participant) + (1 | stimulus:muscle)")
-    models = fit_study(trials, study=STUDY, cfg=cfg)
+    models = fit_study(trials, study_row=STUDY, cfg=cfg)
     assert len(models) == 1 and models[0].by == {}
     contrasts = planned_contrasts(models, reference="placebo", within=cfg["contrast_within"], level=0.95, adjust="holm")
     assert list(contrasts.columns[:4]) == ["muscle", "emotion", "arm", "reference"]

@@ -52,8 +52,8 @@ def _study(design: str) -> dict:
 @pytest.mark.parametrize("design", ["between", "within"])
 def test_emg_rows_are_the_t_tests_of_the_effects_cell_means(design):
     trials, study = _trials(design), _study(design)
-    effects, _ = study_effects(trials, study=study)
-    table = evidence_table(effects, emg_tests(effect_samples(trials, effects, study=study), effects, study=study, cfg=CFG), alpha=CFG["alpha"])
+    effects, _ = study_effects(trials, study_row=study)
+    table = evidence_table(effects, emg_tests(effect_samples(trials, effects, study_row=study), effects, study_row=study, cfg=CFG), alpha=CFG["alpha"])
     assert list(table.columns) == list(EVIDENCE.columns)
     assert table[["outcome", "contrast"]].equals(effects.sort_values(["study", "outcome", "contrast"])[["outcome", "contrast"]].reset_index(drop=True))
     # Independently: participant means of the corrugator-to-happy cell, then scipy's t test.
@@ -76,10 +76,10 @@ def test_emg_rows_are_the_t_tests_of_the_effects_cell_means(design):
 
 def test_emg_effect_without_its_cell_is_a_data_error():
     trials, study = _trials("between"), _study("between")
-    effects, _ = study_effects(trials, study=study)
+    effects, _ = study_effects(trials, study_row=study)
     effects.loc[0, "outcome"] = "frontalis to fearful faces"
     with pytest.raises(DataError, match="frontalis to fearful faces") as err:
-        evidence_table(effects, emg_tests(effect_samples(trials, effects, study=study), effects, study=study, cfg=CFG), alpha=0.05)
+        evidence_table(effects, emg_tests(effect_samples(trials, effects, study_row=study), effects, study_row=study, cfg=CFG), alpha=0.05)
     assert err.value.study == "nal" and err.value.fix
 
 
@@ -89,7 +89,7 @@ def test_pet_rows_match_the_paired_tests_and_correlations(fixture_bp, fixture_tr
     corr = trait_correlations(fixture_bp, fixture_traits, pairs=PAIRS, ci_level=0.95, fdr_method="fdr_bh")
     effects = effects_table(paired, corr, study="hsu", row=row, pairs=PAIRS)
     study = {"study": "hsu", "reference": "baseline"}
-    table = evidence_table(effects, pet_tests(fixture_bp, fixture_traits, effects, study=study, conditions=CONDITIONS, cfg=CFG), alpha=0.05)
+    table = evidence_table(effects, pet_tests(fixture_bp, fixture_traits, effects, study_row=study, conditions=CONDITIONS, cfg=CFG), alpha=0.05)
     assert len(table) == len(effects) and set(table["test"]) == {"paired t", "correlation"}
     tests = table[table["test"] == "paired t"].set_index(["contrast", "outcome"])
     for r in paired.dropna(subset=["dz"]).itertuples():
@@ -119,9 +119,9 @@ def test_forest_plot_shows_each_effects_bf10_after_its_ci():
 def test_effect_samples_are_the_cell_means_of_each_effect_and_nothing_else(design):
     """The model stage writes them beside effects.parquet; evidence joins them on the effects' keys."""
     trials, study = _trials(design), _study(design)
-    effects, _ = study_effects(trials, study=study)
+    effects, _ = study_effects(trials, study_row=study)
     kept = effects.iloc[1:]
-    samples = effect_samples(trials, kept, study=study)
+    samples = effect_samples(trials, kept, study_row=study)
     assert list(samples.columns) == list(EFFECT_SAMPLES.columns)
     assert set(zip(samples["outcome"], samples["contrast"])) == set(zip(kept["outcome"], kept["contrast"]))
     muscle, emotion = kept["outcome"].iloc[0].removesuffix(" faces").split(" to ")

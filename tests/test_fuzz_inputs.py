@@ -37,7 +37,7 @@ def test_events_reader(tmp_path, header, body):
     path = tmp_path / "events.tsv"
     path.write_text(_tsv(header, body))
     try:
-        events = read_events(path, who="fuzz")
+        events = read_events(path)
     except BidsError:
         return
     assert {"onset", "trial_type"} <= set(events.columns)
@@ -50,7 +50,7 @@ def test_channels_reader(tmp_path, header, body):
     path = tmp_path / "channels.tsv"
     path.write_text(_tsv(header, body))
     try:
-        channels = read_channels(path, who="fuzz")
+        channels = read_channels(path)
     except BidsError:
         return
     assert {"name", "type", "target_muscle"} <= set(channels.columns)

@@ -1,4 +1,4 @@
-"""``opioidsocial import`` on real acquisition files (../shared/data/vendor/, from MNE-Python's test data).
+"""``opioidsocial import`` on real acquisition files (tests/data/vendor/, from MNE-Python's test data).
 
 Each vendor recording (BioSemi BDF with its Status channel, EDF+ with annotations,
 BrainVision with markers) is imported with a channel map (two of its channels as
@@ -27,9 +27,7 @@ from opioidsocial.io.bids import emg_files, read_emg, read_events
 from opioidsocial.io.importer import RecordingError, import_study
 from tests.test_bids_validator import assert_valid, needs_validator
 
-VENDOR = Path(__file__).resolve().parents[2] / "shared/data/vendor"
-if not VENDOR.is_dir():
-    VENDOR = Path("/work/shared/data/vendor")
+VENDOR = Path(__file__).resolve().parent / "data/vendor"
 
 # file, channel map (two channels as muscles), event source and codes
 CASES = {

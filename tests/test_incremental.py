@@ -27,6 +27,7 @@ import pytest
 import yaml
 
 from opioidsocial.config import load_schema, validate_section
+from opioidsocial.paths import layout
 from tests.conftest import REPO, SNAKEFILE, WORKFLOW_TINY_EMG, finished_run, snakemake_command
 from tests.test_workflow import STUDIES
 
@@ -121,7 +122,7 @@ def test_new_participant_reruns_only_its_jobs_and_its_study_downstream(tiny_loca
     assert ("emg_preprocess", "study=tinyemg, participant=005") in new_participant
     assert {job for job in planned if _participant(job[1])} == new_participant
     # Above the participants: what depends on the study's table, and nothing else.
-    assert {job for job in planned if not _participant(job[1])} == downstream_of(tiny_local_run, "results/tinyemg/emg_trials.parquet")
+    assert {job for job in planned if not _participant(job[1])} == downstream_of(tiny_local_run, layout("results").emg_table.format(study="tinyemg"))
     assert not any(rule.startswith("pet_") or "study=tinypet" in w for rule, w in planned)
 
 
@@ -157,10 +158,10 @@ def test_threads_resources_and_log_paths_trigger_nothing(tiny_local_run, tmp_pat
     shutil.copy2(REPO / "environment.yml", moved / "environment.yml")
     shutil.copytree(REPO / "workflow", moved / "workflow")
     shutil.copytree(REPO / "scripts", moved / "scripts")
-    rules = list((moved / "workflow" / "rules").glob("*.smk"))
-    for path in rules:
-        path.write_text(path.read_text().replace("{P.logs}/", "{P.logs}_moved/"))
-    assert any("{P.logs}_moved/" in path.read_text() for path in rules)
+    # Every rule's log is log_of(...) in common.smk.
+    common = moved / "workflow" / "rules" / "common.smk"
+    common.write_text(common.read_text().replace("return log_path(RESULTS, rule", 'return log_path(RESULTS + "_moved", rule'))
+    assert 'log_path(RESULTS + "_moved"' in common.read_text()
     assert planned_jobs(tiny_local_run, snakefile=moved / "workflow" / "Snakefile") == set()
 
 

@@ -1,4 +1,4 @@
-"""A lab's own project (issue 14): `opioidsocial init`, the workflow imported as a
+"""A lab's own project: `opioidsocial init`, the workflow imported as a
 Snakemake module, the lab's config only, readable and checkable results, a wheel install."""
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ TRIALS_STUDY = (
 )
 DESIGN = {"arms": {"placebo": 3, "naltrexone": 3}, "muscles": ["corrugator"], "emotions": ["happy", "angry"], "stimuli_per_emotion": 3,
           "repetitions": 1, "responses": {"corrugator": {"happy": -0.5, "angry": 1.0}}, "arm_effects": {"naltrexone": {"corrugator": {"happy": 0.7}}}}
-# What a lab that copied the demo's habits would find merged into its run before issue 14.
+# What a lab that copied the demo's habits would find merged into its run if the demo's config were loaded behind its own.
 DEMO = {"studies": "config/studies.tsv", "on_bad_data": "exclude", "meta": {"methods": ["DL"]},
         "simulate": {"seed": 5, "emg": {"naltrexone2016": WORKFLOW_TINY_EMG}}}
 
@@ -79,7 +79,7 @@ def test_init_writes_a_project_whose_sheet_and_config_validate(tmp_path):
 def test_the_module_runs_the_study_and_one_study_says_why_nothing_was_pooled(project):
     pooled = pd.read_csv(project / "results/meta/pooled.tsv", sep="\t")
     assert pooled["note"].str.startswith("not pooled: 1 independent sample(s)").all() and len(pooled) == 2
-    assert "meta.min_k = 2 needed" in (project / "results/logs/meta/pool.log").read_text()
+    assert "meta.min_k = 2 needed" in (project / "results/logs/meta_pool.log").read_text()
     effects = pd.read_parquet(project / "results/labtrials/model/effects.parquet")
     assert set(effects["contrast"]) == {"naltrexone - placebo"} and set(effects["direction"]) == {-1}
 
@@ -147,9 +147,14 @@ def test_a_wheel_installed_elsewhere_simulates_a_tiny_design(tmp_path):
     wheel = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(source)],
                            capture_output=True, text=True, timeout=600)
     assert wheel.returncode == 0, wheel.stderr
-    # Dependencies come from this machine; only the package itself is installed.
-    venv.create(tmp_path / "env", system_site_packages=True, with_pip=True)
+    # Dependencies come from the environment running the tests (a user's venv or the
+    # system Python: `system_site_packages` would see the base interpreter's, not the
+    # venv's); only the package itself is installed.
+    venv.create(tmp_path / "env", with_pip=True)
     python = str(tmp_path / "env" / "bin" / "python")
+    env_site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], capture_output=True, text=True, check=True).stdout.strip()
+    ours = [p for p in sys.path if Path(p).name in ("site-packages", "dist-packages") and Path(p).is_dir()]
+    (Path(env_site) / "test_dependencies.pth").write_text("".join(f"{p}\n" for p in ours))
     install = subprocess.run([python, "-m", "pip", "install", "--no-deps", "--ignore-installed", "-q", *map(str, (tmp_path / "dist").glob("*.whl"))],
                              capture_output=True, text=True, timeout=600)
     assert install.returncode == 0, install.stderr

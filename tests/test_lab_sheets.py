@@ -1,4 +1,4 @@
-"""Sheets that cannot mislabel a study (issue 14): each mistake a lab makes is an error
+"""Sheets that cannot mislabel a study: each mistake a lab makes is an error
 naming the file and line, or is harmonised so that it cannot change the result."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from opioidsocial.config import SCHEMA_DIR, validate_section
-from opioidsocial.emg.study import run_model
+from opioidsocial.emg.study import run as run_model
 from opioidsocial.emg.trials import TrialTableError, read_user_trials
 from opioidsocial.errors import ConfigError
 from opioidsocial.io.contracts import EFFECTS, META_POOLED

@@ -155,7 +155,7 @@ def test_bpnd_schema_documents_the_columns():
     assert all(prop.get("description") for prop in schema["properties"].values())
 
 
-# --- Inputs that would bias BPND without a word (issue 16) ---------------------------
+# --- Inputs that would bias BPND without a word ------------------------------------
 
 TRUE_BP = 2.0
 
@@ -203,7 +203,7 @@ def test_tacs_that_are_not_decay_corrected_are_corrected_and_give_the_same_bpnd(
     assert decay["disagreement"] == (declared_by == "sidecar")  # the config default says corrected
     assert corrected == pytest.approx(TRUE_BP, rel=0.005)
     assert fixed == pytest.approx(corrected, rel=0.005)
-    # Unlabelled, the same file gives about half the BPND (0.88 in issue 16).
+    # Unlabelled, the same file gives about half the BPND (0.88 when this was measured).
     naive, _ = _srtm_bp(_write_scan(tmp_path / "n", ref_m, roi_m["thalamus"], start=start, end=end))
     assert naive < 0.6 * TRUE_BP
 
@@ -236,7 +236,7 @@ def test_a_scan_that_starts_late_is_an_error_naming_the_file(tmp_path, decayed_a
     with pytest.raises(PetInputError, match=r"first frame starts .* min after injection, later than config pet.max_start_min = 1 min") as err:
         _srtm_bp(path)
     assert err.value.file == str(path) and err.value.participant == "01" and str(path) in str(err.value)
-    # Allowed explicitly, it fits; the bias issue 16 measured is why it is not the default.
+    # Allowed explicitly, it fits; the bias measured above is why it is not the default.
     bp, _ = _srtm_bp(path, max_start_min=60.0)
     assert bp > TRUE_BP * 1.01
 

@@ -2,7 +2,7 @@
 
 Noise-free one-tissue TACs come from the compartment ODEs (solve_ivp), not from the
 package's convolution; each model's BPND must agree with the independent fit of the
-same published definition to 0.5 % (issue 16), and on noisy TACs the median per-fit
+same published definition to 0.5 %, and on noisy TACs the median per-fit
 disagreement must stay below 0.5 % as well. The SRTM-form models must also recover
 the truth on noise-free one-tissue data (the framing error is about 0.3 % here).
 """

@@ -126,5 +126,5 @@ def test_two_tissue_targets_show_srtm_bias_and_truth_says_so(tmp_path):
     table, _ = fit_participant(study="sim", participant="01", tacs={c: tac_path(tmp_path, "01", c) for c in cfg["conditions"]}, cfg=cfg)
     true = np.array([truth["participants"]["01"]["bp_nd"][r.roi][r.condition] for r in table.itertuples()])
     bias = table["bp_nd"].to_numpy() / true - 1
-    # SRTM's known overestimation for two-tissue targets (issue 16 measured +4.8 to +5.4 %).
+    # SRTM's known overestimation for two-tissue targets (+4.8 to +5.4 % with an independent simulator).
     assert np.all(bias > 0.01)

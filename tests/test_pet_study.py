@@ -18,7 +18,7 @@ from opioidsocial.pet import participant as pet_participant
 from opioidsocial.pet import study as pet_study
 from opioidsocial.pet.inputs import PetInputError, tac_path
 from opioidsocial.pet.models import MODELS
-from opioidsocial.pet.study import traits_of
+from opioidsocial.pet.traits import check_config, traits_of
 from opioidsocial.sheets import load_participants, load_studies
 from opioidsocial.simulate.pet import simulate_study
 
@@ -152,10 +152,14 @@ def test_trait_selection_errors_name_the_column():
         traits_of(sheet, ["mood"], study="s")
 
 
-def test_reference_must_be_a_configured_condition(tac_study, tmp_path):
+def test_reference_must_be_a_configured_condition(tac_study):
+    """Checked when the workflow plans the study's job (common.smk), before any fit runs."""
     cfg = validate_section({"conditions": ["rest", "rejection"]}, "pet.schema.yaml", source="t")
+    sheet = load_participants(pd.Series(tac_study), schemas=SCHEMA_DIR)
     with pytest.raises(ConfigError, match="reference 'baseline'"):
-        run_study(study="s", row=tac_study, cfg=cfg, bp_paths=[], qc_paths=[], bpnd_paths=[], outputs=_outputs(tmp_path), metadata={})
+        check_config(study_row=tac_study, sheet=sheet, cfg=cfg)
+    with pytest.raises(ConfigError, match="'openness', which participants.tsv does not have"):
+        check_config(study_row=tac_study, sheet=sheet, cfg={**cfg, "conditions": ["baseline", "rejection"], "traits": ["openness"]})
 
 
 # --- Patient-control studies (Hsu et al. 2015 design) ---------------------------------

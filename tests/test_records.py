@@ -1,7 +1,7 @@
-"""Issue 13, parts 2-4: which events are trials, labels checked against the declared sets,
+"""Which events are trials, labels checked against the declared sets,
 and exclusions at the level of the problem (participant, muscle, trial).
 
-Each test reproduces one failure listed at the top of the issue on a copy of a
+Each test reproduces one failure a lab met on a copy of a
 simulated participant: mne-bids' non-face rows, `Happy` next to `happy`, no stimulus
 column, a trial past the end of the recording, a disconnected (all-zero) electrode.
 """
@@ -17,7 +17,7 @@ import pytest
 
 from opioidsocial.config import validate_section
 from opioidsocial.emg.participant import run
-from opioidsocial.emg.study import run_table
+from opioidsocial.emg.study_table import run as run_table
 from opioidsocial.errors import ConfigError, DataError
 from opioidsocial.io.bids import emg_files, read_events, write_emg_recording
 from opioidsocial.io.contracts import EMG_BINS, EXCLUSIONS
@@ -135,7 +135,7 @@ def test_the_study_table_lists_every_level_and_the_overview_counts_them_per_arm(
     bad.write_text(json.dumps({"study": "tiny", "participant": "003", "usable": False, "exclusion_reason": "corrupt"}))
     out = {"table": str(tmp_path / "table.parquet"), "exclusions": str(tmp_path / "exclusions.tsv")}
     run_table(inputs={"bins": [participant["outputs"]["bins"], participant["outputs"]["bins"]], "qc": [str(good), str(bad)]},
-              outputs=out, study="tiny", metadata={})
+              outputs=out, cfg={"on_bad_data": "fail"}, study="tiny", metadata={})
     table = read_tsv(out["exclusions"], EXCLUSIONS).fillna("")  # an empty cell reads as missing
     assert list(table.columns) == list(EXCLUSIONS.columns)
     assert table[["participant", "level", "muscle"]].values.tolist() == [["001", "muscle", "corrugator"], ["003", "participant", ""]]
@@ -204,5 +204,5 @@ def test_a_label_in_another_case_is_the_declared_muscle_in_every_stage(participa
     pd.testing.assert_frame_equal(bins, clean)
     png = tmp_path / "qc.png"
     qc_figure.run(inputs={"qc": participant["outputs"]["qc"], "signals": participant["outputs"]["signals"]}, outputs={"png": str(png)},
-                  study="tiny", participant="001")
+                  cfg={"on_bad_data": "fail"}, study="tiny", participant="001")
     assert png.stat().st_size > 0 and sorted(qc["channels"]) == ["corrugator", "zygomaticus"]

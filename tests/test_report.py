@@ -48,7 +48,7 @@ def test_table_page_reads_its_contract_keeps_ids_as_text_and_handles_an_empty_ta
     path, page = tmp_path / "exclusions.tsv", tmp_path / "page.html"
 
     def render() -> str:
-        html_table.run(inputs={"tsv": str(path)}, outputs={"html": str(page)}, title="t", contract="EXCLUSIONS")
+        html_table.run(inputs={"tsv": str(path)}, outputs={"html": str(page)}, cfg={"on_bad_data": "fail"}, title="t", contract=EXCLUSIONS)
         return page.read_text()
 
     path.write_text("study\tparticipant\tlevel\tmuscle\ttrial\tstage\treason\n")

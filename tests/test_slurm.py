@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from opioidsocial.paths import layout
 from tests.conftest import REPO, snakemake
 from tests.test_incremental import tiny_local_run  # noqa: F401  (shared session fixture)
 
@@ -28,7 +29,7 @@ pytestmark = [
 
 PROFILE = REPO / "workflow" / "profiles" / "slurm"
 # The EMG stage: four per-participant jobs in two group jobs, then the study table.
-TARGETS = ["results/tinyemg/emg_trials.parquet"]
+TARGETS = [layout("results").emg_table.format(study="tinyemg")]
 # A one-minute run needs status checks every few seconds, not the profile's 40 s; two
 # participants per group job so that the grouping shows in SLURM's records.
 TEST_OPTIONS = ["--slurm-init-seconds-before-status-checks", "1", "--group-components", "emg_participants=2", "pet_participants=2"]

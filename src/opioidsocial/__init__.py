@@ -1,7 +1,7 @@
 """opioidsocial: a reproducible workflow for mu-opioid studies of social behaviour.
 
 Per-participant preprocessing of facial EMG and PET, study-level models and
-meta-analytic comparisons; see the README and ``../shared/DESIGN.md``.
+meta-analytic comparisons; see the README.
 """
 
 from importlib.metadata import PackageNotFoundError, version

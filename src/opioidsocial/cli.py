@@ -31,7 +31,7 @@ from pathlib import Path
 
 import yaml
 
-from opioidsocial.config import SCHEMA_DIR, validate_config
+from opioidsocial.config import CONFIG_SCHEMA_PATH, SCHEMA_DIR, validate_config
 from opioidsocial.errors import ConfigError, DataError
 from opioidsocial.sheets import load_studies
 from opioidsocial.simulate import study_seed
@@ -58,7 +58,7 @@ def _load_config(config_path: str) -> dict:
     """The workflow config at ``config_path``, validated, with the schema defaults filled in."""
     with open(config_path, encoding="utf-8") as fh:
         raw = yaml.safe_load(fh) or {}
-    return validate_config(raw, SCHEMA_DIR / "config.schema.yaml", source=config_path)
+    return validate_config(raw, CONFIG_SCHEMA_PATH, source=config_path)
 
 
 def simulate(config_path: str, only: list[str] | None = None) -> list[str]:
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     sim = sub.add_parser("simulate", help="write the simulated demo datasets")
     sim.add_argument("--config", default="config/config.yaml", help="workflow config (default: %(default)s)")
     sim.add_argument("--study", action="append", help="only this study (repeatable)")
-    imp = sub.add_parser("import", help="raw recordings (BDF, EDF+, BrainVision) -> a BIDS-EMG dataset")
+    imp = sub.add_parser("import", help="raw recordings (BDF, EDF+, BrainVision, AcqKnowledge .acq) -> a BIDS-EMG dataset")
     imp.add_argument("--map", required=True, help="import map: channel map and event map (workflow/schemas/import.schema.yaml)")
     imp.add_argument("--recordings", required=True, help="TSV with file, participant_id, arm (+ columns for participants.tsv)")
     imp.add_argument("--out", required=True, help="new dataset folder (must not exist or be empty)")

@@ -15,7 +15,6 @@ import hashlib
 import importlib
 import importlib.resources
 import json
-import re
 from functools import cache
 from pathlib import Path
 
@@ -132,6 +131,8 @@ def validate_config(config: dict, schema_path: str | Path, *, source: str = "con
 #: The schemas ship inside the package (a wheel has no workflow/ folder); in a source
 #: checkout src/opioidsocial/schemas links to workflow/schemas, which the rules read.
 SCHEMA_DIR = Path(str(importlib.resources.files("opioidsocial") / "schemas"))
+#: The config's schema; the sections' schemas are in SCHEMA_DIR/config/.
+CONFIG_SCHEMA_PATH = SCHEMA_DIR / "config.schema.yaml"
 
 
 def validate_section(section: dict, schema_name: str, *, source: str) -> dict:
@@ -196,9 +197,6 @@ def config_hash(config: dict) -> str:
     """A short stable hash of a config: recorded in outputs instead of a timestamp."""
     text = json.dumps(config, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-BIDS_LABEL = re.compile(r"^[A-Za-z0-9]+$")
 
 
 def read_sheet(path: str | Path, schema_path: str | Path, *, what: str, filled: tuple[str, ...] = ()) -> pd.DataFrame:

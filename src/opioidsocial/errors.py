@@ -10,6 +10,11 @@ excluded without reading prose back:
   analysed as configured. It names the study, participant and file it is about and
   the fix; with ``on_bad_data: exclude`` it becomes a row of the exclusion list at
   its ``level`` instead of stopping the run.
+
+Every other error of the package is a subclass of one of these two, declared beside
+the code that raises it with a docstring saying what it is about (``BidsError``,
+``PetInputError``, ``LmmError``, ``EmgModelError``, ...); tests/test_stages.py
+checks that no other kind exists.
 """
 
 from __future__ import annotations

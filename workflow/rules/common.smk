@@ -1,16 +1,19 @@
 # The one place that reads and validates the config and the sheets, and the
 # input functions (get_*) every other rule file uses. Participants come from each
 # study's participants.tsv, never from globbing the disk.
-from functools import cache
+from functools import cache, partial
 
 from snakemake.logging import logger
 
-from opioidsocial.config import SCHEMA_DIR, canonical_config, config_hash, step_config, validate_config
+from opioidsocial.config import CONFIG_SCHEMA_PATH, SCHEMA_DIR, canonical_config, config_hash, step_config, validate_config
+from opioidsocial.errors import ConfigError
 from opioidsocial.io.bids import emg_files
-from opioidsocial.paths import layout
+from opioidsocial.paths import CAPTION, ENVIRONMENT, FILES, RAW_INPUTS_CACHE, REPORT_TABLES, SCRIPT, benchmark_path, layout, log_path
 from opioidsocial.pet.inputs import bpnd_path, sidecar_path, tac_path
+from opioidsocial.pet.traits import check_config as check_pet_study
 from opioidsocial.provenance import versions
-from opioidsocial.sheets import load_participants, load_studies
+from opioidsocial.report.inputs import exclusion_inputs, study_inputs
+from opioidsocial.sheets import load_participants, load_studies, participants_sheet
 from opioidsocial.stale import refresh, warning
 
 # The installed package's schemas (in a checkout, src/opioidsocial/schemas links to
@@ -18,7 +21,7 @@ from opioidsocial.stale import refresh, warning
 # folder, a module of another project or a snakedeploy'd GitHub copy (whose basedir
 # is a URL, not a folder).
 SCHEMAS = SCHEMA_DIR
-CONFIG_SCHEMA = SCHEMAS / "config.schema.yaml"
+CONFIG_SCHEMA = CONFIG_SCHEMA_PATH
 
 config.update(validate_config(config, CONFIG_SCHEMA, source="config"))
 RESULTS = config["results"]
@@ -30,7 +33,7 @@ SHEET_ROWS = {study: row.to_dict() for study, row in STUDIES.iterrows()}
 
 # Raw files whose content changed under a kept modification time (cp -p, rsync -t, tar)
 # are given the current time, so that the jobs that read them rerun (opioidsocial.stale).
-CHANGED_RAW = refresh(results=RESULTS, cache=f"{P.logs}/raw_inputs.json")
+CHANGED_RAW = refresh(results=RESULTS, cache=RAW_INPUTS_CACHE.format(results=RESULTS))
 if CHANGED_RAW:
     logger.warning(warning(CHANGED_RAW))
 
@@ -157,8 +160,10 @@ def get_emg_model_source(wildcards):
 
 
 def get_pet_study_inputs(wildcards):
-    """BPND-table studies read the table; TAC studies every participant's fits."""
+    """BPND-table studies read the table; TAC studies every participant's fits. The
+    study's config errors are raised here, before any job runs."""
     row = SHEET_ROWS[wildcards.study]
+    check_pet_study(study_row=row, sheet=participants_table(wildcards.study), cfg=get_cfg("pet_study")["pet"])
     inputs = {"participants": get_participants_sheet(wildcards), "bpnd": [], "bp": [], "qc": []}
     if row["input"] == "bpnd":
         inputs["bpnd"] = [bpnd_path(row["path"])]
@@ -170,13 +175,139 @@ def get_pet_study_inputs(wildcards):
 
 def get_evidence_files():
     """Every EMG and PET study's evidence table (Bayes factors, equivalence tests)."""
-    return [f"{P.model}/evidence.tsv".format(study=s) for s, row in SHEET_ROWS.items() if row["modality"] in ("emg", "pet")]
+    return [P.evidence.format(study=s) for s, row in SHEET_ROWS.items() if row["modality"] in ("emg", "pet")]
 
 
 def get_participants_sheet(wildcards):
-    return f"{SHEET_ROWS[wildcards.study]['path']}/participants.tsv"
+    return participants_sheet(SHEET_ROWS[wildcards.study])
 
 
 def effects_files():
     """Every study-level effects table that the meta-analysis pools."""
     return [P.effects.format(study=s) for s, row in SHEET_ROWS.items() if row["modality"] != "summary"]
+
+
+def multiverse_studies():
+    """The EMG studies (input bids) of multiverse.studies; any other name stops the run before a job starts."""
+    wanted = config["multiverse"]["studies"]
+    usable = studies(modality="emg", input="bids")
+    wrong = [s for s in wanted if s not in usable]
+    if wrong:
+        raise ConfigError(
+            f"config: multiverse.studies {wrong} are not EMG studies with BIDS recordings in the study sheet; use some of {usable}"
+        )
+    return wanted
+
+
+def get_multiverse_recording(wildcards):
+    """The participant's BIDS-EMG files and today's QC record (which participants are usable)."""
+    return {**get_emg_recording(wildcards), "qc": P.emg_qc.format(**wildcards)}
+
+
+def get_multiverse_cells(wildcards):
+    """Every participant's multiverse cells of the study."""
+    return per_participant(P.multiverse_cells, [wildcards.study])
+
+
+def get_multiverse_specifications():
+    """The specifications of every multiverse study (the meta multiverse pools them)."""
+    return [P.multiverse_specifications.format(study=s) for s in multiverse_studies()]
+
+
+def summary_study_rows():
+    """The studies.tsv columns read of the summary studies (their TSV of published statistics is at `path`)."""
+    return [study_columns(s, ("study", "path", "drug", "direction", "reference", "sample_group")) for s in studies(modality="summary")]
+
+
+def get_summary_files():
+    return [row["path"] for row in summary_study_rows()]
+
+
+# -- Where each rule's files are: its log, benchmark, script, environment and captions,
+# all from opioidsocial.paths (the rule files spell no path).
+ENV = ENVIRONMENT
+
+
+def log_of(rule, *wildcards):
+    """The job's log: results/logs/<rule>[/{study}[/{participant}]].log."""
+    return log_path(RESULTS, rule, *wildcards)
+
+
+def benchmark_of(rule, *wildcards):
+    return benchmark_path(RESULTS, rule, *wildcards)
+
+
+def script_of(rule):
+    return SCRIPT.format(rule=rule)
+
+
+def folder_patterns(name):
+    """The file names in a folder output of FILES (its figures, one per family)."""
+    return [FILES[name].contract.pattern]
+
+
+def caption_of(name):
+    """A report item's caption, workflow/report/<name>.rst."""
+    return CAPTION.format(name=name)
+
+
+# -- The report: its tables (opioidsocial.paths.REPORT_TABLES) and the overview's inputs.
+
+
+def report_studies(table):
+    """The studies a per-study table of the report has a page for (none for a table of the run)."""
+    return [s for m in table.modalities for s in studies(modality=m)]
+
+
+def report_page(name):
+    """The page of report table ``name``: results/report/[{study}/]<name>.html."""
+    template = P.study_report_page if REPORT_TABLES[name].per_study else P.report_page
+    return template.replace("{name}", name)
+
+
+def report_job_file(kind, name):
+    """The log or benchmark (``kind``: log_of, benchmark_of) of a report table's job."""
+    return kind(f"report_table_{name}", *(["study"] if REPORT_TABLES[name].per_study else []))
+
+
+def report_pages():
+    """Every page of every report table."""
+    return [report_page(n).format(study=s) for n, t in REPORT_TABLES.items() for s in (report_studies(t) if t.per_study else [None])]
+
+
+def report_study_rows():
+    """Every study's row of the studies sheet, in sheet order: where the overview's files are."""
+    return [SHEET_ROWS[s] for s in studies()]
+
+
+# The studies.tsv columns the overview reads: its own (description included) and what checking participants.tsv needs.
+OVERVIEW_COLUMNS = (
+    "study",
+    "modality",
+    "input",
+    "design",
+    "drug",
+    "direction",
+    "reference",
+    "sample_group",
+    "reference_group",
+    "description",
+)
+
+
+def report_overview_rows():
+    """What the overview lists of every study, in sheet order."""
+    return [study_columns(s, OVERVIEW_COLUMNS) for s in studies()]
+
+
+def report_study_files():
+    """The stage outputs (and sheets) the overview counts participants in, per study."""
+    return {row["study"]: study_inputs(row, RESULTS) for row in report_study_rows()}
+
+
+def get_report_study_files():
+    return [path for files in report_study_files().values() for path in files.values()]
+
+
+def get_report_exclusion_files():
+    return exclusion_inputs(report_study_rows(), RESULTS)

@@ -4,9 +4,9 @@
 
 
 TARGETS.extend(P.effects.format(study=s) for s in studies(modality="emg"))
-TARGETS.extend(f"{P.model}/timecourses.png".format(study=s) for s in studies(modality="emg", input="bids"))
+TARGETS.extend(P.timecourses_png.format(study=s) for s in studies(modality="emg", input="bids"))
 if config["report"]["qc_figures"]:
-    TARGETS.append(lambda: per_participant(P.emg_qc_figure, studies(modality="emg", input="bids")))
+    TARGETS.append(partial(per_participant, P.emg_qc_figure, studies(modality="emg", input="bids")))
 
 
 rule emg_preprocess:
@@ -17,13 +17,13 @@ rule emg_preprocess:
         qc=P.emg_qc,
         signals=P.emg_qc_signals,
     log:
-        f"{P.logs}/emg_preprocess/{{study}}/{{participant}}.log",
+        log_of("emg_preprocess", "study", "participant"),
     benchmark:
-        f"{P.benchmarks}/emg_preprocess/{{study}}/{{participant}}.tsv"
+        benchmark_of("emg_preprocess", "study", "participant")
     wildcard_constraints:
         study=EMG_BIDS,
     conda:
-        "../../environment.yml"
+        ENV
     resources:
         mem_mb=2000,
         runtime=15,
@@ -32,7 +32,7 @@ rule emg_preprocess:
         arm=get_arm,
         metadata=get_provenance("emg_preprocess"),
     script:
-        "../../scripts/emg_preprocess.py"
+        script_of("emg_preprocess")
 
 
 # Drawn from the preprocessing job's outputs only: one read of each recording per run.
@@ -43,24 +43,26 @@ rule emg_qc_figure:
     output:
         png=report(
             P.emg_qc_figure,
-            caption="../report/emg_qc.rst",
+            caption=caption_of("emg_qc"),
             category="2 Quality control",
             subcategory="{study}",
             labels={"participant": "{participant}"},
         ),
     log:
-        f"{P.logs}/emg_qc_figure/{{study}}/{{participant}}.log",
+        log_of("emg_qc_figure", "study", "participant"),
     benchmark:
-        f"{P.benchmarks}/emg_qc_figure/{{study}}/{{participant}}.tsv"
+        benchmark_of("emg_qc_figure", "study", "participant")
     wildcard_constraints:
         study=EMG_BIDS,
     conda:
-        "../../environment.yml"
+        ENV
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        cfg=get_cfg("emg_qc_figure"),
     script:
-        "../../scripts/emg_qc_figure.py"
+        script_of("emg_qc_figure")
 
 
 rule emg_study_table:
@@ -70,20 +72,21 @@ rule emg_study_table:
         table=P.emg_table,
         exclusions=P.exclusions,
     log:
-        f"{P.logs}/emg_study_table/{{study}}.log",
+        log_of("emg_study_table", "study"),
     benchmark:
-        f"{P.benchmarks}/emg_study_table/{{study}}.tsv"
+        benchmark_of("emg_study_table", "study")
     wildcard_constraints:
         study=EMG_BIDS,
     conda:
-        "../../environment.yml"
+        ENV
     resources:
         mem_mb=4000,
         runtime=10,
     params:
+        cfg=get_cfg("emg_study_table"),
         metadata=get_provenance("emg_study_table"),
     script:
-        "../../scripts/emg_study_table.py"
+        script_of("emg_study_table")
 
 
 rule emg_model:
@@ -91,30 +94,30 @@ rule emg_model:
         source=get_emg_model_source,
     output:
         trials=P.trials,
-        fixef=f"{P.model}/fixef.tsv",
-        anova=f"{P.model}/anova.tsv",
-        varcomp=f"{P.model}/varcomp.tsv",
-        emmeans=f"{P.model}/emmeans.tsv",
-        contrasts=f"{P.model}/contrasts.tsv",
+        fixef=P.fixef,
+        anova=P.anova,
+        varcomp=P.varcomp,
+        emmeans=P.emmeans,
+        contrasts=P.contrasts,
         fit=P.fit,
         effects=P.effects,
         samples=P.effect_samples,
         plot_png=report(
-            f"{P.model}/emmeans.png",
-            caption="../report/emg_model_emmeans.rst",
+            P.emmeans_png,
+            caption=caption_of("emg_model_emmeans"),
             category="3 Study results",
             subcategory="{study}",
             labels={"item": "EMG marginal means"},
         ),
-        plot_svg=f"{P.model}/emmeans.svg",
+        plot_svg=P.emmeans_svg,
     log:
-        f"{P.logs}/emg_model/{{study}}.log",
+        log_of("emg_model", "study"),
     benchmark:
-        f"{P.benchmarks}/emg_model/{{study}}.tsv"
+        benchmark_of("emg_model", "study")
     wildcard_constraints:
         study=EMG_ANY,
     conda:
-        "../../environment.yml"
+        ENV
     resources:
         mem_mb=4000,
         runtime=30,
@@ -123,7 +126,7 @@ rule emg_model:
         row=get_study_columns("study", "input", "design", "drug", "direction", "reference", "sample_group"),
         metadata=get_provenance("emg_model"),
     script:
-        "../../scripts/emg_model.py"
+        script_of("emg_model")
 
 
 rule emg_model_timecourses:
@@ -131,21 +134,21 @@ rule emg_model_timecourses:
         table=P.emg_table,
     output:
         png=report(
-            f"{P.model}/timecourses.png",
-            caption="../report/emg_model_timecourses.rst",
+            P.timecourses_png,
+            caption=caption_of("emg_model_timecourses"),
             category="3 Study results",
             subcategory="{study}",
             labels={"item": "EMG time courses"},
         ),
-        svg=f"{P.model}/timecourses.svg",
+        svg=P.timecourses_svg,
     log:
-        f"{P.logs}/emg_model_timecourses/{{study}}.log",
+        log_of("emg_model_timecourses", "study"),
     benchmark:
-        f"{P.benchmarks}/emg_model_timecourses/{{study}}.tsv"
+        benchmark_of("emg_model_timecourses", "study")
     wildcard_constraints:
         study=EMG_BIDS,
     conda:
-        "../../environment.yml"
+        ENV
     resources:
         mem_mb=4000,
         runtime=10,
@@ -153,4 +156,4 @@ rule emg_model_timecourses:
         cfg=get_cfg("emg_model_timecourses"),
         reference=get_reference,
     script:
-        "../../scripts/emg_model_timecourses.py"
+        script_of("emg_model_timecourses")

@@ -1,21 +1,23 @@
 # Meta-analysis across studies (src/opioidsocial/meta/): harmonise every effect, then
-# pool per outcome family, meta-regress, fit the multilevel model, check sensitivity
-# and plot. Works on summary studies alone when no study has an effects.parquet.
-
-META_TABLES = ["pooled", "meta_regression", "multilevel", "sensitivity_leave1out", "sensitivity_influence", "small_study"]
-# The studies.tsv columns read of the summary studies (their TSV of published statistics is at `path`).
-SUMMARY_STUDIES = [
-    study_columns(s, ("study", "path", "drug", "direction", "reference", "sample_group")) for s in studies(modality="summary")
-]
+# pool per outcome family, meta-regress, fit the multilevel model, check sensitivity,
+# plot, and the Bayesian random-effects meta-analysis of every family (config
+# `meta.bayes`). Works on summary studies alone when no study has an effects.parquet.
 
 
 TARGETS.extend(
     [
-        f"{P.meta}/effects.parquet",
-        *(f"{P.meta}/{name}.tsv" for name in META_TABLES),
-        f"{P.meta}/forest",
-        f"{P.meta}/funnel.png",
-        f"{P.meta}/funnel.svg",
+        P.meta_effects,
+        P.meta_pooled,
+        P.meta_regression,
+        P.meta_multilevel,
+        P.meta_leave1out,
+        P.meta_influence,
+        P.meta_small_study,
+        P.meta_forest,
+        P.meta_funnel_png,
+        P.meta_funnel_svg,
+        P.meta_bayes,
+        P.meta_bayes_posterior,
     ]
 )
 
@@ -23,106 +25,106 @@ TARGETS.extend(
 rule meta_effects:
     input:
         effects=effects_files(),
-        summaries=[row["path"] for row in SUMMARY_STUDIES],
+        summaries=get_summary_files(),
     output:
-        effects=f"{P.meta}/effects.parquet",
+        effects=P.meta_effects,
     log:
-        f"{P.logs}/meta/effects.log",
+        log_of("meta_effects"),
     benchmark:
-        f"{P.benchmarks}/meta/effects.tsv"
+        benchmark_of("meta_effects")
     conda:
-        "../../environment.yml"
+        ENV
     resources:
         mem_mb=2000,
         runtime=10,
     params:
         cfg=get_cfg("meta_effects"),
-        summaries=SUMMARY_STUDIES,
+        summaries=summary_study_rows(),
         metadata=get_provenance("meta_effects"),
     script:
-        "../../scripts/meta_effects.py"
+        script_of("meta_effects")
 
 
 rule meta_pool:
     input:
         effects=rules.meta_effects.output.effects,
     output:
-        pooled=f"{P.meta}/pooled.tsv",
+        pooled=P.meta_pooled,
     log:
-        f"{P.logs}/meta/pool.log",
+        log_of("meta_pool"),
     benchmark:
-        f"{P.benchmarks}/meta/pool.tsv"
+        benchmark_of("meta_pool")
     conda:
-        "../../environment.yml"
+        ENV
     resources:
         mem_mb=2000,
         runtime=10,
     params:
         cfg=get_cfg("meta_pool"),
     script:
-        "../../scripts/meta_pool.py"
+        script_of("meta_pool")
 
 
 rule meta_regression:
     input:
         effects=rules.meta_effects.output.effects,
     output:
-        regression=f"{P.meta}/meta_regression.tsv",
+        regression=P.meta_regression,
     log:
-        f"{P.logs}/meta/regression.log",
+        log_of("meta_regression"),
     benchmark:
-        f"{P.benchmarks}/meta/regression.tsv"
+        benchmark_of("meta_regression")
     conda:
-        "../../environment.yml"
+        ENV
     resources:
         mem_mb=2000,
         runtime=10,
     params:
         cfg=get_cfg("meta_regression"),
     script:
-        "../../scripts/meta_regression.py"
+        script_of("meta_regression")
 
 
 rule meta_multilevel:
     input:
         effects=rules.meta_effects.output.effects,
     output:
-        multilevel=f"{P.meta}/multilevel.tsv",
+        multilevel=P.meta_multilevel,
     log:
-        f"{P.logs}/meta/multilevel.log",
+        log_of("meta_multilevel"),
     benchmark:
-        f"{P.benchmarks}/meta/multilevel.tsv"
+        benchmark_of("meta_multilevel")
     conda:
-        "../../environment.yml"
+        ENV
     resources:
         mem_mb=2000,
         runtime=20,
     params:
         cfg=get_cfg("meta_multilevel"),
     script:
-        "../../scripts/meta_multilevel.py"
+        script_of("meta_multilevel")
 
 
 rule meta_sensitivity:
     input:
         effects=rules.meta_effects.output.effects,
     output:
-        leave1out=f"{P.meta}/sensitivity_leave1out.tsv",
-        influence=f"{P.meta}/sensitivity_influence.tsv",
-        small_study=f"{P.meta}/small_study.tsv",
+        leave1out=P.meta_leave1out,
+        influence=P.meta_influence,
+        small_study=P.meta_small_study,
     log:
-        f"{P.logs}/meta/sensitivity.log",
+        log_of("meta_sensitivity"),
     benchmark:
-        f"{P.benchmarks}/meta/sensitivity.tsv"
+        benchmark_of("meta_sensitivity")
     conda:
-        "../../environment.yml"
+        ENV
     resources:
         mem_mb=2000,
         runtime=20,
     params:
         cfg=get_cfg("meta_sensitivity"),
     script:
-        "../../scripts/meta_sensitivity.py"
+        script_of("meta_sensitivity")
 
 
 rule meta_plots:
@@ -133,31 +135,59 @@ rule meta_plots:
         evidence=get_evidence_files(),
     output:
         forest=report(
-            directory(f"{P.meta}/forest"),
-            patterns=["{name}.png"],
-            caption="../report/meta_forest.rst",
+            directory(P.meta_forest),
+            patterns=folder_patterns("meta_forest"),
+            caption=caption_of("meta_forest"),
             category="4 Meta-analysis",
             subcategory="Plots",
             labels={"item": "forest plot: {name}"},
         ),
         funnel_png=report(
-            f"{P.meta}/funnel.png",
-            caption="../report/meta_funnel.rst",
+            P.meta_funnel_png,
+            caption=caption_of("meta_funnel"),
             category="4 Meta-analysis",
             subcategory="Plots",
             labels={"item": "funnel plot"},
         ),
-        funnel_svg=f"{P.meta}/funnel.svg",
+        funnel_svg=P.meta_funnel_svg,
     log:
-        f"{P.logs}/meta/plots.log",
+        log_of("meta_plots"),
     benchmark:
-        f"{P.benchmarks}/meta/plots.tsv"
+        benchmark_of("meta_plots")
     conda:
-        "../../environment.yml"
+        ENV
     resources:
         mem_mb=2000,
         runtime=10,
     params:
         cfg=get_cfg("meta_plots"),
     script:
-        "../../scripts/meta_plots.py"
+        script_of("meta_plots")
+
+
+rule meta_bayes:
+    input:
+        effects=rules.meta_effects.output.effects,
+    output:
+        bayes=P.meta_bayes,
+        posterior=report(
+            directory(P.meta_bayes_posterior),
+            patterns=folder_patterns("meta_bayes_posterior"),
+            caption=caption_of("meta_bayes_posterior"),
+            category="4 Meta-analysis",
+            subcategory="Plots",
+            labels={"item": "Bayesian posterior of mu and tau: {name}"},
+        ),
+    log:
+        log_of("meta_bayes"),
+    benchmark:
+        benchmark_of("meta_bayes")
+    conda:
+        ENV
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        cfg=get_cfg("meta_bayes"),
+    script:
+        script_of("meta_bayes")

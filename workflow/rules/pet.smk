@@ -5,7 +5,7 @@
 
 TARGETS.extend(P.effects.format(study=s) for s in studies(modality="pet"))
 if config["report"]["qc_figures"]:
-    TARGETS.append(lambda: per_participant(P.pet_qc_figure, studies(modality="pet", input="tac")))
+    TARGETS.append(partial(per_participant, P.pet_qc_figure, studies(modality="pet", input="tac")))
 
 
 rule pet_fit:
@@ -15,13 +15,13 @@ rule pet_fit:
         bp=P.pet_bp,
         qc=P.pet_qc,
     log:
-        f"{P.logs}/pet_fit/{{study}}/{{participant}}.log",
+        log_of("pet_fit", "study", "participant"),
     benchmark:
-        f"{P.benchmarks}/pet_fit/{{study}}/{{participant}}.tsv"
+        benchmark_of("pet_fit", "study", "participant")
     wildcard_constraints:
         study=PET_TAC,
     conda:
-        "../../environment.yml"
+        ENV
     resources:
         mem_mb=1000,
         runtime=10,
@@ -29,7 +29,7 @@ rule pet_fit:
         cfg=get_cfg("pet_fit"),
         metadata=get_provenance("pet_fit"),
     script:
-        "../../scripts/pet_fit.py"
+        script_of("pet_fit")
 
 
 rule pet_qc_figure:
@@ -40,26 +40,26 @@ rule pet_qc_figure:
     output:
         png=report(
             P.pet_qc_figure,
-            caption="../report/pet_qc.rst",
+            caption=caption_of("pet_qc"),
             category="2 Quality control",
             subcategory="{study}",
             labels={"participant": "{participant}"},
         ),
     log:
-        f"{P.logs}/pet_qc_figure/{{study}}/{{participant}}.log",
+        log_of("pet_qc_figure", "study", "participant"),
     benchmark:
-        f"{P.benchmarks}/pet_qc_figure/{{study}}/{{participant}}.tsv"
+        benchmark_of("pet_qc_figure", "study", "participant")
     wildcard_constraints:
         study=PET_TAC,
     conda:
-        "../../environment.yml"
+        ENV
     resources:
         mem_mb=1000,
         runtime=5,
     params:
         cfg=get_cfg("pet_qc_figure"),
     script:
-        "../../scripts/pet_qc_figure.py"
+        script_of("pet_qc_figure")
 
 
 rule pet_study:
@@ -68,34 +68,34 @@ rule pet_study:
     output:
         effects=P.effects,
         bp=P.study_bp,
-        paired=f"{P.model}/pet_paired.tsv",
-        correlations=f"{P.model}/pet_correlations.tsv",
-        groups=f"{P.model}/pet_groups.tsv",
+        paired=P.pet_paired,
+        correlations=P.pet_correlations,
+        groups=P.pet_groups,
         exclusions=P.exclusions,
         paired_png=report(
-            f"{P.model}/pet_paired.png",
-            caption="../report/pet_paired.rst",
+            P.pet_paired_png,
+            caption=caption_of("pet_paired"),
             category="3 Study results",
             subcategory="{study}",
             labels={"item": "PET per-ROI changes"},
         ),
-        paired_svg=f"{P.model}/pet_paired.svg",
+        paired_svg=P.pet_paired_svg,
         correlations_png=report(
-            f"{P.model}/pet_correlations.png",
-            caption="../report/pet_correlations.rst",
+            P.pet_correlations_png,
+            caption=caption_of("pet_correlations"),
             category="3 Study results",
             subcategory="{study}",
             labels={"item": "PET trait correlations"},
         ),
-        correlations_svg=f"{P.model}/pet_correlations.svg",
+        correlations_svg=P.pet_correlations_svg,
     log:
-        f"{P.logs}/pet_study/{{study}}.log",
+        log_of("pet_study", "study"),
     benchmark:
-        f"{P.benchmarks}/pet_study/{{study}}.tsv"
+        benchmark_of("pet_study", "study")
     wildcard_constraints:
         study=PET_ANY,
     conda:
-        "../../environment.yml"
+        ENV
     resources:
         mem_mb=2000,
         runtime=10,
@@ -104,4 +104,4 @@ rule pet_study:
         row=get_study_columns("study", "input", "design", "drug", "direction", "reference", "sample_group", "reference_group"),
         metadata=get_provenance("pet_study"),
     script:
-        "../../scripts/pet_study.py"
+        script_of("pet_study")

@@ -1,4 +1,4 @@
-"""The signal chain of one recording in one pass: filter, rectify, smooth.
+"""The signal chain of one recording in one pass: filter, rectify (or square), smooth.
 
 The recording is filtered block by block (:class:`~opioidsocial.emg.filters.BlockFilter`,
 a few seconds of every channel at a time, in cache), and each filtered block is at
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.ndimage import uniform_filter1d
 
 from opioidsocial.emg.envelope import RunningMean, smoothing_width
 from opioidsocial.emg.filters import BlockFilter, FilterDesign
@@ -58,22 +59,49 @@ def snippet_window(onset_s: float, *, sfreq: float, n_samples: int) -> tuple[int
 
 
 def filter_rectify_smooth(data: np.ndarray, fd: FilterDesign, *, sfreq: float, smoothing_ms: float, snippet: tuple[int, int],
-                          onset_s: float, workers: int | None = None) -> tuple[np.ndarray, np.ndarray, QcSignals]:
+                          onset_s: float, workers: int | None = None, envelope: str = "rectify") -> tuple[np.ndarray, np.ndarray, QcSignals]:
     """The envelope of ``data`` (channels, samples; microvolt; float32), the filtered SD per channel and the QC signals.
 
-    The envelope is the zero-phase filtered signal, rectified and smoothed with a
-    centred moving average of ``smoothing_ms``. A writable C-ordered float64 or
-    float32 ``data`` is overwritten by it (the envelope is a view of its memory);
-    pass a copy to keep the recording.
+    The envelope (``emg.envelope``) is the zero-phase filtered signal, rectified and
+    smoothed with a centred moving average of ``smoothing_ms`` (``rectify``), or the
+    square root of the centred moving average of its square over the same window
+    (``rms``). A writable C-ordered float64 or float32 ``data`` is overwritten by it
+    (the envelope is a view of its memory); pass a copy to keep the recording.
     """
-    channels, n = data.shape
-    envelope_ = _single_precision_over(data)
     start, stop = snippet
     raw_snippet = data[:, start:stop].copy()
-    filtered_snippet = np.empty_like(raw_snippet)
+    out = {(envelope, smoothing_ms): _single_precision_over(data)}
+    sd, filtered_snippet, block_filter = _filtered_pass(data, fd, out, sfreq=sfreq, snippet=snippet, workers=workers)
+    freqs, raw_psd, filtered_psd = block_filter.spectra(sfreq)
+    times = (np.arange(start, stop) / sfreq) - onset_s
+    return out[(envelope, smoothing_ms)], sd, QcSignals(times, raw_snippet, filtered_snippet, freqs, raw_psd, filtered_psd)
+
+
+def envelopes(data: np.ndarray, fd: FilterDesign, *, sfreq: float, kinds: list[tuple[str, float]], workers: int | None = None,
+              reuse: dict | None = None) -> tuple[dict[tuple[str, float], np.ndarray], np.ndarray]:
+    """Envelopes of every (kind, smoothing_ms) in ``kinds`` (kind ``rectify`` or ``rms``) from one filtering of ``data``,
+    and the filtered SD.
+
+    ``data`` is kept; each envelope is a float32 array equal to what
+    :func:`filter_rectify_smooth` gives for that kind and smoothing, written over
+    the array of the same key in ``reuse`` (envelopes of an earlier call the caller
+    is done with), else new: faulting in fresh memory costs more than filling it.
+    """
+    reuse = reuse or {}
+    out = {key: reuse[key] if key in reuse else np.empty(data.shape, dtype=np.float32) for key in kinds}
+    sd, _, _ = _filtered_pass(data, fd, out, sfreq=sfreq, snippet=(0, 0), workers=workers)
+    return out, sd
+
+
+def _filtered_pass(data: np.ndarray, fd: FilterDesign, out: dict[tuple[str, float], np.ndarray], *, sfreq: float,
+                   snippet: tuple[int, int], workers: int | None) -> tuple[np.ndarray, np.ndarray, BlockFilter]:
+    """Filter ``data`` block by block into the envelopes ``out`` ((kind, smoothing_ms) -> array); the SD, filtered snippet and filter."""
+    channels, n = data.shape
+    start, stop = snippet
+    filtered_snippet = np.empty((channels, stop - start), dtype=data.dtype)
     total, squares = np.zeros(channels), np.zeros(channels)
-    width = smoothing_width(sfreq=sfreq, smoothing_ms=smoothing_ms)
-    mean = RunningMean(width) if width > 1 else None
+    widths = {key: smoothing_width(sfreq=sfreq, smoothing_ms=key[1]) for key in out}
+    means = {key: RunningMean(width) if width > 1 else None for key, width in widths.items()}
     block_filter = BlockFilter(fd, workers=workers)
     for first, block in block_filter.blocks(data):
         last = first + block.shape[1]
@@ -82,17 +110,22 @@ def filter_rectify_smooth(data: np.ndarray, fd: FilterDesign, *, sfreq: float, s
         lo, hi = max(start, first), min(stop, last)
         if lo < hi:
             filtered_snippet[:, lo - start : hi - start] = block[:, lo - first : hi - first]
+        # the square first: rectifying happens in the block's own memory
+        squared = np.square(block) if any(kind == "rms" for kind, _ in out) else None
         rectified = np.abs(block, out=block)
-        if mean is None:
-            envelope_[:, first:last] = rectified
-        else:
-            _write(envelope_, *mean.push(rectified))
-    if mean is not None:
-        _write(envelope_, *mean.finish())
+        for key, mean in means.items():
+            feed = squared if key[0] == "rms" else rectified
+            if mean is None:
+                out[key][:, first:last] = feed
+            else:
+                _write(out[key], *mean.push(feed))
+    for key, mean in means.items():
+        if mean is not None:
+            _write(out[key], *mean.finish())
+        if key[0] == "rms":
+            np.sqrt(out[key], out=out[key])
     sd = np.sqrt(np.maximum(squares / n - (total / n) ** 2, 0.0))
-    freqs, raw_psd, filtered_psd = block_filter.spectra(sfreq)
-    times = (np.arange(start, stop) / sfreq) - onset_s
-    return envelope_, sd, QcSignals(times, raw_snippet, filtered_snippet, freqs, raw_psd, filtered_psd)
+    return sd, filtered_snippet, block_filter
 
 
 def _single_precision_over(data: np.ndarray) -> np.ndarray:
@@ -114,3 +147,20 @@ def _single_precision_over(data: np.ndarray) -> np.ndarray:
 
 def _write(out: np.ndarray, first: int, values: np.ndarray) -> None:
     out[:, first : first + values.shape[1]] = values
+
+
+def smooth_envelope(data: np.ndarray, *, sfreq: float, smoothing_ms: float, snippet: tuple[int, int],
+                    onset_s: float) -> tuple[np.ndarray, np.ndarray, QcSignals]:
+    """A recording that is already an envelope (integrated EMG): smoothed only, never filtered or rectified.
+
+    Returns what :func:`filter_rectify_smooth` does; the QC signals' "filtered"
+    snippet is the smoothed envelope and there are no spectra (a spectrum of an
+    envelope says nothing about mains or movement artefacts).
+    """
+    width = smoothing_width(sfreq=sfreq, smoothing_ms=smoothing_ms)
+    envelope_ = uniform_filter1d(data, width, axis=1, mode="nearest") if width > 1 else data
+    start, stop = snippet
+    none = np.empty((data.shape[0], 0))
+    signals = QcSignals((np.arange(start, stop) / sfreq) - onset_s, data[:, start:stop].copy(), envelope_[:, start:stop].copy(),
+                        np.empty(0), none, none)
+    return envelope_, data.std(axis=1), signals

@@ -36,17 +36,17 @@ def outcome_label(*, muscle: str | None, emotion: str | None) -> str:
     return f"{muscle or 'EMG'} to {emotion + ' faces' if emotion else 'all faces'}"
 
 
-def study_effects(trials: pd.DataFrame, *, study: dict, within: tuple[str, ...] = CELL_FACTORS) -> tuple[pd.DataFrame, list[dict]]:
+def study_effects(trials: pd.DataFrame, *, study_row: dict, within: tuple[str, ...] = CELL_FACTORS) -> tuple[pd.DataFrame, list[dict]]:
     """One EFFECTS row per non-reference arm x cell of the factors ``within``.
 
     Cells with fewer participants than the measure needs (2 per arm for SMD, 3
     pairs for SMCC: no SD otherwise) are left out and returned as the second value,
     each with its reason, for the fit record.
     """
-    reference = study["reference"]
-    rows = [{"arm": arm, **cell, **_summaries(drug, ref, design=study["design"])}
-            for arm, cell, drug, ref in cell_samples(trials, study=study, within=within)]
-    measure = "SMCC" if study["design"] == "within" else "SMD"
+    reference = study_row["reference"]
+    rows = [{"arm": arm, **cell, **_summaries(drug, ref, design=study_row["design"])}
+            for arm, cell, drug, ref in cell_samples(trials, study_row=study_row, within=within)]
+    measure = "SMCC" if study_row["design"] == "within" else "SMD"
     table = pd.DataFrame(rows, columns=["arm", *within, "n1", "n2", "m1", "m2", "sd1", "sd2", "r"])
     too_small = (table["n1"] < MIN_N[measure]) | ((measure == "SMD") & (table["n2"].fillna(0) < MIN_N[measure]))
     skipped = [
@@ -57,23 +57,23 @@ def study_effects(trials: pd.DataFrame, *, study: dict, within: tuple[str, ...] 
     table = table[~too_small].reset_index(drop=True)
     if table.empty:
         return EFFECTS.empty(), skipped
-    labels = [f"{study['study']}: {r.arm} - {reference}, {outcome_label(muscle=getattr(r, 'muscle', None), emotion=getattr(r, 'emotion', None))}" for r in table.itertuples()]
+    labels = [f"{study_row['study']}: {r.arm} - {reference}, {outcome_label(muscle=getattr(r, 'muscle', None), emotion=getattr(r, 'emotion', None))}" for r in table.itertuples()]
     if measure == "SMCC":
         es = escalc("SMCC", ni=table["n1"], m1i=table["m1"], m2i=table["m2"], sd1i=table["sd1"], sd2i=table["sd2"], ri=table["r"], labels=labels)
     else:
         es = escalc("SMD", n1i=table["n1"], n2i=table["n2"], m1i=table["m1"], m2i=table["m2"], sd1i=table["sd1"], sd2i=table["sd2"], labels=labels)
     effects = pd.DataFrame(
         {
-            "study": study["study"],
+            "study": study_row["study"],
             "outcome": [outcome_label(muscle=r.get("muscle"), emotion=r.get("emotion")) for r in table.to_dict("records")],
             "contrast": table["arm"] + " - " + reference,
             "yi": es["yi"],
             "vi": es["vi"],
             "n1": table["n1"].astype("int64"),
             "n2": table["n2"].astype("Int64"),
-            "design": study["design"],
-            "direction": np.where(table["arm"] == study["drug"], int(study["direction"]), 0).astype("int8"),
-            "sample_group": study["sample_group"],
+            "design": study_row["design"],
+            "direction": np.where(table["arm"] == study_row["drug"], int(study_row["direction"]), 0).astype("int8"),
+            "sample_group": study_row["sample_group"],
             "measure": measure,
             "modality": "emg",
             "drug": table["arm"],
@@ -82,12 +82,12 @@ def study_effects(trials: pd.DataFrame, *, study: dict, within: tuple[str, ...] 
     return effects, skipped
 
 
-def effect_samples(trials: pd.DataFrame, effects: pd.DataFrame, *, study: dict, within: tuple[str, ...] = CELL_FACTORS) -> pd.DataFrame:
+def effect_samples(trials: pd.DataFrame, effects: pd.DataFrame, *, study_row: dict, within: tuple[str, ...] = CELL_FACTORS) -> pd.DataFrame:
     """The EFFECT_SAMPLES of every row of ``effects``: the participant means its arm and reference had in its cell."""
     frames = [
-        pd.DataFrame({"outcome": outcome_label(muscle=cell.get("muscle"), emotion=cell.get("emotion")), "contrast": f"{arm} - {study['reference']}",
+        pd.DataFrame({"outcome": outcome_label(muscle=cell.get("muscle"), emotion=cell.get("emotion")), "contrast": f"{arm} - {study_row['reference']}",
                       "sample": sample, "participant": values.index.astype(str), "mean": values.to_numpy(dtype=float)})
-        for arm, cell, drug, ref in cell_samples(trials, study=study, within=within)
+        for arm, cell, drug, ref in cell_samples(trials, study_row=study_row, within=within)
         for sample, values in (("arm", drug), ("reference", ref))
     ]
     samples = pd.concat(frames, ignore_index=True) if frames else EFFECT_SAMPLES.empty()
@@ -95,14 +95,14 @@ def effect_samples(trials: pd.DataFrame, effects: pd.DataFrame, *, study: dict, 
     return samples.merge(effects[["study", "outcome", "contrast"]], on=["outcome", "contrast"])[EFFECT_SAMPLES.columns]
 
 
-def cell_samples(trials: pd.DataFrame, *, study: dict, within: tuple[str, ...] = CELL_FACTORS) -> Iterator[tuple[str, dict, pd.Series, pd.Series]]:
+def cell_samples(trials: pd.DataFrame, *, study_row: dict, within: tuple[str, ...] = CELL_FACTORS) -> Iterator[tuple[str, dict, pd.Series, pd.Series]]:
     """(arm, cell, arm's participant means, reference arm's) per non-reference arm x cell of ``within``.
 
     These participant cell means are what every effect of the study (and its evidence,
     :mod:`opioidsocial.emg.evidence`) is computed from; for within-subjects designs only
     the participants measured in both arms, in the same order.
     """
-    reference = study["reference"]
+    reference = study_row["reference"]
     means = participant_cell_means(trials)
     # A factor not contrasted within is averaged over per participant, with equal weights.
     means = means.groupby(["participant", "arm", *within], sort=True)["mean_uv"].mean().reset_index()
@@ -110,7 +110,7 @@ def cell_samples(trials: pd.DataFrame, *, study: dict, within: tuple[str, ...] =
         for cell, group in means.groupby(list(within), sort=True) if within else [((), means)]:
             drug = group[group["arm"] == arm].set_index("participant")["mean_uv"]
             ref = group[group["arm"] == reference].set_index("participant")["mean_uv"]
-            if study["design"] == "within":
+            if study_row["design"] == "within":
                 both = drug.index.intersection(ref.index)
                 drug, ref = drug[both], ref[both]
             yield arm, dict(zip(within, cell if isinstance(cell, tuple) else (cell,))), drug, ref

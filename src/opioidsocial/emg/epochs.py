@@ -2,9 +2,13 @@
 
 Onsets (seconds, events.tsv) become samples by rounding ``onset * sfreq``; epoch
 sample ``i`` lies at ``tmin + i / sfreq`` relative to that sample. Baseline
-correction subtracts each trial x muscle's mean over a pre-stimulus window, the
-usual practice in facial-mimicry studies (e.g. Korb et al. 2023), so responses are
-changes from the level just before the face appeared.
+correction (``emg.baseline_method``) relates each bin to the trial x muscle's mean
+over a pre-stimulus window: by default it subtracts it, the usual practice in
+facial-mimicry studies (e.g. Korb et al. 2023), so responses are changes from the
+level just before the face appeared; labs recording integrated EMG often divide
+instead (ratio, its log, or percent change), which removes differences in
+electrode impedance between trials and participants (Tassinary, Cacioppo & Vanman
+2007; Cohen 2014, ch. 18, for the same choice in time-frequency power).
 """
 
 from __future__ import annotations
@@ -70,6 +74,48 @@ def baseline_level(epochs: np.ndarray, times: np.ndarray, window: tuple[float, f
     # times increase, so the window is one slice: a view, not a copy of the samples
     inside = np.flatnonzero(mask)
     return epochs[..., inside[0] : inside[-1] + 1].mean(axis=-1)
+
+
+#: emg.baseline_method -> the unit of the corrected values (and of the trial responses).
+BASELINE_UNITS = {"subtract": "microvolt", "ratio": "ratio", "log_ratio": "log_ratio", "percent": "percent", "none": "microvolt"}
+
+#: The methods that divide by the baseline level, so need it positive.
+DIVIDING = frozenset({"ratio", "log_ratio", "percent"})
+
+
+def apply_baseline(values: np.ndarray, base: np.ndarray, method: str) -> np.ndarray:
+    """Bins (trials, muscles, bins) corrected by each trial x muscle's baseline level (trials, muscles).
+
+    ``subtract``: bin - base; ``ratio``: bin / base; ``log_ratio``: log(bin / base);
+    ``percent``: 100 (bin / base - 1); ``none``: the bins unchanged. A baseline that
+    is not positive gives NaN under the dividing methods (the caller rejects it).
+    """
+    if method == "none":
+        return values.copy()
+    if method == "subtract":
+        return values - base[..., None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(base[..., None] > 0, values / base[..., None], np.nan)
+    if method == "ratio":
+        return ratio
+    if method == "percent":
+        return 100.0 * (ratio - 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(ratio)
+
+
+def window_response(bins, method: str, *, mean=lambda b: np.mean(b, axis=-1)):
+    """A response window's value from its corrected bins (``mean`` averages over the window's bins).
+
+    Every method but ``log_ratio`` is linear in the bin means, so the mean of the
+    corrected bins is the corrected window mean. ``log_ratio`` is the log of the
+    window mean over the baseline, not the mean of logged bins: log(mean(exp(bins))).
+    Bins of equal sample counts (``bin_s`` a whole number of samples) make the mean of
+    the bins the window's sample mean.
+    """
+    if method == "log_ratio":
+        return np.log(mean(np.exp(bins)))
+    return mean(bins)
 
 
 def bin_means(epochs: np.ndarray, times: np.ndarray, *, bin_s: float, tmin: float, tmax: float) -> tuple[np.ndarray, np.ndarray]:

@@ -14,12 +14,13 @@ from __future__ import annotations
 import pandas as pd
 
 from opioidsocial.errors import DataError
+from opioidsocial.failsafe import stage
 from opioidsocial.io.contracts import EFFECT_SAMPLES, EFFECTS, EVIDENCE
 from opioidsocial.io.tables import read_table, write_tsv
 from opioidsocial.stats.evidence import Evidence, evidence_table, paired, two_sample
 
 
-def emg_tests(samples: pd.DataFrame, effects: pd.DataFrame, *, study: dict, cfg: dict) -> dict[tuple[str, str], Evidence]:
+def emg_tests(samples: pd.DataFrame, effects: pd.DataFrame, *, study_row: dict, cfg: dict) -> dict[tuple[str, str], Evidence]:
     """The test of every effect in ``effects`` on its EFFECT_SAMPLES rows, keyed by (outcome, contrast).
 
     An effect without samples gets no test (:func:`~opioidsocial.stats.evidence.evidence_table` names it).
@@ -32,18 +33,19 @@ def emg_tests(samples: pd.DataFrame, effects: pd.DataFrame, *, study: dict, cfg:
         cell = cells[key].set_index("participant")
         drug, ref = cell.loc[cell["sample"] == "arm", "mean"], cell.loc[cell["sample"] == "reference", "mean"]
         try:
-            if study["design"] == "within":
+            if study_row["design"] == "within":
                 tests[key] = paired(drug - ref, rscale=cfg["prior_scale"], sesoi=cfg["sesoi"])
             else:
                 tests[key] = two_sample(drug, ref, rscale=cfg["prior_scale"], sesoi=cfg["sesoi"])
         except DataError as err:
-            raise DataError(f"{key[1]}, {key[0]}: {err.problem}", study=study["study"], fix=err.fix, level="study") from err
+            raise DataError(f"{key[1]}, {key[0]}: {err.problem}", study=study_row["study"], fix=err.fix, level="study") from err
     return tests
 
 
+@stage("evidence_emg", level="study", outputs={"evidence": EVIDENCE})
 def run(*, inputs: dict, outputs: dict, cfg: dict, study: str, row: dict) -> None:
     """The evidence_emg job: ``inputs`` samples and effects of one EMG study -> ``outputs`` evidence."""
     evidence = cfg["evidence"]
     rows = read_table(inputs["effects"], EFFECTS)
-    tests = emg_tests(read_table(inputs["samples"], EFFECT_SAMPLES), rows, study=row, cfg=evidence)
+    tests = emg_tests(read_table(inputs["samples"], EFFECT_SAMPLES), rows, study_row=row, cfg=evidence)
     write_tsv(evidence_table(rows, tests, alpha=evidence["alpha"]), outputs["evidence"], EVIDENCE)

@@ -25,6 +25,9 @@ from opioidsocial.io.figures import save_figure  # noqa: E402
 
 #: Arm colours in arm order (the reference arm first, in grey).
 PALETTE = ("#6b6b6b", "#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00")
+#: Axis labels of the response units (models.response_unit, emg.baseline_method).
+UNIT_LABELS = {"microvolt": "µV", "z": "z", "ratio": "ratio to baseline", "log_ratio": "log ratio to baseline",
+               "percent": "% change from baseline"}
 
 
 def time_course_summary(bins: pd.DataFrame, *, level: float) -> pd.DataFrame:
@@ -39,7 +42,8 @@ def time_course_summary(bins: pd.DataFrame, *, level: float) -> pd.DataFrame:
     return out
 
 
-def plot_time_courses(bins: pd.DataFrame, *, study: str, reference: str, window: tuple[float, float], level: float, paths: tuple[str, str]) -> None:
+def plot_time_courses(bins: pd.DataFrame, *, study: str, reference: str, window: tuple[float, float], level: float, paths: tuple[str, str],
+                      unit: str = "microvolt") -> None:
     """Grid of muscles (rows) x emotions (columns), one line and band per arm."""
     summary = time_course_summary(bins, level=level)
     muscles = sorted(summary["muscle"].unique())
@@ -59,7 +63,7 @@ def plot_time_courses(bins: pd.DataFrame, *, study: str, reference: str, window:
             if i == 0:
                 ax.set_title(f"{emotion} faces", fontsize=9)
             if j == 0:
-                ax.set_ylabel(f"{muscle}\namplitude (µV)", fontsize=8)
+                ax.set_ylabel(f"{muscle}\namplitude ({UNIT_LABELS.get(unit, unit)})", fontsize=8)
             if i == len(muscles) - 1:
                 ax.set_xlabel("time from onset (s)", fontsize=8)
             ax.tick_params(labelsize=7)
@@ -70,12 +74,12 @@ def plot_time_courses(bins: pd.DataFrame, *, study: str, reference: str, window:
 
 
 def plot_marginal_means(emmeans: pd.DataFrame, *, study: str, level: float, paths: tuple[str, str], reference: str | None = None,
-                        note: str | None = None) -> None:
-    """One panel per muscle: each arm's marginal mean per emotion with its CI (or ``note`` when there are none)."""
+                        unit: str = "microvolt") -> None:
+    """One panel per muscle: each arm's marginal mean per emotion with its CI (or a note that there are none)."""
     if emmeans.empty:
         fig, ax = plt.subplots(figsize=(6.0, 2.0))
         ax.axis("off")
-        ax.text(0.5, 0.5, f"{study}: no marginal means\n{note or ''}", ha="center", va="center", fontsize=8, wrap=True)
+        ax.text(0.5, 0.5, f"{study}: no marginal means", ha="center", va="center", fontsize=8, wrap=True)
         _save(fig, paths)
         return
     muscles = sorted(emmeans["muscle"].unique()) if "muscle" in emmeans else [None]
@@ -98,7 +102,7 @@ def plot_marginal_means(emmeans: pd.DataFrame, *, study: str, level: float, path
         ax.set_xticks(np.arange(len(emotions)), [e or "all" for e in emotions], fontsize=8)
         ax.set_title(muscle or "all muscles", fontsize=9)
         ax.tick_params(labelsize=7)
-    axes[0, 0].set_ylabel("estimated marginal mean (µV)", fontsize=8)
+    axes[0, 0].set_ylabel(f"estimated marginal mean ({UNIT_LABELS.get(unit, unit)})", fontsize=8)
     axes[0, -1].legend(fontsize=7, frameon=False)
     fig.suptitle(f"{study}: marginal means with {level:.0%} CI", fontsize=10)
     fig.tight_layout()

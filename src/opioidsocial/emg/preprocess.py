@@ -21,9 +21,10 @@ import pandas as pd
 from opioidsocial.emg import artefacts, chain, epochs, filters
 from opioidsocial.errors import DataError
 from opioidsocial.failsafe import record
-from opioidsocial.io.bids import read_emg, read_events
+from opioidsocial.io.bids import read_channels, read_emg, read_events
 from opioidsocial.io.contracts import EMG_BINS
 from opioidsocial.io.labels import emotion_map, face_trials
+from opioidsocial.io.sidecars import ENVELOPE, ENVELOPE_DESCRIPTION
 
 #: The stage name the exclusions decided here are recorded under.
 STAGE = "emg_preprocess"
@@ -38,6 +39,32 @@ class NoSignal(DataError):
 
     level = "muscle"
     file_role = "recording"
+
+
+#: The QC record's ``filter`` of a recording that is already an envelope.
+ENVELOPE_FILTER = "envelope: no filtering"
+
+
+def recorded_signal(cfg: dict, *, study: str, files: dict) -> str:
+    """``raw`` or ``envelope``: the study's ``emg.signal``, else what the dataset's channels.tsv says (io.sidecars)."""
+    if study in cfg["signal"]:
+        return cfg["signal"][study]
+    channels = read_channels(files["channels"], channel_muscles=cfg["channel_muscles"].get(study))
+    described = channels.get("description", pd.Series(dtype=str))
+    return ENVELOPE if described.str.startswith(ENVELOPE_DESCRIPTION).any() else "raw"
+
+
+def check_envelope(data: np.ndarray, *, sfreq: float, bin_s: float, muscles: list[str], who: dict, file: str) -> None:
+    """An envelope is never negative, and a bin must hold at least two of its samples."""
+    if bin_s * sfreq < 2:
+        raise DataError(f"emg.bin_s = {bin_s:g} s holds fewer than two samples of the {sfreq:g} Hz envelope", **who, file=file,
+                        fix=f"set emg.bin_s to at least {2 / sfreq:g} s")
+    negative = data < 0
+    if negative.any():
+        channel, sample = np.unravel_index(np.argmax(negative), data.shape)
+        raise DataError(f"the envelope of muscle '{muscles[channel]}' is negative ({data[channel, sample]:g} µV at "
+                        f"{sample / sfreq:g} s): an envelope cannot be", **who, file=file,
+                        fix="the recording is raw EMG (set emg.signal to raw for this study) or its offset is wrong (correct it at export)")
 
 
 def declared_muscles(cfg: dict) -> list[str]:
@@ -63,12 +90,18 @@ def preprocess_participant(files: dict, *, study: str, participant: str, arm: st
     rec = read_emg(files, **who, muscles=cfg["muscles"] or None, channel_muscles=cfg["channel_muscles"].get(study),
                    declared_muscles=declared_muscles(cfg))
 
-    design = filters.design(
-        sfreq=rec.sfreq, low_hz=cfg["highpass_hz"], high_hz=cfg["lowpass_hz"], order=cfg["filter_order"],
-        line_freq=rec.line_freq, notch=cfg["notch"], notch_q=cfg["notch_q"],
-    )
+    envelope = recorded_signal(cfg, study=study, files=files) == ENVELOPE
+    if envelope:
+        check_envelope(rec.data, sfreq=rec.sfreq, bin_s=cfg["bin_s"], muscles=rec.muscles, who=who, file=files["recording"])
+        design = None
+    else:
+        design = filters.design(
+            sfreq=rec.sfreq, low_hz=cfg["highpass_hz"], high_hz=cfg["lowpass_hz"], order=cfg["filter_order"],
+            line_freq=rec.line_freq, notch=cfg["notch"], notch_q=cfg["notch_q"],
+        )
     tmin, tmax = cfg["tmin_s"], cfg["tmax_s"]
-    pad = epochs.padding_s(highpass_hz=cfg["highpass_hz"], smoothing_ms=cfg["smoothing_ms"])
+    # an envelope is not filtered here: only the smoothing needs room at the recording's ends
+    pad = cfg["smoothing_ms"] / 2000.0 if envelope else epochs.padding_s(highpass_hz=cfg["highpass_hz"], smoothing_ms=cfg["smoothing_ms"])
     samples, inside = epochs.onset_samples(events["onset"].to_numpy(), sfreq=rec.sfreq, n_samples=rec.data.shape[1], tmin=tmin, tmax=tmax, pad_s=pad)
     duration = rec.data.shape[1] / rec.sfreq
     dropped = [
@@ -87,17 +120,21 @@ def preprocess_participant(files: dict, *, study: str, participant: str, arm: st
     # chain below then replaces (the recording's memory is freed for the epochs).
     clipped = artefacts.clipped_epochs(rec.data, samples, sfreq=rec.sfreq, tmin=tmin, tmax=tmax, run=cfg["clip_run"])
     first_onset = float(events["onset"].iloc[0])
-    env, filtered_sd, signals = chain.filter_rectify_smooth(
-        rec.data, design, sfreq=rec.sfreq, smoothing_ms=cfg["smoothing_ms"], onset_s=first_onset,
-        snippet=chain.snippet_window(first_onset, sfreq=rec.sfreq, n_samples=rec.data.shape[1]),
-    )
+    snippet = chain.snippet_window(first_onset, sfreq=rec.sfreq, n_samples=rec.data.shape[1])
+    if envelope:
+        env, filtered_sd, signals = chain.smooth_envelope(rec.data, sfreq=rec.sfreq, smoothing_ms=cfg["smoothing_ms"], onset_s=first_onset,
+                                                          snippet=snippet)
+    else:
+        env, filtered_sd, signals = chain.filter_rectify_smooth(rec.data, design, sfreq=rec.sfreq, smoothing_ms=cfg["smoothing_ms"],
+                                                                onset_s=first_onset, snippet=snippet, envelope=cfg["envelope"])
     rec.data = env
     flat = artefacts.flat(filtered_sd, flat_uv=cfg["flat_uv"])
 
     env_ep, times = epochs.cut(env, samples, sfreq=rec.sfreq, tmin=tmin, tmax=tmax)
     base_level = epochs.baseline_level(env_ep, times, tuple(cfg["baseline_s"]))
-    values, starts = epochs.bin_means(env_ep, times, bin_s=cfg["bin_s"], tmin=tmin, tmax=tmax)
-    values -= base_level[..., None]
+    measured, starts = epochs.bin_means(env_ep, times, bin_s=cfg["bin_s"], tmin=tmin, tmax=tmax)
+    method = cfg["baseline_method"]
+    values = epochs.apply_baseline(measured, base_level, method)
 
     z, ratio = cfg["reject_robust_z"], cfg["reject_min_ratio"]
     reasons = {
@@ -106,12 +143,18 @@ def preprocess_participant(files: dict, *, study: str, participant: str, arm: st
         "baseline outlier": artefacts.outlying_level(base_level, z=z, min_ratio=ratio),
         "peak outlier": artefacts.outlying_level(env_ep.max(axis=-1), z=z, min_ratio=ratio),
     }
+    if method in epochs.DIVIDING:
+        # A ratio to a zero baseline has no value: the cell is an artefact, and its rows keep
+        # the measured bin means (EMG_BINS holds a number in every row; no stage uses artefact rows).
+        reasons["baseline not positive"] = base_level <= 0
+        values = np.where(reasons["baseline not positive"][..., None], measured, values)
     reason = np.full(base_level.shape, "", dtype=object)
     for name, hit in reasons.items():
         reason = np.where(hit, np.where(reason == "", name, reason + "; " + name), reason)
     rejected = reason != ""
 
     n_trials, n_muscles, n_bins = values.shape
+    z_scores = _z_within_muscle(values, rejected)
     frame = pd.DataFrame(
         {
             "study": study,
@@ -125,14 +168,15 @@ def preprocess_participant(files: dict, *, study: str, participant: str, arm: st
             "amplitude_uv": values.reshape(-1),
             "artefact": np.repeat(rejected.reshape(-1), n_bins),
             "artefact_reason": np.repeat(reason.reshape(-1), n_bins),
-            "amplitude_z": _z_within_muscle(values, rejected).reshape(-1),
+            "amplitude_z": z_scores.reshape(-1),
         }
     )
     silent = [
         NoSignal(f"muscle '{m}' has no clean trial ({_counts(reasons, j)} of {n_trials}); its electrode gave no usable signal",
                  **who, file=files["recording"], muscle=m, fix="the muscle is left out for this participant; check the electrode")
         for j, m in enumerate(rec.muscles)
-        if not np.isfinite(frame.loc[frame["muscle"] == m, "amplitude_z"]).all()
+        # a rejected cell's value may be NaN (a ratio to a zero baseline): only clean cells must have a z-score
+        if rejected[:, j].all() or not np.isfinite(z_scores[~rejected[:, j], j, :]).all()
     ]
     kept = [j for j, m in enumerate(rec.muscles) if m not in {err.muscle for err in silent}]
     if not kept:
@@ -159,8 +203,12 @@ def preprocess_participant(files: dict, *, study: str, participant: str, arm: st
         # channels.tsv status = bad, and EMG channels of no muscle: left out, shown here
         "bad_channels": rec.bad_channels,
         "unassigned_channels": rec.unassigned,
-        "filter": design.describe(),
+        "filter": ENVELOPE_FILTER if envelope else design.describe(),
         "smoothing_ms": cfg["smoothing_ms"],
+        # only when not today's rectified mean, so records of earlier runs stay as they were
+        **({} if envelope or cfg["envelope"] == "rectify" else {"envelope": cfg["envelope"]}),
+        # only when not today's subtraction, so records of earlier runs stay as they were
+        **({} if method == "subtract" else {"baseline_method": method, "amplitude_unit": epochs.BASELINE_UNITS[method]}),
         # events.tsv rows that are no face of the event map (responses, boundaries, n/a), by trial_type
         "ignored_events": ignored,
         "first_onset_s": float(events["onset"].iloc[0]),
@@ -200,8 +248,3 @@ def _z_within_muscle(values: np.ndarray, rejected: np.ndarray) -> np.ndarray:
             with np.errstate(divide="ignore", invalid="ignore"):
                 z[:, j, :] = (values[:, j, :] - clean.mean()) / clean.std(ddof=1)
     return z
-
-
-def empty_bins() -> pd.DataFrame:
-    """An EMG_BINS table with no rows: the output of an excluded participant."""
-    return EMG_BINS.empty()

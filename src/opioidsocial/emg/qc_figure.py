@@ -6,7 +6,9 @@ mains?), and power spectra before and after filtering (is the line noise gone, i
 the 20-500 Hz band intact?). Below: the share of trials rejected per emotion and
 rule, from the QC record. Everything drawn comes from the preprocessing job's
 outputs (the QC record and the EMG_QC_SIGNALS table, see
-:mod:`opioidsocial.emg.chain`): this job never reads the recording.
+:mod:`opioidsocial.emg.chain`): this job never reads the recording. A recording
+that is already an envelope shows the envelope as recorded and smoothed, and says
+"envelope: no filtering" instead of a spectrum.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from opioidsocial.io.contracts import EMG_QC_SIGNALS, QC_RECORD  # noqa: E402
+from opioidsocial.failsafe import stage  # noqa: E402
+from opioidsocial.io.contracts import EMG_QC_SIGNALS, QC_RECORD, FigureFile  # noqa: E402
 from opioidsocial.io.figures import save_figure  # noqa: E402
 from opioidsocial.io.tables import read_json, read_table  # noqa: E402
 
 
-def run(*, inputs: dict, outputs: dict, study: str, participant: str) -> None:
+@stage("emg_qc_figure", level="participant", outputs={"png": FigureFile("png")})
+def run(*, inputs: dict, outputs: dict, cfg: dict, study: str, participant: str) -> None:
     """The QC figure job: ``inputs`` are the participant's QC record (qc) and signals (EMG_QC_SIGNALS)."""
     qc_figure(qc=read_json(inputs["qc"], QC_RECORD), signals=read_table(inputs["signals"], EMG_QC_SIGNALS), png_path=outputs["png"])
 
@@ -45,6 +49,9 @@ def qc_figure(*, qc: dict, signals, png_path: str) -> None:
     fig, axes = plt.subplots(n + 1, 2, figsize=(11, height), squeeze=False)
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.55 / height, top=1 - 0.6 / height, wspace=0.22, hspace=0.75)
     for row, muscle in enumerate(muscles):
+        if isinstance(qc["filter"], str):
+            _envelope_panels(axes[row], curves, muscle=muscle, note=qc["filter"])
+            continue
         t, raw = curves[muscle, "snippet", "raw"]
         ax = axes[row, 0]
         ax.plot(t, raw - np.median(raw), lw=0.4, color="0.6", label="raw (median removed)")
@@ -78,6 +85,20 @@ def qc_figure(*, qc: dict, signals, png_path: str) -> None:
     ax.legend(fontsize=7, frameon=False)
     fig.suptitle(f"{who}: {'usable' if qc['usable'] else 'EXCLUDED: ' + qc['exclusion_reason']}", fontsize=10)
     _save(fig, png_path)
+
+
+def _envelope_panels(axes, curves: dict, *, muscle: str, note: str) -> None:
+    """A recording that is already an envelope: the envelope as recorded and smoothed, and no spectrum."""
+    t, recorded = curves[muscle, "snippet", "raw"]
+    ax = axes[0]
+    ax.plot(t, recorded, lw=0.6, color="0.6", label="envelope as recorded")
+    ax.plot(t, curves[muscle, "snippet", "filtered"][1], lw=0.8, color="C0", label="smoothed")
+    ax.axvline(0, color="k", lw=0.8, ls=":")
+    ax.set(title=f"{muscle}: envelope around the first stimulus ({note})", xlabel="time from onset (s)", ylabel="µV")
+    ax.legend(loc="upper right", fontsize=7, frameon=False)
+    axes[1].axis("off")
+    axes[1].text(0.02, 0.5, f"{muscle}: {note}\n(integrated EMG: not band-passed, notched or rectified;\n"
+                 "a spectrum of an envelope says nothing about mains or movement)", va="center", fontsize=8)
 
 
 def _save(fig, path: str) -> None:

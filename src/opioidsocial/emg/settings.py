@@ -61,9 +61,30 @@ def label_problems(emg: dict, where: str) -> list[str]:
     return problems
 
 
+#: Settings of the raw-EMG chain (band-pass, notches) that an envelope recording never gets.
+RAW_ONLY = ("highpass_hz", "lowpass_hz", "filter_order", "notch", "notch_q")
+
+
+def envelope_problems(emg: dict, where: str) -> list[str]:
+    """A raw-EMG setting changed while every study emg.signal names is an envelope: it would be silently ignored.
+
+    With a raw study named too (``{rawstudy: raw}``), the setting is for that study.
+    """
+    envelopes = sorted(study for study, kind in emg["signal"].items() if kind == "envelope")
+    if not envelopes or "raw" in emg["signal"].values():
+        return []
+    from opioidsocial.config import validate_section
+
+    defaults = validate_section({}, "emg.schema.yaml", source=where)
+    return [f"'{where}.{key}' = {emg[key]} is a raw-EMG setting, but study {envelopes} records an envelope "
+            f"({where}.signal), which is never band-passed or notched: remove {where}.{key}, or name the raw "
+            f"studies it is for in {where}.signal (e.g. {{<study>: raw}})"
+            for key in RAW_ONLY if emg[key] != defaults[key]]
+
+
 def check_emg(emg: dict, where: str) -> list[str]:
-    """The emg section's values in order relative to each other: band edges, windows and declared labels."""
-    problems = label_problems(emg, where)
+    """The emg section's values in order relative to each other: band edges, windows, declared labels, signals."""
+    problems = label_problems(emg, where) + envelope_problems(emg, where)
     if emg["highpass_hz"] >= emg["lowpass_hz"]:
         problems.append(
             f"'{where}.highpass_hz' = {emg['highpass_hz']:g} Hz must be below '{where}.lowpass_hz' = {emg['lowpass_hz']:g} Hz "
@@ -114,6 +135,8 @@ def check_config(config: dict, _source: str) -> list[str]:
     emg = config["emg"]
     problems = check_emg(emg, "emg") + formula_problems(config["models"]["formula"])
     for study, sim in sorted(config["simulate"]["emg"].items()):
+        if sim.get("signal") == "envelope":
+            continue  # an envelope is never band-passed
         limit = NYQUIST_FRACTION * sim["sfreq"] / 2
         if emg["highpass_hz"] >= limit:
             problems.append(

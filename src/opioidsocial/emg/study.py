@@ -1,8 +1,7 @@
-"""The EMG study stage: the study table of usable participants, its mixed models,
-planned contrasts, effects and figures.
+"""The EMG model stage: a study's mixed models, planned contrasts, effects and figures.
 
-:func:`run_table` gathers the participants' EMG_BINS tables and lists the excluded
-ones; :func:`run_model` fits the models. For each EMG study the trial-level responses (:mod:`opioidsocial.emg.trials`) are
+:func:`run_model` fits the models of the study table (:mod:`opioidsocial.emg.study_table`)
+or of the user's trial table. For each EMG study the trial-level responses (:mod:`opioidsocial.emg.trials`) are
 modelled as facial-mimicry studies model them today: a linear mixed model with the
 arm x emotion (x muscle) fixed effects, random intercepts and slopes by participant
 and random intercepts by stimulus (Barr et al. 2013, J Mem Lang 68:255-278), fitted
@@ -29,15 +28,14 @@ import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
 from opioidsocial.emg.effects import effect_samples, study_effects
-from opioidsocial.emg.plots import plot_marginal_means, plot_time_courses
-from opioidsocial.emg.preprocess import STAGE
-from opioidsocial.emg.trials import read_bins_responses, read_user_trials
-from opioidsocial.errors import DataError, OpioidSocialError
-from opioidsocial.failsafe import exclusion, exclusion_table, failsafe
+from opioidsocial.emg.plots import plot_marginal_means
+from opioidsocial.emg.trials import read_bins_responses, read_user_trials, response_unit
+from opioidsocial.errors import ConfigError, DataError
+from opioidsocial.failsafe import Record, stage
 from opioidsocial.io import contracts
-from opioidsocial.io.contracts import CELL_FACTORS, EFFECT_SAMPLES, EFFECTS, EMG_BINS, EXCLUSIONS, FIT_RECORD, QC_RECORD, TRIAL_RESPONSES
+from opioidsocial.io.contracts import CELL_FACTORS, EFFECT_SAMPLES, EFFECTS, FIT_RECORD, TRIAL_RESPONSES, FigureFile
 from opioidsocial.io.labels import NO_STIMULUS
-from opioidsocial.io.tables import read_json, read_table, write_json, write_table, write_tsv
+from opioidsocial.io.tables import write_json, write_table, write_tsv
 from opioidsocial.sheets import check_drug_arm
 from opioidsocial.stats.fallback import fit_with_fallback, fixed_part
 from opioidsocial.stats.lmm import LmmError, LmmFit, fit, parse
@@ -45,44 +43,15 @@ from opioidsocial.stats.lmm import LmmError, LmmFit, fit, parse
 log = logging.getLogger(__name__)
 
 
-class EmgModelError(OpioidSocialError, ValueError):
-    """The study sheet or the model settings do not fit the study's data (a config problem)."""
+class EmgModelError(ConfigError):
+    """The study sheet or the model settings do not fit the study's data: the sheet or the
+    config must change, so no ``on_bad_data`` setting excludes it."""
 
 
 class StudyNotEstimable(DataError):
     """After exclusions a study lacks the arms its contrasts need (e.g. no reference arm left)."""
 
     level = "study"
-
-
-def run_table(*, inputs: dict, outputs: dict, study: str, metadata: dict) -> None:
-    """Concatenate the usable participants' tables; list the excluded participants, and the
-    muscles and trials excluded in the others (their QC records' ``exclusions``), with their reasons.
-
-    ``inputs`` bins and qc are the participants' EMG_BINS tables and QC records.
-    """
-    frames, excluded = [], []
-    for bins_path, qc_path in zip(sorted(inputs["bins"]), sorted(inputs["qc"])):
-        qc = read_json(qc_path, QC_RECORD)
-        if qc["usable"]:
-            frames.append(read_table(bins_path, EMG_BINS))
-            excluded += qc.get("exclusions", [])
-        else:
-            excluded.append(exclusion(study=qc["study"], participant=qc["participant"], level="participant", stage=STAGE,
-                                      reason=qc["exclusion_reason"]))
-    if not frames:
-        raise StudyNotEstimable(f"no usable participant in {len(inputs['qc'])} QC records", study=study,
-                                fix="see why each was excluded in their QC records (results/<study>/qc/emg/)")
-    table = pd.concat(frames, ignore_index=True)
-    log.info("study table: %d participants, %d excluded, %d rows", table["participant"].nunique(), len(excluded), len(table))
-    write_tsv(exclusion_table(excluded), outputs["exclusions"], EXCLUSIONS)
-    write_table(table, outputs["table"], EMG_BINS, metadata=metadata)
-
-
-def run_timecourses(*, inputs: dict, outputs: dict, cfg: dict, study: str, reference: str) -> None:
-    """Plot the study's mean time courses per arm x emotion x muscle (png and svg)."""
-    plot_time_courses(read_table(inputs["table"], EMG_BINS), study=study, reference=reference, window=tuple(cfg["emg"]["response_s"]),
-                      level=cfg["models"]["level"], paths=(outputs["png"], outputs["svg"]))
 
 
 @dataclass(frozen=True)
@@ -95,7 +64,7 @@ class StudyModel:
     data: pd.DataFrame
 
 
-def sheet_spelling(trials: pd.DataFrame, *, study: dict, source: str) -> pd.DataFrame:
+def sheet_spelling(trials: pd.DataFrame, *, study_row: dict, source: str) -> pd.DataFrame:
     """``trials`` with the arms that the sheet's ``drug`` and ``reference`` name in the sheet's spelling.
 
     Arms are matched without regard to case and surrounding spaces (``Oxazepam`` is
@@ -105,18 +74,18 @@ def sheet_spelling(trials: pd.DataFrame, *, study: dict, source: str) -> pd.Data
     """
     arms = sorted(map(str, trials["arm"].unique()))
     if len(arms) > 1:  # else check_design says a contrast needs two arms (under on_bad_data)
-        check_drug_arm(study, arms=arms, source=source)
-    spelling = {a: study[key] for key in ("drug", "reference") for a in arms if a.strip().casefold() == study[key].strip().casefold()}
+        check_drug_arm(study_row, arms=arms, source=source)
+    spelling = {a: study_row[key] for key in ("drug", "reference") for a in arms if a.strip().casefold() == study_row[key].strip().casefold()}
     return trials.assign(arm=trials["arm"].map(lambda a: spelling.get(a, a)))
 
 
-def check_design(trials: pd.DataFrame, *, study: dict, where: str | None = None) -> None:
+def check_design(trials: pd.DataFrame, *, study_row: dict, where: str | None = None) -> None:
     """The reference arm exists, there is another arm, and arms vary as the design says.
 
     ``where`` names the data in messages (default: the study).
     """
-    where = where or f"study '{study['study']}'"
-    reference = study["reference"]
+    where = where or f"study '{study_row['study']}'"
+    reference = study_row["reference"]
     arms = sorted(map(str, trials["arm"].unique()))
     if reference not in arms:
         raise StudyNotEstimable(
@@ -126,12 +95,12 @@ def check_design(trials: pd.DataFrame, *, study: dict, where: str | None = None)
     if len(arms) < 2:
         raise StudyNotEstimable(f"{where}: only arm {arms} has usable trials; a drug contrast needs at least two arms")
     per_participant = trials.groupby("participant")["arm"].nunique()
-    if study["design"] == "between" and (per_participant > 1).any():
+    if study_row["design"] == "between" and (per_participant > 1).any():
         raise EmgModelError(
             f"{where} is 'between' in the study sheet, but participant(s) {sorted(per_participant[per_participant > 1].index)[:5]} "
             "have trials in more than one arm; set design 'within' or fix the arm labels"
         )
-    if study["design"] == "within" and (per_participant < 2).all():
+    if study_row["design"] == "within" and (per_participant < 2).all():
         raise EmgModelError(f"{where} is 'within' in the study sheet, but every participant has trials in one arm only; set design 'between'")
 
 
@@ -170,9 +139,9 @@ def stimulus_formula(formula: str, trials: pd.DataFrame, *, study: str) -> tuple
     return fitted, f"no stimulus ids (no stimulus column in events.tsv, or models.trial_columns.stimulus: null): {' + '.join(dropped)} dropped from the formula"
 
 
-def fit_study(trials: pd.DataFrame, *, study: dict, cfg: dict) -> list[StudyModel]:
+def fit_study(trials: pd.DataFrame, *, study_row: dict, cfg: dict) -> list[StudyModel]:
     """Fit the configured model to each ``by`` subset of the study's trials."""
-    name, formula, by = study["study"], cfg["formula"], list(cfg["by"])
+    name, formula, by = study_row["study"], cfg["formula"], list(cfg["by"])
     parsed = parse(formula)
     clash = sorted(set(by) & set(parsed.all_variables))
     if clash:
@@ -180,13 +149,13 @@ def fit_study(trials: pd.DataFrame, *, study: dict, cfg: dict) -> list[StudyMode
     if "arm" not in parsed.fixed_variables:
         raise EmgModelError(f"study '{name}': models.formula '{formula}' has no fixed effect of 'arm', so no drug contrast can be estimated")
     data = trials.copy()
-    data["arm"] = pd.Categorical(data["arm"], categories=[study["reference"], *sorted(set(data["arm"]) - {study["reference"]})])
+    data["arm"] = pd.Categorical(data["arm"], categories=[study_row["reference"], *sorted(set(data["arm"]) - {study_row["reference"]})])
     groups = data.groupby(by, sort=True, observed=True) if by else [((), data)]
     models = []
     for key, subset in groups:
         labels = dict(zip(by, key if isinstance(key, tuple) else (key,)))
         where = f"study '{name}'" + "".join(f", {k} {v}" for k, v in labels.items())
-        check_design(subset, study=study, where=where)
+        check_design(subset, study_row=study_row, where=where)
         try:
             if cfg["fallback"]:
                 result, attempts = fit_with_fallback(formula, subset, reml=cfg["reml"])
@@ -260,17 +229,17 @@ def planned_contrasts(models: list[StudyModel], *, reference: str, within: list[
     return table
 
 
-def fit_record(models: list[StudyModel], *, study: dict, cfg: dict, counts: dict, window: tuple[float, float] | None,
-               skipped: list[dict], stimulus: str | None, reason: str | None = None) -> dict:
+def fit_record(models: list[StudyModel], *, study_row: dict, cfg: dict, counts: dict, window: tuple[float, float] | None,
+               skipped: list[dict], stimulus: str | None) -> dict:
     """What was fitted, on how much data, every fall-back step taken and every effect left out.
 
     ``stimulus`` says how the stimulus effect was modelled (:func:`stimulus_formula`).
     """
     return {
-        "study": study["study"],
-        "input": study["input"],
-        "design": study["design"],
-        "reference": study["reference"],
+        "study": study_row["study"],
+        "input": study_row["input"],
+        "design": study_row["design"],
+        "reference": study_row["reference"],
         "response_window_s": list(window) if window else None,
         "formula": cfg["formula"],
         "stimulus_effect": stimulus,
@@ -280,8 +249,8 @@ def fit_record(models: list[StudyModel], *, study: dict, cfg: dict, counts: dict
         "adjust": cfg["adjust"],
         "level": cfg["level"],
         "data": counts,
-        "estimable": reason is None,
-        "not_estimable_reason": reason,
+        "estimable": True,
+        "not_estimable_reason": None,
         "effects_skipped": skipped,
         "models": [
             {
@@ -301,7 +270,16 @@ def fit_record(models: list[StudyModel], *, study: dict, cfg: dict, counts: dict
     }
 
 
-def run_model(*, inputs: dict, outputs: dict, cfg: dict, study: str, row: dict, metadata: dict) -> None:
+#: The TSV outputs of the model stage and their contracts.
+MODEL_TABLES = {"fixef": contracts.EMG_FIXEF, "anova": contracts.EMG_ANOVA, "varcomp": contracts.EMG_VARCOMP,
+                "emmeans": contracts.EMG_EMMEANS, "contrasts": contracts.EMG_CONTRASTS}
+
+
+@stage("emg_model", level="study", outputs={
+    "trials": contracts.TRIAL_RESPONSES, **MODEL_TABLES, "effects": contracts.EFFECTS, "samples": contracts.EFFECT_SAMPLES,
+    "fit": Record(contracts.FIT_RECORD, flag="estimable", reason="not_estimable_reason", extra={"models": [], "data": {}}),
+    "plot_png": FigureFile("png"), "plot_svg": FigureFile("svg")})
+def run(*, inputs: dict, outputs: dict, cfg: dict, study: str, row: dict, metadata: dict) -> None:
     """Read a study's trials, fit its models and write every output of the model stage.
 
     ``inputs`` source is the study's EMG_BINS table (input 'bids') or the user's trial
@@ -318,20 +296,14 @@ def run_model(*, inputs: dict, outputs: dict, cfg: dict, study: str, row: dict, 
                                           drop_missing=models_cfg["drop_missing_responses"])
         unit = models_cfg["response_unit"]
     else:
-        trials, counts = read_bins_responses(inputs["source"], window=window)
-        unit = "microvolt"  # preprocessing's amplitudes
-    trials = sheet_spelling(trials, study=row, source=inputs["source"])
+        method, zscore = cfg["emg"]["baseline_method"], cfg["emg"]["zscore"]
+        trials, counts = read_bins_responses(inputs["source"], window=window, method=method, zscore=zscore)
+        unit = response_unit(method, zscore)
+    trials = sheet_spelling(trials, study_row=row, source=inputs["source"])
     models_cfg = {**models_cfg, "response_unit": unit}
-    with failsafe(on_bad_data=cfg["on_bad_data"], study=study) as outcome:
-        check_design(trials, study=row)
-        formula, stimulus = stimulus_formula(models_cfg["formula"], trials, study=study)
-        models = fit_study(trials, study=row, cfg={**models_cfg, "formula": formula})
-    if outcome.excluded:
-        _write_outputs(outputs, trials=trials, tables={}, effects=EFFECTS.empty(), samples=EFFECT_SAMPLES.empty(),
-                       record=fit_record([], study=row, cfg=models_cfg, counts=counts, window=window, skipped=[], stimulus=None,
-                                         reason=outcome.reason),
-                       study=row, cfg=models_cfg, metadata=metadata)
-        return
+    check_design(trials, study_row=row)
+    formula, stimulus = stimulus_formula(models_cfg["formula"], trials, study=study)
+    models = fit_study(trials, study_row=row, cfg={**models_cfg, "formula": formula})
     within = list(models_cfg["contrast_within"])
     level = models_cfg["level"]
     tables = {
@@ -342,28 +314,23 @@ def run_model(*, inputs: dict, outputs: dict, cfg: dict, study: str, row: dict, 
         "contrasts": planned_contrasts(models, reference=row["reference"], within=within, level=level, adjust=models_cfg["adjust"]),
     }
     cells = tuple(f for f in CELL_FACTORS if f in within)
-    effects, skipped = study_effects(trials, study=row, within=cells)
+    effects, skipped = study_effects(trials, study_row=row, within=cells)
     for item in skipped:
         log.warning("study '%s': no effect for %s, %s: %s", study, item["contrast"], item["outcome"], item["reason"])
-    record = fit_record(models, study=row, cfg=models_cfg, counts=counts, window=window, skipped=skipped, stimulus=stimulus)
-    _write_outputs(outputs, trials=trials, tables=tables, effects=effects, samples=effect_samples(trials, effects, study=row, within=cells),
-                   record=record, study=row, cfg=models_cfg, metadata=metadata)
+    record = fit_record(models, study_row=row, cfg=models_cfg, counts=counts, window=window, skipped=skipped, stimulus=stimulus)
+    _write_outputs(outputs, trials=trials, tables=tables, effects=effects, samples=effect_samples(trials, effects, study_row=row, within=cells),
+                   record=record, study_row=row, cfg=models_cfg, metadata=metadata)
 
 
-#: The TSV outputs of the model stage and their contracts.
-MODEL_TABLES = {"fixef": contracts.EMG_FIXEF, "anova": contracts.EMG_ANOVA, "varcomp": contracts.EMG_VARCOMP,
-                "emmeans": contracts.EMG_EMMEANS, "contrasts": contracts.EMG_CONTRASTS}
-
-
-def _write_outputs(outputs: dict, *, trials: pd.DataFrame, tables: dict, effects: pd.DataFrame, samples: pd.DataFrame, record: dict, study: dict,
+def _write_outputs(outputs: dict, *, trials: pd.DataFrame, tables: dict, effects: pd.DataFrame, samples: pd.DataFrame, record: dict, study_row: dict,
                    cfg: dict, metadata: dict | None) -> None:
     write_table(trials, outputs["trials"], TRIAL_RESPONSES, metadata=metadata)
     write_table(samples, outputs["samples"], EFFECT_SAMPLES, metadata=metadata)
     for key, spec in MODEL_TABLES.items():
         write_tsv(tables.get(key, spec.empty()), outputs[key], spec)
     write_json(outputs["fit"], record, schema=FIT_RECORD)
-    plot_marginal_means(tables.get("emmeans", contracts.EMG_EMMEANS.empty()), study=study["study"], reference=study["reference"],
-                        level=cfg["level"], paths=(outputs["plot_png"], outputs["plot_svg"]), note=record["not_estimable_reason"])
+    plot_marginal_means(tables.get("emmeans", contracts.EMG_EMMEANS.empty()), study=study_row["study"], reference=study_row["reference"],
+                        level=cfg["level"], paths=(outputs["plot_png"], outputs["plot_svg"]), unit=cfg["response_unit"])
     # The pooled table last: its presence means the whole stage finished.
     write_table(effects, outputs["effects"], EFFECTS, metadata=metadata)
 

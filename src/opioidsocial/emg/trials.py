@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from opioidsocial.emg.epochs import BASELINE_UNITS, window_response
 from opioidsocial.errors import DataError
 from opioidsocial.io.contracts import EMG_BINS, TRIAL_RESPONSES
 from opioidsocial.io.labels import NO_STIMULUS, variants
@@ -32,8 +33,27 @@ class TrialTableError(DataError):
     """A trial-level table the models cannot use; the message names the file and the fix."""
 
 
-def responses_from_bins(bins: pd.DataFrame, *, window: tuple[float, float], source: str = "<bins>") -> pd.DataFrame:
-    """One row per clean trial x muscle with its mean amplitude over ``window`` (s)."""
+#: emg.zscore -> the columns within which responses are standardised.
+ZSCORE_GROUPS = {"within_muscle": ["participant", "muscle"], "within_participant": ["participant"]}
+
+
+def response_unit(method: str, zscore: str) -> str:
+    """The unit of a trial response under ``emg.baseline_method`` and ``emg.zscore`` (fit.json's ``response_unit``)."""
+    unit = BASELINE_UNITS[method]
+    return unit if zscore == "none" else f"z ({unit}, {zscore.replace('_', ' ')})"
+
+
+def responses_from_bins(bins: pd.DataFrame, *, window: tuple[float, float], source: str = "<bins>", method: str = "subtract",
+                        zscore: str = "none") -> pd.DataFrame:
+    """One row per clean trial x muscle with its baseline-corrected amplitude over ``window`` (s).
+
+    ``method`` is the ``emg.baseline_method`` the bins were corrected with
+    (:func:`opioidsocial.emg.epochs.window_response`). Under ``zscore`` (``emg.zscore``)
+    each response is then standardised by the mean and SD (n - 1) of the clean
+    trials' corrected bins of the whole epoch, within participant x muscle
+    (``within_muscle``: the mean of the bins' ``amplitude_z`` over the window) or
+    within participant over all its muscles (``within_participant``).
+    """
     start, end = window
     if not start < end:
         raise TrialTableError(f"{source}: response window {list(window)} must have start < end (emg.response_s)")
@@ -45,17 +65,25 @@ def responses_from_bins(bins: pd.DataFrame, *, window: tuple[float, float], sour
             "check emg.response_s against the epoch (emg.tmin_s/tmax_s) and the artefact rates"
         )
     keys = ["study", "participant", "arm", "trial", "stimulus", "emotion", "muscle"]
-    out = inside.groupby(keys, sort=True, observed=True)["amplitude_uv"].mean().rename("response_uv").reset_index()
+    groups = [inside[k] for k in keys]
+    response = window_response(inside["amplitude_uv"], method, mean=lambda v: v.groupby(groups, sort=True, observed=True).mean())
+    out = response.rename("response_uv").reset_index()
     out["trial"] = out["trial"].astype("int32")
+    if zscore != "none":
+        by = ZSCORE_GROUPS[zscore]
+        scale = bins[~bins["artefact"]].groupby(by, sort=True)["amplitude_uv"].agg(["mean", "std"])
+        scale = out[by].merge(scale, left_on=by, right_index=True, how="left")
+        out["response_uv"] = (out["response_uv"] - scale["mean"].to_numpy()) / scale["std"].to_numpy()
     return out
 
 
-def read_bins_responses(path: str | Path, *, window: tuple[float, float]) -> tuple[pd.DataFrame, dict]:
-    """Trial responses of a study's EMG_BINS table, and counts of what was left out."""
+def read_bins_responses(path: str | Path, *, window: tuple[float, float], method: str = "subtract",
+                        zscore: str = "none") -> tuple[pd.DataFrame, dict]:
+    """Trial responses of a study's EMG_BINS table (bins corrected by ``method``), and counts of what was left out."""
     bins = read_table(path, EMG_BINS)
     cells = bins.drop_duplicates(["participant", "trial", "muscle"])
     counts = {"trial_muscle_cells": int(len(cells)), "rejected_as_artefact": int(cells["artefact"].sum())}
-    return responses_from_bins(bins, window=window, source=str(path)), counts
+    return responses_from_bins(bins, window=window, source=str(path), method=method, zscore=zscore), counts
 
 
 def read_user_trials(path: str | Path, *, study: str, columns: dict, drop_missing: bool = False) -> tuple[pd.DataFrame, dict]:

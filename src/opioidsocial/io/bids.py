@@ -33,7 +33,7 @@ import pandas as pd
 
 from opioidsocial.errors import DataError
 from opioidsocial.io.labels import MISSING, declared_spelling, undeclared
-from opioidsocial.io.sidecars import emg_sidecar_keys, write_json
+from opioidsocial.io.sidecars import ENVELOPE, ENVELOPE_FILTERS, emg_sidecar_keys, envelope_descriptions, write_json
 
 RAW_EXTENSIONS = ("bdf", "edf", "vhdr")
 # BioSemi ActiveTwo: +-262 mV over 24 bits, i.e. 31.25 nV per bit.
@@ -50,17 +50,17 @@ def _stem(root: Path, participant: str, task: str) -> Path:
     return root / f"sub-{participant}" / "emg" / f"sub-{participant}_task-{task}"
 
 
-def emg_files(study: pd.Series | dict, participant: str) -> dict[str, str]:
+def emg_files(study_row: pd.Series | dict, participant: str) -> dict[str, str]:
     """Paths of one participant's recording, channels, events and sidecar.
 
     The raw format is the first of .bdf, .edf, .vhdr that exists: a fixed lookup of
     the BIDS name, not a glob, so unrelated files are never picked up.
     """
-    stem = _stem(Path(study["path"]), participant, study.get("task") or "faces")
+    stem = _stem(Path(study_row["path"]), participant, study_row.get("task") or "faces")
     recording = next((Path(f"{stem}_emg.{ext}") for ext in RAW_EXTENSIONS if Path(f"{stem}_emg.{ext}").exists()), None)
     if recording is None:
-        sheet = Path(study["path"]) / "participants.tsv"
-        raise BidsError(f"no recording {stem}_emg.(bdf|edf|vhdr)", study=study["study"], participant=participant,
+        sheet = Path(study_row["path"]) / "participants.tsv"
+        raise BidsError(f"no recording {stem}_emg.(bdf|edf|vhdr)", study=study_row["study"], participant=participant,
                         file=sheet, fix=f"add the file or remove sub-{participant} from {sheet}")
     files = {
         "recording": str(recording),
@@ -97,11 +97,14 @@ def write_emg_recording(
     line_freq: float,
     fmt: str = "bdf",
     monopolar: bool = False,
+    signal: str = "raw",
 ) -> Path:
     """Write one participant's raw EMG (muscles x samples, microvolt) and its BIDS sidecars.
 
     With ``monopolar`` each muscle's signal is split over two electrodes against a
-    common reference (the derivation the reader has to undo).
+    common reference (the derivation the reader has to undo). A ``signal`` of
+    ``envelope`` (integrated EMG) is said in channels.tsv ``description`` and the
+    sidecar's HardwareFilters (``io.sidecars``).
     """
     stem = _stem(Path(root), participant, task)
     stem.parent.mkdir(parents=True, exist_ok=True)
@@ -139,6 +142,7 @@ def write_emg_recording(
                                overwrite=True, unit="µV", fmt="binary_float32", resolution=0.01)
     else:
         raise BidsError(f"unknown raw format '{fmt}'", fix="use bdf, edf or brainvision")
+    envelope = signal == ENVELOPE
     pd.DataFrame(
         {
             "name": names,
@@ -148,6 +152,7 @@ def write_emg_recording(
             "signal_electrode": names,
             # BIDS: a bipolar channel's reference is n/a; a monopolar one names its reference electrode
             "reference": ["common" if monopolar else "n/a"] * len(names),
+            **({"description": envelope_descriptions(len(names))} if envelope else {}),
         }
     ).to_csv(f"{stem}_channels.tsv", sep="\t", index=False, lineterminator="\n")
     events[["onset", "duration", "trial_type", "stimulus", "sample"]].to_csv(
@@ -162,6 +167,7 @@ def write_emg_recording(
         "RecordingDuration": round(signals.shape[1] / sfreq, 6),
         "SoftwareFilters": "n/a",
         "Manufacturer": "simulated (opioidsocial)",
+        **({"HardwareFilters": ENVELOPE_FILTERS} if envelope else {}),
     }
     write_json(f"{stem}_emg.json", sidecar)
     return Path(f"{stem}_emg.{'vhdr' if fmt == 'brainvision' else fmt}")
@@ -186,18 +192,13 @@ class EmgRecording:
 
 
 @contextmanager
-def _about(*, who: str | None, study: str | None, participant: str | None):
-    """Name the study and participant on every BidsError raised inside.
-
-    ``who`` is the older way to say it (text put in front of the problem); the
-    fields ``study`` and ``participant`` are what the exclusion record reads.
-    """
+def _about(*, study: str | None, participant: str | None):
+    """Name the study and participant on every BidsError raised inside (the fields the
+    exclusion record reads)."""
     try:
         yield
     except BidsError as err:
         err.study, err.participant = err.study or study, err.participant or participant
-        if not (err.study or err.participant) and who and not err.problem.startswith(who):
-            err.problem = f"{who}: {err.problem}"
         raise
 
 
@@ -213,7 +214,7 @@ def _check_number(value, *, key: str, path: Path, optional: bool = False) -> Non
                             + (", or \"n/a\"" if optional else ""))
 
 
-def read_channels(path: str | Path, *, who: str | None = None, channel_muscles: dict[str, str] | None = None) -> pd.DataFrame:
+def read_channels(path: str | Path, *, channel_muscles: dict[str, str] | None = None) -> pd.DataFrame:
     """channels.tsv with a ``target_muscle`` for every row (``n/a`` if none).
 
     ``channel_muscles`` (channel name -> muscle, from the study's channel map) fills
@@ -221,33 +222,32 @@ def read_channels(path: str | Path, *, who: str | None = None, channel_muscles: 
     mne-bids writes it) can be analysed.
     """
     path = Path(path)
-    with _about(who=who, study=None, participant=None):
-        try:
-            channels = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
-        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-            raise BidsError(f"cannot read {path} ({err})", file=path, fix="it must be a BIDS channels.tsv") from err
-        missing = {"name", "type"} - set(channels.columns)
-        if missing:
-            raise BidsError(f"{path} lacks column(s) {sorted(missing)}", file=path, fix="BIDS channels.tsv needs name, type and units")
-        repeated = sorted(set(channels.loc[channels["name"].duplicated(), "name"]))
-        if repeated:
-            raise BidsError(f"{path} lists channel(s) {repeated} more than once", file=path,
-                            fix="give every channel one row (BIDS channels.tsv: names are unique)")
-        if "target_muscle" not in channels.columns and not channel_muscles:
-            raise BidsError(f"{path} has no 'target_muscle' column and the study has no channel map", file=path,
-                            fix="add a target_muscle column naming each EMG channel's muscle, or map channels to muscles "
-                                "in the config (emg.channel_muscles: {<study>: {<channel>: <muscle>}})")
-        unknown = sorted(set(channel_muscles or {}) - set(channels["name"]))
-        if unknown:
-            raise BidsError(f"the channel map names channel(s) {unknown} that {path} does not list (it has {channels['name'].tolist()})",
-                            file=path, fix="correct emg.channel_muscles for this study")
-        listed = channels.get("target_muscle", pd.Series("n/a", index=channels.index)).str.strip()
-        listed = listed.where(~listed.str.casefold().isin(MISSING), "n/a")
-        mapping = channel_muscles or {}
-        return channels.assign(target_muscle=[mapping.get(name, muscle) for name, muscle in zip(channels["name"], listed)])
+    try:
+        channels = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise BidsError(f"cannot read {path} ({err})", file=path, fix="it must be a BIDS channels.tsv") from err
+    missing = {"name", "type"} - set(channels.columns)
+    if missing:
+        raise BidsError(f"{path} lacks column(s) {sorted(missing)}", file=path, fix="BIDS channels.tsv needs name, type and units")
+    repeated = sorted(set(channels.loc[channels["name"].duplicated(), "name"]))
+    if repeated:
+        raise BidsError(f"{path} lists channel(s) {repeated} more than once", file=path,
+                        fix="give every channel one row (BIDS channels.tsv: names are unique)")
+    if "target_muscle" not in channels.columns and not channel_muscles:
+        raise BidsError(f"{path} has no 'target_muscle' column and the study has no channel map", file=path,
+                        fix="add a target_muscle column naming each EMG channel's muscle, or map channels to muscles "
+                            "in the config (emg.channel_muscles: {<study>: {<channel>: <muscle>}})")
+    unknown = sorted(set(channel_muscles or {}) - set(channels["name"]))
+    if unknown:
+        raise BidsError(f"the channel map names channel(s) {unknown} that {path} does not list (it has {channels['name'].tolist()})",
+                        file=path, fix="correct emg.channel_muscles for this study")
+    listed = channels.get("target_muscle", pd.Series("n/a", index=channels.index)).str.strip()
+    listed = listed.where(~listed.str.casefold().isin(MISSING), "n/a")
+    mapping = channel_muscles or {}
+    return channels.assign(target_muscle=[mapping.get(name, muscle) for name, muscle in zip(channels["name"], listed)])
 
 
-def read_events(path: str | Path, *, who: str | None = None) -> pd.DataFrame:
+def read_events(path: str | Path) -> pd.DataFrame:
     """events.tsv, every row's onset checked to be a finite number of seconds >= 0.
 
     ``trial_type`` stays text (``n/a`` included): which rows are faces is the study's
@@ -256,44 +256,42 @@ def read_events(path: str | Path, *, who: str | None = None) -> pd.DataFrame:
     with neither, there is no stimulus column (never one made up from trial_type).
     """
     path = Path(path)
-    with _about(who=who, study=None, participant=None):
-        try:
-            # Labels and onsets as written (stimulus 007 is not the number 7; an onset 'n/a' is reported as such).
-            events = pd.read_csv(path, sep="\t", dtype=dict.fromkeys(("onset", "trial_type", "stimulus", "stim_file"), str), keep_default_na=False)
-        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-            raise BidsError(f"cannot read {path} ({err})", file=path, fix="it must be a BIDS events.tsv") from err
-        missing = {"onset", "trial_type"} - set(events.columns)
-        if missing:
-            raise BidsError(f"{path} lacks column(s) {sorted(missing)}", file=path, fix="BIDS events.tsv needs onset and duration; this workflow also trial_type")
-        if not isinstance(events.index, pd.RangeIndex):
-            # pandas takes the leading fields of rows longer than the header as an index.
-            raise BidsError(f"{path} has rows with more fields than its header", file=path,
-                            fix="every row needs one tab-separated value per header column (n/a for none)")
-        onset = pd.to_numeric(events["onset"].str.strip(), errors="coerce")
-        bad = events.index[~(np.isfinite(onset) & (onset >= 0))]
-        if len(bad):
-            line = int(bad[0]) + 2  # the header is line 1
-            raise BidsError(f"{path}, line {line}: onset '{events.loc[bad[0], 'onset']}' is not a finite number of seconds >= 0 "
-                            f"({len(bad)} such row(s))", file=path, fix="onsets are seconds from the recording start (BIDS events.tsv)")
+    try:
+        # Labels and onsets as written (stimulus 007 is not the number 7; an onset 'n/a' is reported as such).
+        events = pd.read_csv(path, sep="\t", dtype=dict.fromkeys(("onset", "trial_type", "stimulus", "stim_file"), str), keep_default_na=False)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise BidsError(f"cannot read {path} ({err})", file=path, fix="it must be a BIDS events.tsv") from err
+    missing = {"onset", "trial_type"} - set(events.columns)
+    if missing:
+        raise BidsError(f"{path} lacks column(s) {sorted(missing)}", file=path, fix="BIDS events.tsv needs onset and duration; this workflow also trial_type")
+    if not isinstance(events.index, pd.RangeIndex):
+        # pandas takes the leading fields of rows longer than the header as an index.
+        raise BidsError(f"{path} has rows with more fields than its header", file=path,
+                        fix="every row needs one tab-separated value per header column (n/a for none)")
+    onset = pd.to_numeric(events["onset"].str.strip(), errors="coerce")
+    bad = events.index[~(np.isfinite(onset) & (onset >= 0))]
+    if len(bad):
+        line = int(bad[0]) + 2  # the header is line 1
+        raise BidsError(f"{path}, line {line}: onset '{events.loc[bad[0], 'onset']}' is not a finite number of seconds >= 0 "
+                        f"({len(bad)} such row(s))", file=path, fix="onsets are seconds from the recording start (BIDS events.tsv)")
     events["onset"] = onset.astype(float)
     if "stimulus" not in events.columns and "stim_file" in events.columns:
         events["stimulus"] = events["stim_file"]
     return events
 
 
-def read_sidecar(path: str | Path, *, who: str | None = None) -> dict:
+def read_sidecar(path: str | Path) -> dict:
     """The EMG sidecar, with SamplingFrequency, PowerLineFrequency and RecordingDuration checked to be numbers."""
     path = Path(path)
-    with _about(who=who, study=None, participant=None):
-        try:
-            sidecar = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise BidsError(f"cannot read the EMG sidecar {path} ({err})", file=path, fix="it must be a JSON object (BIDS _emg.json)") from err
-        if not isinstance(sidecar, dict):
-            raise BidsError(f"the EMG sidecar {path} is not a JSON object", file=path, fix="it must be a JSON object (BIDS _emg.json)")
-        _check_number(sidecar.get("SamplingFrequency"), key="SamplingFrequency", path=path)
-        for key in ("PowerLineFrequency", "RecordingDuration"):
-            _check_number(sidecar.get(key), key=key, path=path, optional=True)
+    try:
+        sidecar = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise BidsError(f"cannot read the EMG sidecar {path} ({err})", file=path, fix="it must be a JSON object (BIDS _emg.json)") from err
+    if not isinstance(sidecar, dict):
+        raise BidsError(f"the EMG sidecar {path} is not a JSON object", file=path, fix="it must be a JSON object (BIDS _emg.json)")
+    _check_number(sidecar.get("SamplingFrequency"), key="SamplingFrequency", path=path)
+    for key in ("PowerLineFrequency", "RecordingDuration"):
+        _check_number(sidecar.get(key), key=key, path=path, optional=True)
     return sidecar
 
 
@@ -389,7 +387,7 @@ def _check_duration(*, files: dict, n_times: int, sfreq: float, layout, declared
                                                    "describes, or RecordingDuration is wrong; correct one of them")
 
 
-def read_emg(files: dict, *, who: str | None = None, study: str | None = None, participant: str | None = None,
+def read_emg(files: dict, *, study: str | None = None, participant: str | None = None,
              muscles: list[str] | None = None, channel_muscles: dict[str, str] | None = None,
              declared_muscles: list[str] | None = None) -> EmgRecording:
     """Read a participant's EMG channels by target muscle, bipolar, in microvolt.
@@ -400,14 +398,13 @@ def read_emg(files: dict, *, who: str | None = None, study: str | None = None, p
     a channel stored at another rate than the recording (or than channels.tsv's
     sampling_frequency, or the sidecar's SamplingFrequency says), a length that
     disagrees with RecordingDuration, or non-finite samples are errors naming the
-    file and the fix, with ``study`` and ``participant`` as fields (``who``: the same
-    as text in front of the message, for callers that have only that).
+    file and the fix, with ``study`` and ``participant`` as fields.
     ``declared_muscles`` (the study's declared set, ``io.labels``) turns every
     channel's muscle into its declared spelling; one not declared is an error naming
     the closest declared one. None: take the labels as they are (a reader of
     recordings whose labels were checked already).
     """
-    with _about(who=who, study=study, participant=participant):
+    with _about(study=study, participant=participant):
         return _read_emg(files, muscles=muscles, channel_muscles=channel_muscles, declared=declared_muscles, participant=participant)
 
 

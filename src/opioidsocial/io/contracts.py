@@ -10,6 +10,8 @@ the outputs against them. Column lists are not repeated anywhere else.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pyarrow as pa
 
 from opioidsocial.io.tables import TableSpec, TsvSpec, field
@@ -51,6 +53,23 @@ EMG_QC_SIGNALS = TableSpec(
             field("signal", pa.string(), doc="raw | filtered (band-pass and notches)"),
             field("x", pa.float64(), doc="snippet: time from the first onset, s; spectrum: frequency, Hz"),
             field("value", pa.float64(), doc="snippet: microvolt; spectrum: microvolt^2 / Hz"),
+        ]
+    ),
+)
+
+MULTIVERSE_CELLS = TableSpec(
+    name="multiverse_cells",
+    row="universe x participant x arm x muscle x emotion with a clean trial",
+    sort_by=("study", "universe", "participant", "arm", "muscle", "emotion"),
+    schema=pa.schema(
+        [
+            field("study", pa.string()),
+            field("universe", pa.int64(), doc="universe number (opioidsocial.multiverse.grid: one digit per grid key)"),
+            field("participant", pa.string()),
+            field("arm", pa.string(), doc="treatment arm from participants.tsv"),
+            field("muscle", pa.string()),
+            field("emotion", pa.string()),
+            field("value", pa.float64(), doc="mean response of the participant's clean trials in the cell, in the universe's unit"),
         ]
     ),
 )
@@ -161,7 +180,8 @@ META_EFFECTS = TableSpec(
 
 #: What an exclusion removes (DataError.level): a whole participant, one muscle of a
 #: participant (no usable signal), one trial of a participant (all its muscles), or
-#: one PET ROI of one scan (a failed or implausible fit).
+#: one PET ROI of one scan (a failed or implausible fit). A study-level job excluded
+#: under ``on_bad_data: exclude`` lists its whole study (level 'study'; not counted here).
 EXCLUSION_LEVELS = ("participant", "muscle", "trial", "roi")
 EXCLUSIONS = TsvSpec(
     name="exclusions", row="excluded participant, muscle, trial or PET fit, with its level, the stage and the reason",
@@ -254,6 +274,28 @@ EVIDENCE = TsvSpec(
              "bf10", "bf01", "log_bf10", "tost_p", "equivalent", "label", "prior_scale", "sesoi"),
     text=("outcome", "contrast"),
 )
+#: The multiverse's grid keys (opioidsocial.multiverse.grid.KEYS) as they may lead its tables.
+MULTIVERSE_KEYS = ("envelope", "baseline_method", "zscore", "baseline_s", "response_s", "highpass_hz", "smoothing_ms", "reject_robust_z")
+MULTIVERSE_SPECIFICATIONS = TsvSpec(
+    name="multiverse_specifications", row="universe x contrast x outcome; a column per grid key (windows 'a,b'; n/a where it does not apply)",
+    leading=("study", "universe", *MULTIVERSE_KEYS), columns=("contrast", "outcome", "n1", "n2", "yi", "vi", "t", "df", "p"),
+    text=("contrast", "outcome", *MULTIVERSE_KEYS),
+)
+MULTIVERSE_JOINT = TsvSpec(
+    name="multiverse_joint", row="contrast x outcome: the joint tests of its specification curve",
+    columns=("study", "contrast", "outcome", "n_universes", "median_yi", "share_significant", "stouffer_z", "p_median", "p_share",
+             "p_stouffer", "permutations", "seed"),
+    text=("contrast", "outcome"),
+)
+MULTIVERSE_CHOICES = TsvSpec(
+    name="multiverse_choices", row="contrast x outcome x grid key: share of the variance of yi across universes its main effect explains",
+    columns=("study", "contrast", "outcome", "choice", "n_values", "variance_explained"), text=("contrast", "outcome", "choice"),
+)
+META_MULTIVERSE = TsvSpec(
+    name="meta_multiverse", row="family x model x universe shared by the family's multiverse studies: the primary pooled estimate",
+    leading=("family", "model", "universe", *MULTIVERSE_KEYS), columns=("k", "estimate", "ci_lb", "ci_ub", "p"),
+    text=("family", "model", *MULTIVERSE_KEYS),
+)
 POOLED_FIELDS = ("k", "estimate", "se", "ci_lb", "ci_ub", "pi_lb", "pi_ub", "tau2", "tau2_ci_lb", "tau2_ci_ub",
                  "i2", "h2", "q", "q_df", "q_p", "method", "test")
 # A family x model with too few samples is one row with its k and the reason in `note`
@@ -291,3 +333,26 @@ META_BAYES = TsvSpec(
 )
 VERSIONS = TsvSpec(name="versions", row="package", columns=("package", "version"))
 CONFIG_TABLE = TsvSpec(name="config_table", row="config key", columns=("key", "value"), text=("key", "value"))
+
+
+# -- Files that are not tables: figures, pages and records of the run ---------------
+
+@dataclass(frozen=True)
+class FigureFile:
+    """A figure file (``fmt`` png or svg); excluded, it shows the reason."""
+
+    fmt: str
+
+
+@dataclass(frozen=True)
+class TextFile:
+    """A text file (an HTML page, a YAML record); excluded, it holds the reason."""
+
+    suffix: str
+
+
+@dataclass(frozen=True)
+class Folder:
+    """A folder of figures (one per family, named as ``pattern``); excluded, it is empty."""
+
+    pattern: str = "{name}.png"

@@ -27,3 +27,14 @@ def save_figure(fig, *paths: str | os.PathLike, dpi: int = 120) -> None:
             buffer = io.BytesIO()
             fig.savefig(buffer, format=fmt, dpi=dpi, metadata=METADATA[fmt])
             write_bytes(path, buffer.getvalue())
+
+
+def note_figure(text: str):
+    """A figure that only says ``text`` (an output whose data were excluded)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8.0, 2.0))
+    ax = fig.subplots()
+    ax.axis("off")
+    ax.text(0.01, 0.5, text, va="center", wrap=True)
+    return fig

@@ -8,7 +8,7 @@ i in turn, 2 bytes a sample (EDF) or 3 (BDF). MNE reads what the header says and
 quietly resamples every signal to the fastest one, so a header that gives one
 channel the wrong samples per record yields noise, not an error. Here the header is
 parsed on its own and held against the file size (header + records x record bytes
-must be the size exactly, as every vendor file in ../shared/data/vendor/ is), and
+must be the size exactly, as every vendor file in tests/data/vendor/ is), and
 each signal's rate (samples per record / record duration) is reported for the
 reader to hold against the sidecars.
 

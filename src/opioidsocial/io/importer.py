@@ -1,15 +1,22 @@
 """Raw acquisition files -> a BIDS-EMG 1.11 dataset the workflow reads (``opioidsocial import``).
 
 Method. Each recording of the recordings list is read with MNE-Python
-(``mne.io.read_raw``: BioSemi BDF, EDF/EDF+, BrainVision). Its events come from one
-of two places, as the study's import map says (schema:
+(``mne.io.read_raw``: BioSemi BDF, EDF/EDF+, BrainVision), or, for BIOPAC
+AcqKnowledge ``.acq`` files, with bioread (``io.acq``). Its events come from one
+of three places, as the study's import map says (schema:
 ``workflow/schemas/import.schema.yaml``):
 
 - a trigger channel (BioSemi's ``Status``): ``mne.find_events`` on the channel's
   value masked to its low 16 bits, because BioSemi ActiveTwo puts the trigger code
   in bits 0-15 and system state (new epoch, speed mode, CMS in range, battery) in
   bits 16-23 (BioSemi, "ActiveTwo trigger interface"; MNE's ``find_events`` docs);
-- annotations (EDF+ TALs; BrainVision markers as MNE names them, ``Stimulus/S253``).
+- annotations (EDF+ TALs; BrainVision markers as MNE names them, ``Stimulus/S253``;
+  AcqKnowledge event markers by their text);
+- TTL channels, one per condition (``source: channels``, ``io.ttl``): each edge
+  is one event; these channels go to events.tsv, not to the signal channels. A
+  pulse carries no stimulus identity, so unless the map gives one events.tsv has
+  no stimulus column (never an invented id) and the study model drops its
+  stimulus effect.
 
 Only events in the map's ``codes`` become rows of events.tsv, with ``trial_type`` =
 emotion and ``stimulus`` = the face's identity (written through mne-bids'
@@ -38,9 +45,14 @@ import yaml
 
 from opioidsocial.config import SCHEMA_DIR, validate_config
 from opioidsocial.errors import ConfigError, DataError
+from opioidsocial.io import ttl
+from opioidsocial.io.acq import read_acq
 from opioidsocial.io.sidecars import (
+    ENVELOPE,
+    ENVELOPE_FILTERS,
     EVENT_COLUMNS,
     emg_sidecar_keys,
+    envelope_descriptions,
     write_dataset_files,
 )
 
@@ -48,6 +60,10 @@ log = logging.getLogger("opioidsocial.import")
 
 IMPORT_SCHEMA = SCHEMA_DIR / "import.schema.yaml"
 RECORDING_COLUMNS = ("file", "participant_id", "arm")
+#: events.source of an import map whose events are pulses on one TTL channel per condition.
+TTL_SOURCE = "channels"
+#: Characters of an EDF/BDF signal label: longer channel names are cut to it when written.
+LABEL_CHARS = 16
 
 
 class RecordingError(DataError):
@@ -70,13 +86,21 @@ def load_map(path: str | Path) -> dict:
     # YAML reads `128:` as an integer key; JSON schema and the lookup want text.
     if isinstance(raw.get("channels"), dict):
         raw["channels"] = {str(k): v for k, v in raw["channels"].items()}
-    if isinstance(raw.get("events"), dict):
-        raw["events"]["codes"] = {str(k): v for k, v in (raw["events"].get("codes") or {}).items()}
+    if isinstance(raw.get("events"), dict) and isinstance(raw["events"].get("codes"), dict):
+        raw["events"]["codes"] = {str(k): v for k, v in raw["events"]["codes"].items()}
     spec = validate_config(raw, IMPORT_SCHEMA, source=str(path))
     missing = sorted(name for name, ch in spec["channels"].items() if ch["type"] == "EMG" and "muscle" not in ch)
     if missing:
         raise ConfigError(f"{path}: EMG channel(s) {missing} of the channel map have no muscle; add `muscle:` or set `type: MISC`")
-    if spec["events"]["source"] != "annotations":
+    if spec["events"]["source"] == TTL_SOURCE:
+        both = sorted(set(spec["events"]["channels"]) & set(spec["channels"]))
+        if both:
+            raise ConfigError(f"{path}: TTL channel(s) {both} are also in the channel map; TTL channels become events.tsv rows, "
+                              "not signal channels: remove them from `channels`")
+        given = [ch for ch, c in spec["events"]["channels"].items() if "stimulus" in c]
+        if given and len(given) < len(spec["events"]["channels"]):
+            raise ConfigError(f"{path}: only TTL channel(s) {given} give a stimulus; give every condition channel one or none")
+    elif spec["events"]["source"] != "annotations":
         bad = sorted(code for code in spec["events"]["codes"] if not code.isdigit())
         if bad:
             raise ConfigError(f"{path}: events come from trigger channel '{spec['events']['source']}', whose codes are "
@@ -114,17 +138,46 @@ def decode_triggers(raw, *, channel: str, mask: int) -> tuple[np.ndarray, np.nda
     return found[:, 0] - raw.first_samp, found[:, 2]
 
 
+def _ttl_events(raw, *, spec: dict, who: dict) -> pd.DataFrame:
+    """Events from one TTL channel per condition (io.ttl): sample, emotion and, where the map gives one, stimulus."""
+    ev = spec["events"]
+    data = {name: raw.get_data(picks=[name])[0] for name in ev["channels"]}
+    found = ttl.channel_events(data, sfreq=raw.info["sfreq"], threshold=ev.get("threshold"), edge=ev["edge"],
+                               min_interval_s=ev["min_interval_s"], who=who)
+    rows = pd.DataFrame(found, columns=["sample", "key"])
+    rows["emotion"] = [ev["channels"][k]["emotion"] for k in rows["key"]]
+    if any("stimulus" in c for c in ev["channels"].values()):
+        rows["stimulus"] = [ev["channels"][k]["stimulus"] for k in rows["key"]]
+    return rows
+
+
+def _event_channels(events: dict) -> list[str]:
+    """The channels the events are read from: the TTL channels, the trigger channel, or none (annotations)."""
+    if events["source"] == TTL_SOURCE:
+        return list(events["channels"])
+    return [] if events["source"] == "annotations" else [events["source"]]
+
+
+def file_labels(names: list[str], *, who: dict) -> dict[str, str]:
+    """Channel name -> its label in the written EDF/BDF, which holds 16 characters (``EMG (30 - 500 Hz)`` -> ``EMG (30 - 500 Hz``)."""
+    labels = {name: name[:LABEL_CHARS] for name in names}
+    cut = [n for n in names if len(n) > LABEL_CHARS]
+    if len(set(labels.values())) < len(labels):
+        raise RecordingError(f"channel names {cut} are no longer distinct when cut to the {LABEL_CHARS} characters an EDF/BDF label holds",
+                             **who, fix="rename the channels in the acquisition software before exporting")
+    return labels
+
+
 def _events(raw, *, spec: dict, who: dict) -> tuple[pd.DataFrame, dict[str, int]]:
     """The mapped events (sample, emotion, stimulus) and the counts of the unmapped ones."""
-    source, codes = spec["events"]["source"], spec["events"]["codes"]
+    source, codes = spec["events"]["source"], spec["events"].get("codes", {})
+    if source == TTL_SOURCE:
+        return _ttl_events(raw, spec=spec, who=who), {}
     if source == "annotations":
         sfreq = raw.info["sfreq"]
         keys = [str(d) for d in raw.annotations.description]
         samples = np.round(raw.annotations.onset * sfreq).astype(int)
     else:
-        if source not in raw.ch_names:
-            raise RecordingError(f"the event map reads triggers from channel '{source}', which {who['file']} does not have",
-                               **who, fix="set events.source to its trigger channel, or to `annotations`")
         samples, values = decode_triggers(raw, channel=source, mask=spec["events"]["mask"])
         keys = [str(v) for v in values]
     mapped = [k in codes for k in keys]
@@ -144,20 +197,28 @@ def import_recording(*, row: pd.Series, spec: dict, out: Path, study: str) -> Im
     import mne_bids
 
     who = {"study": study, "participant": row["participant"], "file": row["file"]}
-    try:
-        raw = mne.io.read_raw(row["file"], preload=False, verbose="error")
-    except Exception as err:  # MNE raises many kinds on a missing or corrupt file
-        raise RecordingError(f"cannot read {row['file']} ({type(err).__name__}: {err})", **who,
-                           fix="check the path in the recordings list and that the file is complete") from err
     channels = spec["channels"]
-    absent = sorted(set(channels) - set(raw.ch_names))
-    if absent:
-        raise RecordingError(f"the channel map names channel(s) {absent} that {row['file']} does not have (it has {raw.ch_names})",
-                           **who, fix="correct the channel names in the import map")
+    wanted = [*channels, *_event_channels(spec["events"])]
+    if row["file"].lower().endswith(".acq"):
+        raw = read_acq(row["file"], picks=wanted, volts={n for n, ch in channels.items() if ch["type"] == "EMG"}, who=who)
+    else:
+        try:
+            raw = mne.io.read_raw(row["file"], preload=False, verbose="error")
+        except Exception as err:  # MNE raises many kinds on a missing or corrupt file
+            raise RecordingError(f"cannot read {row['file']} ({type(err).__name__}: {err})", **who,
+                                 fix="check the path in the recordings list and that the file is complete") from err
+    for where, names in (("channel map", channels), ("event map", wanted[len(channels):])):
+        absent = sorted(set(names) - set(raw.ch_names))
+        if absent:
+            raise RecordingError(f"the {where} names channel(s) {absent} that {row['file']} does not have (it has {raw.ch_names})",
+                                 **who, fix="correct the channel names in the import map")
     events, unmapped = _events(raw, spec=spec, who=who)
     # The events are taken; the annotations would otherwise be written as events too.
     raw.set_annotations(None)
     raw.pick(list(channels)).load_data(verbose="error")
+    labels = file_labels(list(channels), who=who)
+    raw.rename_channels(labels, verbose="error")
+    channels = {labels[name]: ch for name, ch in channels.items()}
     raw.set_channel_types({name: ch["type"].lower() for name, ch in channels.items()}, verbose="error")
     raw.info["line_freq"] = spec["line_freq"]
     emotions = sorted(set(events["emotion"]))
@@ -165,27 +226,33 @@ def import_recording(*, row: pd.Series, spec: dict, out: Path, study: str) -> Im
     array = np.column_stack([events["sample"] + raw.first_samp, np.zeros(len(events), int), events["emotion"].map(event_id)])
     path = mne_bids.BIDSPath(subject=row["participant"], task=spec["task"], datatype="emg", root=out)
     scheme = emg_sidecar_keys(placement=spec["placement"], bipolar=all(ch["reference"] == "n/a" for ch in channels.values()))
+    metadata = events[[c for c in ("emotion", "stimulus") if c in events.columns]].rename(columns={"emotion": "trial_type"})
     # With event_metadata mne-bids takes trial_type from it, not from event_id.
     mne_bids.write_raw_bids(
-        raw, path, events=array, event_id=event_id, event_metadata=events[["emotion", "stimulus"]].rename(columns={"emotion": "trial_type"}),
-        extra_columns_descriptions={k: v["Description"] for k, v in EVENT_COLUMNS.items() if k != "sample"},
+        raw, path, events=array, event_id=event_id, event_metadata=metadata,
+        extra_columns_descriptions={k: v["Description"] for k, v in EVENT_COLUMNS.items() if k in metadata.columns},
         format=spec["format"], allow_preload=True, overwrite=True, emg_placement=scheme["EMGPlacementScheme"], verbose="error",
     )
-    _complete_sidecars(path=path, channels=channels, scheme=scheme)
+    _complete_sidecars(path=path, channels=channels, scheme=scheme, signal=spec["signal"])
     return Imported(participant=row["participant"], n_events=len(events), unmapped=unmapped)
 
 
-def _complete_sidecars(*, path, channels: dict, scheme: dict) -> None:
-    """Add what mne-bids does not know: target_muscle and reference, placement and reference scheme."""
+def _complete_sidecars(*, path, channels: dict, scheme: dict, signal: str) -> None:
+    """Add what mne-bids does not know: target_muscle and reference, placement and reference scheme, an envelope signal."""
     tsv = path.copy().update(suffix="channels", extension=".tsv").fpath
     table = pd.read_csv(tsv, sep="\t", dtype=str, keep_default_na=False)
     table["target_muscle"] = [channels[n].get("muscle", "n/a") for n in table["name"]]
     table["reference"] = [channels[n]["reference"] for n in table["name"]]
+    if signal == ENVELOPE:
+        emg = table["type"] == "EMG"
+        table["description"] = "n/a"
+        table.loc[emg, "description"] = envelope_descriptions(int(emg.sum()))
     table.to_csv(tsv, sep="\t", index=False, lineterminator="\n")
     sidecar_path = path.copy().update(suffix="emg", extension=".json").fpath
     sidecar = json.loads(sidecar_path.read_text(encoding="utf-8"))
     sidecar = {k: v for k, v in sidecar.items() if k != "EMGPlacementSchemeDescription"}
-    sidecar_path.write_text(json.dumps({**sidecar, **scheme}, indent=4) + "\n", encoding="utf-8")
+    envelope = {"HardwareFilters": ENVELOPE_FILTERS} if signal == ENVELOPE else {}
+    sidecar_path.write_text(json.dumps({**sidecar, **scheme, **envelope}, indent=4) + "\n", encoding="utf-8")
 
 
 def _readme(spec: dict, *, map_name: str) -> str:
@@ -194,8 +261,15 @@ def _readme(spec: dict, *, map_name: str) -> str:
                          + ("" if ch["reference"] == "n/a" else f", referenced to {ch['reference']}")
                          for name, ch in sorted(spec["channels"].items()))
     source = spec["events"]["source"]
-    origin = "annotations" if source == "annotations" else f"trigger channel {source} (value & {spec['events']['mask']})"
-    codes = "\n".join(f"- {key}: {c['emotion']}, stimulus {c['stimulus']}" for key, c in sorted(spec["events"]["codes"].items()))
+    if source == TTL_SOURCE:
+        ev = spec["events"]
+        level = "half of each channel's range" if ev.get("threshold") is None else f"{ev['threshold']:g}"
+        origin = f"TTL channels ({ev['edge']} edges, threshold {level})"
+        mapping = ev["channels"]
+    else:
+        origin = "annotations" if source == "annotations" else f"trigger channel {source} (value & {spec['events']['mask']})"
+        mapping = spec["events"]["codes"]
+    codes = "\n".join(f"- {key}: {c['emotion']}, stimulus {c.get('stimulus', 'n/a')}" for key, c in sorted(mapping.items()))
     return (f"{spec['name']}\n\nFacial EMG (task '{spec['task']}') imported from the acquisition files by "
             f"`opioidsocial import` with the import map {map_name}, through MNE-BIDS.\n\n"
             f"Channels written (name: type, muscle):\n{channels}\n\n"

@@ -36,6 +36,24 @@ EVENT_COLUMNS = {
 }
 
 
+#: The two kinds of EMG recording (config ``emg.signal``, import map ``signal``).
+ENVELOPE = "envelope"
+
+#: How a dataset says its EMG channels are already envelopes (rectified and integrated
+#: by the amplifier or the acquisition software): channels.tsv ``description`` starts
+#: with this, and the sidecar's ``HardwareFilters`` (:data:`ENVELOPE_FILTERS`) says so,
+#: both keys BIDS defines, so the validator accepts them. The preprocessing reads the
+#: description when the config does not declare the study's signal.
+ENVELOPE_DESCRIPTION = "envelope"
+ENVELOPE_FILTERS = {"Envelope": {"Description": "EMG rectified and integrated (smoothed) before it was stored: an amplitude envelope, "
+                                                "not raw EMG"}}
+
+
+def envelope_descriptions(n: int) -> list[str]:
+    """channels.tsv ``description`` values of ``n`` EMG channels that hold envelopes."""
+    return [f"{ENVELOPE_DESCRIPTION}: integrated EMG (rectified and smoothed when recorded)"] * n
+
+
 def write_json(path: Path | str, content: dict) -> None:
     Path(path).write_text(json.dumps(content, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
 

@@ -20,11 +20,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from opioidsocial.errors import OpioidSocialError
+from opioidsocial.errors import DataError
 
 
-class TableSchemaError(OpioidSocialError, ValueError):
-    """A table does not match its documented contract."""
+class TableSchemaError(DataError):
+    """A table does not match its documented contract (the message names the file)."""
 
 
 @dataclass(frozen=True)

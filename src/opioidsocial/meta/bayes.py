@@ -56,7 +56,9 @@ from matplotlib.figure import Figure
 from scipy import optimize, special, stats
 
 from opioidsocial.errors import ConfigError, DataError
-from opioidsocial.io.contracts import META_BAYES, META_EFFECTS
+from opioidsocial.failsafe import stage
+from opioidsocial.io import contracts
+from opioidsocial.io.contracts import META_BAYES, META_EFFECTS, Folder
 from opioidsocial.io.tables import read_table, write_tsv
 from opioidsocial.meta.plots import save, slug
 from opioidsocial.meta.pooled import samples
@@ -269,6 +271,7 @@ def posterior_figure(fits: dict[str, BayesMeta], *, family: str, level: float) -
     return fig
 
 
+@stage("meta_bayes", level="run", outputs={"bayes": contracts.META_BAYES, "posterior": Folder()})
 def run(*, inputs: dict, outputs: dict, cfg: dict) -> None:
     """The meta_bayes job: bayes.tsv and one posterior figure per family (``outputs`` posterior/<slug>.png, .svg)."""
     meta = cfg["meta"]

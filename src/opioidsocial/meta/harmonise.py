@@ -41,7 +41,9 @@ import re
 import numpy as np
 import pandas as pd
 
-from opioidsocial.errors import OpioidSocialError
+from opioidsocial.errors import DataError
+from opioidsocial.failsafe import stage
+from opioidsocial.io import contracts
 from opioidsocial.io.contracts import EFFECTS, META_EFFECTS
 from opioidsocial.io.tables import read_table, write_table
 from opioidsocial.meta.published import read_summary
@@ -49,8 +51,10 @@ from opioidsocial.stats.escalc import MEASURES
 
 SCALES = {"SMD": "d", "SMCC": "d", "SMCR": "d", "ZCOR": "z", "GEN": "GEN"}
 
-class HarmoniseError(OpioidSocialError, ValueError):
+class HarmoniseError(DataError):
     """Effects that cannot be put on one table (bad values, mixed scales in a family, duplicates)."""
+
+    level = "study"
 
 
 def collect(effect_paths: list[str], summary_studies: list[dict], *, families: list[dict], outcome_pattern: str) -> pd.DataFrame:
@@ -144,6 +148,7 @@ def _check_scales(table: pd.DataFrame) -> None:
             )
 
 
+@stage("meta_effects", level="run", outputs={"effects": contracts.META_EFFECTS})
 def run(*, inputs: dict, outputs: dict, cfg: dict, summaries: list[dict], metadata: dict) -> None:
     """The meta_effects job: every study's effects and the summary studies, harmonised."""
     meta = cfg["meta"]

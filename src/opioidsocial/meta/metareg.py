@@ -27,6 +27,8 @@ import math
 
 import pandas as pd
 
+from opioidsocial.failsafe import stage
+from opioidsocial.io import contracts
 from opioidsocial.io.contracts import META_EFFECTS, META_REGRESSION
 from opioidsocial.io.tables import read_table, write_tsv
 from opioidsocial.meta.overlap import by_sample_group
@@ -87,6 +89,7 @@ def regression_table(effects: pd.DataFrame, *, moderators: list[str], method: st
 
 
 
+@stage("meta_regression", level="run", outputs={"regression": contracts.META_REGRESSION})
 def run(*, inputs: dict, outputs: dict, cfg: dict) -> None:
     """The meta_regression job: results/meta/meta_regression.tsv."""
     meta = cfg["meta"]

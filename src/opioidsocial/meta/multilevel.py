@@ -44,6 +44,8 @@ import pandas as pd
 from pimeta.rma_mv import rma_mv, robust
 from scipy import stats
 
+from opioidsocial.failsafe import stage
+from opioidsocial.io import contracts
 from opioidsocial.io.contracts import META_EFFECTS, META_MULTILEVEL
 from opioidsocial.io.tables import read_table, write_tsv
 from opioidsocial.meta.metareg import dummies, moderator_values
@@ -264,6 +266,7 @@ def multilevel_table(effects: pd.DataFrame, *, models: list[dict], method: str, 
     return pd.DataFrame(rows, columns=list(META_MULTILEVEL.columns))
 
 
+@stage("meta_multilevel", level="run", outputs={"multilevel": contracts.META_MULTILEVEL})
 def run(*, inputs: dict, outputs: dict, cfg: dict) -> None:
     """The meta_multilevel job: results/meta/multilevel.tsv."""
     meta = cfg["meta"]

@@ -32,7 +32,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from scipy import stats
 
-from opioidsocial.io.contracts import META_EFFECTS, META_POOLED
+from opioidsocial.failsafe import stage
+from opioidsocial.io.contracts import META_EFFECTS, META_POOLED, FigureFile, Folder
 from opioidsocial.io.figures import save_figure
 from opioidsocial.io.tables import read_table, read_tsv
 from opioidsocial.stats.evidence import read_evidence
@@ -180,6 +181,7 @@ def write_plots(effects: pd.DataFrame, pooled: pd.DataFrame, *, forest_dir: str 
     return written
 
 
+@stage("meta_plots", level="run", outputs={"forest": Folder(), "funnel_png": FigureFile("png"), "funnel_svg": FigureFile("svg")})
 def run(*, inputs: dict, outputs: dict, cfg: dict) -> None:
     """The meta_plots job: forest plots (directory ``outputs`` forest) and the funnel plot."""
     meta = cfg["meta"]

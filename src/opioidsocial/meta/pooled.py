@@ -31,6 +31,8 @@ from collections.abc import Iterator
 
 import pandas as pd
 
+from opioidsocial.failsafe import stage
+from opioidsocial.io import contracts
 from opioidsocial.io.contracts import META_EFFECTS, META_POOLED
 from opioidsocial.io.tables import read_table, write_tsv
 from opioidsocial.meta.overlap import by_sample_group
@@ -93,6 +95,7 @@ def pooled_table(effects: pd.DataFrame, *, methods: list[str], tests: list[str],
     return pd.DataFrame(rows, columns=list(META_POOLED.columns))
 
 
+@stage("meta_pool", level="run", outputs={"pooled": contracts.META_POOLED})
 def run(*, inputs: dict, outputs: dict, cfg: dict) -> None:
     """The meta_pool job: results/meta/pooled.tsv from the harmonised effects."""
     meta = cfg["meta"]

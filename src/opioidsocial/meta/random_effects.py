@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 from pimeta.rma_uni import rma
 
-from opioidsocial.errors import OpioidSocialError
+from opioidsocial.errors import DataError
 from opioidsocial.io.contracts import POOLED_FIELDS
 
 METHODS = ("REML", "ML", "DL", "HE", "HS", "SJ", "EB", "PM", "FE")
@@ -53,8 +53,11 @@ TESTS = ("z", "knha", "adhoc")
 #: The fields of one row of pooled.tsv, in order (after family and model).
 
 
-class MetaAnalysisError(OpioidSocialError, ValueError):
-    """Effects that cannot be pooled (too few, non-finite, collinear moderators)."""
+class MetaAnalysisError(DataError):
+    """Effects that cannot be pooled (too few, non-finite, collinear moderators); a family
+    of the meta-analysis is what it leaves out."""
+
+    level = "family"
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,8 @@ import pandas as pd
 from pimeta.publication_bias import regtest
 from pimeta.sensitivity import influence
 
+from opioidsocial.failsafe import stage
+from opioidsocial.io import contracts
 from opioidsocial.io.contracts import META_EFFECTS, META_INFLUENCE, META_LEAVE1OUT, META_SMALL_STUDY
 from opioidsocial.io.tables import read_table, write_tsv
 from opioidsocial.meta import pooled
@@ -127,6 +129,7 @@ def sensitivity_tables(family_samples, *, method: str, test: str, level: float, 
 TABLES = {"leave1out": META_LEAVE1OUT, "influence": META_INFLUENCE, "small_study": META_SMALL_STUDY}
 
 
+@stage("meta_sensitivity", level="run", outputs={"leave1out": contracts.META_LEAVE1OUT, "influence": contracts.META_INFLUENCE, "small_study": contracts.META_SMALL_STUDY})
 def run(*, inputs: dict, outputs: dict, cfg: dict) -> None:
     """The meta_sensitivity job: leave-one-out, influence and small-study tables."""
     meta = cfg["meta"]

@@ -14,6 +14,8 @@ import pandas as pd
 
 from opioidsocial.config import SCHEMA_DIR
 from opioidsocial.errors import DataError
+from opioidsocial.failsafe import stage
+from opioidsocial.io import contracts
 from opioidsocial.io.contracts import EFFECTS, EVIDENCE, PET_BP
 from opioidsocial.io.tables import read_table, write_tsv
 from opioidsocial.pet.groups import ALL, correlation_outcome, difference_labels
@@ -24,7 +26,7 @@ from opioidsocial.sheets import load_participants
 from opioidsocial.stats.evidence import Evidence, correlation, evidence_table, paired, two_sample
 
 
-def pet_tests(bp: pd.DataFrame, traits: pd.DataFrame, effects: pd.DataFrame, *, study: dict, conditions: list[str],
+def pet_tests(bp: pd.DataFrame, traits: pd.DataFrame, effects: pd.DataFrame, *, study_row: dict, conditions: list[str],
               cfg: dict, groups: pd.Series | None = None) -> dict[tuple[str, str], Evidence]:
     """The test of every effect in ``effects`` (``bp``: the primary model's rows), keyed by (outcome, contrast).
 
@@ -33,11 +35,11 @@ def pet_tests(bp: pd.DataFrame, traits: pd.DataFrame, effects: pd.DataFrame, *, 
     group's difference from the reference group in the change (two-sample t test).
     """
     wanted = set(zip(effects["outcome"], effects["contrast"]))
-    reference_group = study.get("reference_group") if groups is not None else None
+    reference_group = study_row.get("reference_group") if groups is not None else None
     samples = {ALL: groups.index if groups is not None else traits.index}
     samples.update({g: groups.index[groups == g] for g in sorted(set(groups))} if groups is not None else {})
     tests = {}
-    for pair in contrasts(conditions, study["reference"]):
+    for pair in contrasts(conditions, study_row["reference"]):
         change = activation(bp, pair)
         cells = {(pair.outcome(roi), pair.label): (change[roi], None) for roi in change.columns}
         if pair.versus == pair.reference:
@@ -61,10 +63,11 @@ def pet_tests(bp: pd.DataFrame, traits: pd.DataFrame, effects: pd.DataFrame, *, 
                     both = pd.concat([values, other], axis=1, join="inner").dropna()
                     tests[key] = correlation(both.iloc[:, 0], both.iloc[:, 1], kappa=cfg["correlation_prior_scale"])
             except DataError as err:
-                raise DataError(f"{key[1]}, {key[0]}: {err.problem}", study=study["study"], fix=err.fix, level="study") from err
+                raise DataError(f"{key[1]}, {key[0]}: {err.problem}", study=study_row["study"], fix=err.fix, level="study") from err
     return tests
 
 
+@stage("evidence_pet", level="study", outputs={"evidence": contracts.EVIDENCE})
 def run(*, inputs: dict, outputs: dict, cfg: dict, study: str, row: dict) -> None:
     """The evidence_pet job: ``inputs`` bp (the study's BPND table), effects and participants -> ``outputs`` evidence.
 
@@ -76,6 +79,6 @@ def run(*, inputs: dict, outputs: dict, cfg: dict, study: str, row: dict) -> Non
     rows = read_table(inputs["effects"], EFFECTS)
     sheet = load_participants(row, schemas=SCHEMA_DIR, path=inputs["participants"])
     groups = sheet.set_index("participant")["group"] if row.get("reference_group") else None
-    tests = pet_tests(fits[fits["model"] == primary], traits_of(sheet, pet["traits"], study=study), rows, study=row,
+    tests = pet_tests(fits[fits["model"] == primary], traits_of(sheet, pet["traits"], study=study), rows, study_row=row,
                       conditions=pet["conditions"], cfg=evidence, groups=groups)
     write_tsv(evidence_table(rows, tests, alpha=evidence["alpha"]), outputs["evidence"], EVIDENCE)

@@ -10,7 +10,7 @@ study's exclusions. The result is one PET_BP table (participant x ROI x conditio
 model) and a QC JSON saying what was fitted, what was flagged and why.
 
 Unusable input (``PetInputError``, a DataError) goes through the one exclusion
-mechanism (:mod:`opioidsocial.failsafe`): it stops the job (``on_bad_data: fail``)
+mechanism (:func:`opioidsocial.failsafe.stage`): it stops the job (``on_bad_data: fail``)
 or, with 'exclude', gives an empty table and a QC record that is not usable, with
 the reason, so that the study level can record the exclusion.
 """
@@ -21,7 +21,8 @@ import logging
 
 import pandas as pd
 
-from opioidsocial.failsafe import failsafe
+from opioidsocial.failsafe import Record, stage
+from opioidsocial.io import contracts
 from opioidsocial.io.contracts import PET_BP, QC_RECORD
 from opioidsocial.io.tables import write_json, write_table
 from opioidsocial.pet.inputs import PetInputError, Scan, read_scan
@@ -84,17 +85,14 @@ def fit_participant(*, study: str, participant: str, tacs: dict[str, str], cfg: 
     return table, qc
 
 
+@stage("pet_fit", level="participant", outputs={"bp": contracts.PET_BP, "qc": Record(contracts.QC_RECORD)})
 def run(*, inputs: dict, outputs: dict, cfg: dict, study: str, participant: str, metadata: dict) -> None:
     """Fit and write the participant's PET_BP table (``outputs`` bp) and QC record (qc).
 
     ``inputs`` maps each condition of config pet.conditions to its TAC file.
     """
     pet = cfg["pet"]
-    with failsafe(on_bad_data=cfg["on_bad_data"], study=study, participant=participant) as outcome:
-        bp, qc = fit_participant(study=study, participant=participant, tacs={c: inputs[c] for c in pet["conditions"]}, cfg=pet)
-    if outcome.excluded:
-        bp = pd.DataFrame({c: pd.Series(dtype=object) for c in PET_BP.columns})
-        qc = {"study": study, "participant": participant, "usable": False, "exclusion_reason": outcome.reason}
+    bp, qc = fit_participant(study=study, participant=participant, tacs={c: inputs[c] for c in pet["conditions"]}, cfg=pet)
     log.info("%s/%s: usable %s, %s fit(s) flagged", study, participant, qc["usable"], qc.get("fits_flagged", "all"))
     # QC first: a table is only ever next to the QC record that explains it.
     write_json(outputs["qc"], qc, schema=QC_RECORD)

@@ -20,53 +20,24 @@ import numpy as np
 import pandas as pd
 
 from opioidsocial.config import SCHEMA_DIR
-from opioidsocial.errors import ConfigError
-from opioidsocial.failsafe import exclusion, exclusion_table
-from opioidsocial.io.contracts import EFFECTS, EXCLUSIONS, PET_BP, PET_CORRELATIONS, PET_GROUPS, PET_PAIRED, QC_RECORD
+from opioidsocial.failsafe import exclusion, exclusion_table, qc_exclusions, stage
+from opioidsocial.io import contracts
+from opioidsocial.io.contracts import EFFECTS, EXCLUSIONS, PET_BP, PET_CORRELATIONS, PET_GROUPS, PET_PAIRED, QC_RECORD, FigureFile
 from opioidsocial.io.figures import save_figure
 from opioidsocial.io.tables import read_json, read_table, write_table, write_tsv
 from opioidsocial.pet.groups import ALL, GROUP_COLUMNS, correlation_outcome, correlations_by_group, difference_labels, group_differences
 from opioidsocial.pet.inputs import GIVEN, primary_model, read_bpnd
 from opioidsocial.pet.paired import Contrast, contrasts, paired_tests
 from opioidsocial.pet.plots import correlation_figure, paired_figure
+from opioidsocial.pet.traits import traits_of
 from opioidsocial.sheets import load_participants
 
 log = logging.getLogger(__name__)
 
-NOT_TRAITS = {"participant", "participant_id", "arm", "sex", "age", "group"}
-
-
-def _numeric(column: pd.Series) -> pd.Series | None:
-    """The column as numbers (n/a = missing), or None if some value is not a number."""
-    text = column.replace({"n/a": np.nan, "": np.nan})
-    values = pd.to_numeric(text, errors="coerce")
-    return values if values.notna().sum() == text.notna().sum() else None
-
-
-def traits_of(sheet: pd.DataFrame, wanted: list[str], *, study: str) -> pd.DataFrame:
-    """Numeric trait columns of participants.tsv, indexed by participant label."""
-    chosen = {}
-    for name in wanted or [c for c in sheet.columns if c not in NOT_TRAITS]:
-        if name not in sheet.columns:
-            raise ConfigError(f"study '{study}': config pet.traits lists '{name}', which participants.tsv does not have (columns: {list(sheet.columns)})")
-        values = _numeric(sheet[name])
-        if values is None:
-            if wanted:
-                raise ConfigError(f"study '{study}': trait '{name}' of participants.tsv is not numeric; fix its values or drop it from pet.traits")
-            continue
-        chosen[name] = values.to_numpy(dtype=float)
-    return pd.DataFrame(chosen, index=pd.Index(sheet["participant"], name="participant"))
-
-
-def gather_fits(*, study: str, bp_paths: list[str], qc_paths: list[str]) -> tuple[pd.DataFrame, list[dict]]:
+def gather_fits(*, bp_paths: list[str], qc_paths: list[str]) -> tuple[pd.DataFrame, list[dict]]:
     """All participants' PET_BP rows, and the participants excluded before fitting."""
-    tables, excluded = [], []
-    for path in sorted(qc_paths):
-        qc = read_json(path, QC_RECORD)
-        if not qc["usable"]:
-            excluded.append(exclusion(study=study, participant=qc["participant"], level="participant", stage="pet_fit", reason=qc["exclusion_reason"]))
-    for path in sorted(bp_paths):
-        tables.append(read_table(path, PET_BP))
+    excluded = [row for path in sorted(qc_paths) for row in qc_exclusions(read_json(path, QC_RECORD), stage="pet_fit")]
+    tables = [read_table(path, PET_BP) for path in sorted(bp_paths)]
     bp = pd.concat(tables, ignore_index=True) if tables else PET_BP.empty()
     return bp, excluded
 
@@ -107,6 +78,9 @@ def effects_table(paired: pd.DataFrame, correlations: pd.DataFrame, *, study: st
     )[EFFECTS.columns]
 
 
+@stage("pet_study", level="study", outputs={"effects": contracts.EFFECTS, "bp": contracts.PET_BP, "paired": contracts.PET_PAIRED, "correlations": contracts.PET_CORRELATIONS,
+        "groups": contracts.PET_GROUPS, "exclusions": contracts.EXCLUSIONS, "paired_png": FigureFile("png"), "paired_svg": FigureFile("svg"),
+        "correlations_png": FigureFile("png"), "correlations_svg": FigureFile("svg")})
 def run(*, inputs: dict, outputs: dict, cfg: dict, study: str, row: dict, metadata: dict) -> None:
     """Gather, test, correlate and write every study-level output of a PET study.
 
@@ -119,15 +93,13 @@ def run(*, inputs: dict, outputs: dict, cfg: dict, study: str, row: dict, metada
     cfg = cfg["pet"]
     bp_paths, qc_paths, bpnd_paths = inputs["bp"], inputs["qc"], inputs["bpnd"]
     reference = row["reference"]
-    if reference not in cfg["conditions"]:
-        raise ConfigError(f"study '{study}': reference '{reference}' (studies.tsv) is not one of config pet.conditions {cfg['conditions']}")
     sheet = load_participants(row, schemas=SCHEMA_DIR, path=inputs["participants"])
     primary = primary_model(row["input"], cfg["model"])
     if row["input"] == "bpnd":
         bp, excluded = given_table(study=study, bpnd=bpnd_paths[0], participants=sheet["participant"].tolist(), cfg=cfg), []
         stage = "bpnd"
     else:
-        bp, excluded = gather_fits(study=study, bp_paths=bp_paths, qc_paths=qc_paths)
+        bp, excluded = gather_fits(bp_paths=bp_paths, qc_paths=qc_paths)
         stage = "pet_fit"
     traits = traits_of(sheet, cfg["traits"], study=study)
     pairs = contrasts(cfg["conditions"], reference)

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from opioidsocial.io import contracts
-from opioidsocial.io.tables import read_tsv, write_text
+from opioidsocial.failsafe import stage
+from opioidsocial.io.contracts import TextFile
+from opioidsocial.io.tables import TsvSpec, read_tsv, write_text
 
 #: Identifier columns that can look like numbers but are labels (participant 001).
 
@@ -87,9 +88,10 @@ def table_html(df: pd.DataFrame, *, title: str, tsv_name: str, tsv_text: str) ->
     )
 
 
-def run(*, inputs: dict, outputs: dict, title: str, contract: str, study: str | None = None) -> None:
-    """Render one TSV of the workflow, read through its contract (io.contracts), as a report page."""
+@stage("report_table", level="run", outputs={"html": TextFile("html")})
+def run(*, inputs: dict, outputs: dict, cfg: dict, title: str, contract: TsvSpec, study: str | None = None) -> None:
+    """Render one TSV of the workflow, read through its contract (``paths.REPORT_TABLES``), as a report page."""
     path = Path(inputs["tsv"])
-    df = read_tsv(path, getattr(contracts, contract))
+    df = read_tsv(path, contract)
     page = table_html(df, title=f"{title}: {study}" if study else title, tsv_name=path.name, tsv_text=path.read_text(encoding="utf-8"))
     write_text(outputs["html"], page)

@@ -1,12 +1,13 @@
 """The files the report's overview reads, as paths only.
 
-Kept free of heavy imports: the rule file calls these while Snakemake parses the
-workflow, which every job submitted to a cluster does again.
+The workflow calls these while Snakemake parses it, which every job submitted to
+a cluster does again: they only build paths.
 """
 
 from __future__ import annotations
 
 from opioidsocial.paths import layout
+from opioidsocial.sheets import participants_sheet
 
 #: Inputs whose `path` is a dataset folder with a participants.tsv.
 WITH_PARTICIPANTS = ("bids", "tac", "bpnd")
@@ -15,7 +16,7 @@ WITH_PARTICIPANTS = ("bids", "tac", "bpnd")
 def study_inputs(row: dict, results: str) -> dict[str, str]:
     """The files the overview reads for one study; the rule lists the same files as inputs."""
     paths, study = layout(results), row["study"]
-    files = {"participants": f"{row['path']}/participants.tsv"} if row["input"] in WITH_PARTICIPANTS else {}
+    files = {"participants": participants_sheet(row)} if row["input"] in WITH_PARTICIPANTS else {}
     if row["modality"] == "emg":
         files |= {"trials": paths.trials.format(study=study), "fit": paths.fit.format(study=study)}
     elif row["modality"] == "pet":

@@ -14,7 +14,8 @@ from __future__ import annotations
 import pandas as pd
 
 from opioidsocial.config import SCHEMA_DIR
-from opioidsocial.failsafe import exclusion_table
+from opioidsocial.failsafe import exclusion_table, stage
+from opioidsocial.io import contracts
 from opioidsocial.io.contracts import EXCLUSION_COUNTS, EXCLUSION_LEVELS, EXCLUSIONS, FIT_RECORD, OVERVIEW, PET_BP, TRIAL_RESPONSES
 from opioidsocial.io.tables import read_json, read_table, read_tsv, write_tsv
 from opioidsocial.meta.published import read_summary
@@ -98,6 +99,7 @@ def exclusion_counts(rows: list[dict], exclusions: pd.DataFrame, *, files: dict[
     return pd.DataFrame(records, columns=list(EXCLUSION_COUNTS.columns))
 
 
+@stage("report_overview", level="run", outputs={"overview": contracts.OVERVIEW, "exclusions": contracts.EXCLUSIONS, "exclusion_counts": contracts.EXCLUSION_COUNTS})
 def run(*, inputs: dict, outputs: dict, cfg: dict, studies: list[dict], files: dict) -> None:
     """The report_overview job: results/overview.tsv, results/exclusions.tsv and results/exclusion_counts.tsv."""
     exclusions = gather_exclusions(list(inputs["exclusions"]))

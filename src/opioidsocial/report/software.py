@@ -13,7 +13,9 @@ import platform
 import pandas as pd
 import yaml
 
-from opioidsocial.io.contracts import CONFIG_TABLE, VERSIONS
+from opioidsocial.failsafe import stage
+from opioidsocial.io import contracts
+from opioidsocial.io.contracts import CONFIG_TABLE, VERSIONS, TextFile
 from opioidsocial.io.tables import write_text, write_tsv
 from opioidsocial.provenance import versions
 
@@ -47,6 +49,7 @@ def config_yaml(config: dict) -> str:
     return yaml.safe_dump(config, sort_keys=True, default_flow_style=False, allow_unicode=True)
 
 
+@stage("report_provenance", level="run", outputs={"versions": contracts.VERSIONS, "config_tsv": contracts.CONFIG_TABLE, "config_yaml": TextFile("yaml")})
 def run(*, inputs: dict, outputs: dict, config: dict, versions: dict) -> None:
     """The report_provenance job: versions.tsv, config.tsv and config.yaml of this run.
 

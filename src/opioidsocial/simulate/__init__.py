@@ -9,14 +9,9 @@ from __future__ import annotations
 
 import hashlib
 
-import numpy as np
-
 
 def study_seed(master: int, study: str) -> int:
     """A per-study seed derived from the master seed and the study id."""
     digest = hashlib.sha256(f"{master}:{study}".encode()).digest()
     return int.from_bytes(digest[:8], "little")
 
-
-def rng_for(master: int, study: str) -> np.random.Generator:
-    return np.random.default_rng(study_seed(master, study))

@@ -1,7 +1,7 @@
 """Simulated facial-EMG studies written as real BIDS-EMG datasets.
 
 Designs follow the published naltrexone, naltrexone/amisulpride and morphine
-studies (../shared/DESIGN.md): between-subjects arms, passive viewing of dynamic
+studies (Meier et al. 2016, Korb et al. 2023, Massaccesi et al. 2022): between-subjects arms, passive viewing of dynamic
 emotional faces, several facial muscles.
 
 Signal model. Each muscle's raw EMG is band-limited (20-450 Hz) Gaussian noise whose
@@ -29,15 +29,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 from scipy import signal
 
 from opioidsocial.io.bids import write_emg_recording
-from opioidsocial.io.sidecars import write_dataset_files
+from opioidsocial.io.sidecars import ENVELOPE, write_dataset_files
 
 RESPONSE_LATENCY_S = 0.2
 RISE_TAU_S = 0.1
 DECAY_TAU_S = 0.3
 LEAD_IN_S = 3.0
+#: SD of the log of the multiplicative noise on a simulated envelope (``signal: envelope``).
+ENVELOPE_NOISE = 0.1
 
 log = logging.getLogger("opioidsocial.simulate")
 
@@ -201,6 +204,11 @@ def participant_signals(params: dict, person: dict, drawn: dict, rng: np.random.
             stop = min(n, start + shape_len)
             env[start:stop] += amp.loc[trial, muscle] * shape[: stop - start]
         np.clip(env, 0.05, None, out=env)
+        if params["signal"] == ENVELOPE:
+            # integrated EMG as a BIOPAC amplifier stores it: the envelope with multiplicative
+            # noise of mean 1 (lognormal, so never negative), no mains, drift or offset
+            data[ch] = env * rng.lognormal(-ENVELOPE_NOISE**2 / 2, ENVELOPE_NOISE, n)
+            continue
         x = _carrier(n, sfreq, rng) * env * np.sqrt(np.pi / 2.0)
         phase = rng.uniform(0, 2 * np.pi, 3)
         line = params["line_noise_uv"] * rng.uniform(0.5, 1.5)
@@ -269,6 +277,7 @@ def simulate_study(*, study: str, row: dict, params: dict, seed: int) -> None:
             line_freq=float(params["line_freq"]),
             fmt=params["format"],
             monopolar=params["monopolar"],
+            signal=params["signal"],
         )
         artefact_log += [{"participant": person["label"], **a} for a in artefacts]
         sheet.append({"participant_id": f"sub-{person['label']}", "arm": person["arm"], "sex": person["sex"], "age": person["age"]})
@@ -289,3 +298,64 @@ def simulate_study(*, study: str, row: dict, params: dict, seed: int) -> None:
     facts["seed"] = seed
     facts["injected_artefacts"] = artefact_log
     (root / "truth.json").write_text(json.dumps(facts, indent=2, sort_keys=True) + "\n")
+
+
+#: A simulated TTL pulse: 5 V for 100 ms from each stimulus onset, on the emotion's channel.
+TTL_VOLTS = 5.0
+TTL_PULSE_S = 0.1
+
+
+def ttl_channel(emotion: str) -> str:
+    """The acquisition channel whose pulses mark the faces of ``emotion``."""
+    return f"TTL {emotion}"[:16]
+
+
+def simulate_acquisition(*, study: str, params: dict, seed: int, out: str | Path, reference: str = "placebo") -> tuple[Path, Path]:
+    """A lab's acquisition files instead of a BIDS dataset: what ``opioidsocial import`` starts from.
+
+    One EDF per participant in ``out/recordings/`` with a channel per muscle (raw EMG,
+    or with ``signal: envelope`` integrated EMG as a BIOPAC amplifier stores it) and
+    one TTL channel per emotion (:data:`TTL_VOLTS` for :data:`TTL_PULSE_S` from each
+    onset, no stimulus identity), the recordings list, the import map, and
+    ``truth.json``. Returns the paths of the import map and the recordings list.
+    """
+    import edfio
+
+    params = with_defaults(params)
+    out = Path(out)
+    (out / "recordings").mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    drawn = design(params, rng)
+    sfreq = float(params["sfreq"])
+    rows = []
+    for person in drawn["participants"]:
+        data, events, _, _ = participant_signals(params, person, drawn, rng)
+        n = data.shape[1] + (-data.shape[1]) % int(round(sfreq))  # whole one-second EDF records
+        signals = []
+        for muscle, x in zip(params["muscles"], data):
+            x = np.pad(x, (0, n - len(x)), mode="edge")
+            bound = float(np.ceil(np.abs(x).max() * 1.05 + 1.0))
+            signals.append(edfio.EdfSignal(x, sfreq, label=muscle[:16], physical_dimension="uV", physical_range=(-bound, bound)))
+        for emotion in params["emotions"]:
+            pulses = np.zeros(n)
+            for start in events.loc[events["trial_type"] == emotion, "sample"]:
+                pulses[start : start + int(round(TTL_PULSE_S * sfreq))] = TTL_VOLTS
+            signals.append(edfio.EdfSignal(pulses, sfreq, label=ttl_channel(emotion), physical_dimension="V",
+                                           physical_range=(-1.0, 2 * TTL_VOLTS)))
+        file = f"recordings/{person['label']}.edf"
+        edfio.Edf(signals, data_record_duration=1.0).write(out / file)
+        rows.append({"file": file, "participant_id": f"sub-{person['label']}", "arm": person["arm"]})
+    recordings = out / "recordings.tsv"
+    pd.DataFrame(rows).to_csv(recordings, sep="\t", index=False, lineterminator="\n")
+    spec = {
+        "name": f"Simulated facial EMG study '{study}' (opioidsocial), from acquisition files",
+        "signal": params["signal"],
+        "line_freq": params["line_freq"],
+        "channels": {m[:16]: {"muscle": m} for m in params["muscles"]},
+        "events": {"source": "channels", "channels": {ttl_channel(e): {"emotion": e} for e in params["emotions"]}},
+    }
+    map_path = out / "import.yaml"
+    map_path.write_text(yaml.safe_dump(spec, sort_keys=True))
+    facts = truth(params, study=study, reference=reference)
+    (out / "truth.json").write_text(json.dumps({**facts, "seed": seed}, indent=2, sort_keys=True) + "\n")
+    return map_path, recordings

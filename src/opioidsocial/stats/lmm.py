@@ -50,13 +50,18 @@ from mixedlm.formula.terms import InteractionTerm, VariableTerm
 from mixedlm.inference.ddf import _vcov_derivatives
 from mixedlm.models.checks import ModelCheckError
 
-from opioidsocial.errors import OpioidSocialError
+from opioidsocial.errors import DataError
 from opioidsocial.stats import refgrid
 from opioidsocial.stats.satterthwaite import VarianceGradient, f_test, t_tests
 
 
-class LmmError(OpioidSocialError, ValueError):
-    """A formula or a data set a mixed model cannot be fitted to; the message says why."""
+class LmmError(DataError):
+    """A data set (or formula) a study's mixed model cannot be fitted to; the message says why.
+
+    The model stage turns it into a config error where the formula is at fault
+    (``emg.study.EmgModelError``)."""
+
+    level = "study"
 
 
 @dataclass(frozen=True)
