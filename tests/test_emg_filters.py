@@ -93,3 +93,17 @@ def test_filtering_in_place_equals_a_copy():
     expected = filters.apply(x, fd)
     assert filters.apply(x, fd, out=x) is x
     assert np.array_equal(x, expected)
+
+
+def test_a_channel_dc_offset_leaves_no_trace():
+    """BioSemi's active electrodes record EMG on an offset of up to hundreds of millivolt:
+    the filtered signal is the same with and without it (the truncated FIR passes a few
+    1e-6 of 0 Hz, which on -259,000 microvolt was a bias as large as the EMG itself)."""
+    rng = np.random.default_rng(7)
+    emg = rng.normal(0.0, 1.0, (2, int(20 * SFREQ)))
+    fd = filters.design(sfreq=SFREQ, low_hz=20, high_hz=500, line_freq=50)
+    offsets = np.array([[-259_000.0], [728.0]])
+    clean = filters.apply(emg, fd)
+    shifted = filters.apply(emg + offsets, fd)
+    assert np.abs(shifted.mean(axis=1)).max() < 1e-3
+    assert np.abs(shifted - clean).max() < 1e-4 * clean.std()

@@ -40,7 +40,7 @@ def _studies() -> pd.DataFrame:
         _effect("hsu2015", "MOR activation in thalamus during rejection", "baseline - rejection", 0.3, 0.08, 1, "hsu",
                 drug="social_rejection", measure="SMCC", modality="pet"),
     ]
-    parts = [from_model(pd.DataFrame(rows).astype({"direction": "int8"}))]
+    parts = [from_model(pd.DataFrame(rows).astype({"direction": "int8"}), years={"nal2016": 2016, "hsu2013": 2013.0})]
     return harmonise(parts, families=[{"pattern": r"MOR activation in \w+ during (.+)", "family": r"MOR activation during \1"}],
                      outcome_pattern=PATTERN)
 
@@ -57,6 +57,9 @@ def test_families_direction_and_moderators():
     assert set(eff["scale"]) == {"d"}
     assert list(eff.columns) == META_EFFECTS.columns
     assert family_of("x", []) == "x"
+    # Years from studies.tsv; a study without one has none.
+    assert set(eff.loc[eff["study"] == "nal2016", "year"]) == {2016} and set(eff.loc[eff["study"] == "hsu2013", "year"]) == {2013}
+    assert eff.loc[eff["study"] == "hsu2015", "year"].isna().all()
 
 
 def test_mixed_scales_duplicates_and_bad_values_are_errors():
@@ -78,13 +81,19 @@ def test_collect_reads_effects_files_and_summary_studies(tmp_path):
     path = tmp_path / "effects.parquet"
     write_table(eff[EFFECTS.columns].astype({"n2": "Int64"}), path, EFFECTS)
     summary = tmp_path / "s.tsv"
-    summary.write_text("study\toutcome\tdesign\tn1\tn2\tt\nextra\tzygomaticus to happy faces\tbetween\t30\t30\t-1.2\n")
-    row = {"study": "extra", "drug": "naltrexone", "direction": -1, "reference": "placebo", "sample_group": "extra", "path": str(summary)}
-    table = collect([str(path)], [row], families=[], outcome_pattern=PATTERN)
+    summary.write_text("study\toutcome\tdesign\tn1\tn2\tt\tsample_group\tyear\n"
+                       "extra\tzygomaticus to happy faces\tbetween\t30\t30\t-1.2\t\t\n"
+                       "other\tzygomaticus to happy faces\tbetween\t20\t20\t0.5\tother\t2011\n")
+    row = {"study": "extra", "drug": "naltrexone", "direction": -1, "reference": "placebo", "sample_group": "extra", "path": str(summary),
+           "year": 2019}
+    table = collect([str(path)], [row], families=[], outcome_pattern=PATTERN, years={"nal2016": 2016})
     extra = table[table["study"] == "extra"].iloc[0]
+    # The studies.tsv row's year is its own study's; another study in the file gives its own.
+    assert extra["year"] == 2019 and table.loc[table["study"] == "other", "year"].tolist() == [2011]
+    assert set(table.loc[table["study"] == "nal2016", "year"]) == {2016}
     assert extra["source"] == "summary" and extra["yi_harmonised"] > 0 and extra["conversion"].startswith("SMD")
     write_table(table, tmp_path / "meta.parquet", META_EFFECTS)
-    assert len(read_table(tmp_path / "meta.parquet", META_EFFECTS)) == len(eff) + 1
+    assert len(read_table(tmp_path / "meta.parquet", META_EFFECTS)) == len(eff) + 2
 
 
 def test_combine_matches_metafor_aggregate():
@@ -126,6 +135,9 @@ def test_regression_on_direction_and_notes():
     # The intercept is the antagonists' (turned-around) effect, the slope how much larger agonists' effects are.
     slope = zyg.iloc[1]
     assert slope["p"] == pytest.approx(slope["qm_p"])
+    # 2 agonist and 2 antagonist samples: 4! / (2! 2!) = 6 arrangements, so permutation p-values are multiples of 1/6.
+    sixths = 6 * zyg["permutation_p"]
+    assert slope["permutation_p"] == pytest.approx(slope["qm_permutation_p"]) and np.allclose(sixths, np.round(sixths))
     modality = table[(table["family"] == "zygomaticus to happy faces") & (table["moderator"] == "modality")]
     assert len(modality) == 2 and set(modality["term"]) == {"intrcpt", "modality[summary]"}
     notes = table[table["family"] == "MOR activation during rejection"]["note"]

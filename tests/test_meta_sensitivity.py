@@ -9,6 +9,7 @@ import pytest
 
 from opioidsocial.meta.sensitivity import influence_table, leave_one_out, sensitivity_tables, small_study
 from opioidsocial.meta.trimfill import trimfill
+from tests.test_meta_bias import REF
 
 FIX = Path(__file__).parent / "fixtures" / "metafor"
 BCG = pd.read_csv(FIX / "dat_bcg.tsv", sep="\t")
@@ -35,8 +36,17 @@ def test_influence_matches_metafor():
     assert list(got["influential"]) == list(ref["inf"])
 
 
+@pytest.mark.parametrize("method", ["PM", "DL", "HS"])
+def test_influence_with_other_estimators_matches_metafor(method):
+    # pimeta's influence takes only FE/DL/ML/REML; ours refits with pool, so every estimator works.
+    got = influence_table(SAMPLES, method=method)
+    for name in ("rstudent", "dffits", "cook_d", "cov_r", "tau2_del", "q_del", "hat", "weight"):
+        np.testing.assert_allclose(got[name], REF[f"bcg/influence/{method}/{name}"], rtol=1e-4, err_msg=name)
+    assert list(got["influential"]) == [bool(x) for x in REF[f"bcg/influence/{method}/influential"]]
+
+
 def test_egger_and_trimfill_match_metafor_and_design():
-    got = small_study(SAMPLES, method="REML", test="z", min_k=10).set_index("analysis")
+    got = small_study(SAMPLES, methods=["REML"], test="z", min_k=10).set_index("analysis")
     eg, tf = got.loc["egger"], got.loc["trimfill"]
     assert eg["statistic"] == pytest.approx(BIAS["egger"]["zval"], rel=1e-7)
     assert eg["p"] == pytest.approx(BIAS["egger"]["pval"], rel=1e-7)
@@ -45,11 +55,13 @@ def test_egger_and_trimfill_match_metafor_and_design():
     assert (tf["k0"], tf["side"]) == (1, "right")
     assert tf["estimate"] == pytest.approx(-0.6571, abs=1e-4)
     assert (tf["estimate"], tf["ci_lb"], tf["ci_ub"]) == pytest.approx((BIAS["trimfill"]["b"], BIAS["trimfill"]["ci_lb"], BIAS["trimfill"]["ci_ub"]), rel=1e-7)
-    assert (got["warning"] == "").all()
+    # No BCG trial favours BCG's harm significantly, so the selection models' first interval is empty.
+    assert got.loc[["3PSM", "4PSM"], "warning"].str.startswith("no study has a one-sided p-value in (0, 0.025]").all()
+    assert (got.drop(index=["3PSM", "4PSM"])["warning"] == "").all()
 
 
 def test_egger_knapp_hartung_matches_metafor():
-    eg = small_study(SAMPLES, method="REML", test="knha", min_k=10).set_index("analysis").loc["egger"]
+    eg = small_study(SAMPLES, methods=["REML"], test="knha", min_k=10).set_index("analysis").loc["egger"]
     ref = BIAS["egger_knha"]
     assert (eg["statistic"], eg["df"], eg["p"]) == pytest.approx((ref["tval"], ref["df"], ref["pval"]), rel=1e-7)
     assert (eg["estimate"], eg["ci_lb"], eg["ci_ub"]) == pytest.approx((ref["est"], ref["ci_lb"], ref["ci_ub"]), rel=1e-7)
@@ -57,12 +69,16 @@ def test_egger_knapp_hartung_matches_metafor():
 
 def test_small_k_is_computed_with_a_warning_and_tiny_models_are_skipped():
     few = SAMPLES.iloc[:4]
-    rows = small_study(few, method="REML", test="knha", min_k=10)
-    assert rows["warning"].str.startswith("k = 4 < 10").all()
+    rows = small_study(few, methods=["REML"], test="knha", min_k=10)
+    warned = rows[rows["analysis"] != "permutation"]
+    assert warned["warning"].str.contains("k = 4 < 10").all()
+    # The permutation test is meant for small k: no warning; 2^4 sign flips are all used.
+    perm = rows.set_index("analysis").loc["permutation"]
+    assert perm["warning"] == "" and perm["exact"] and perm["iterations"] == 16
     tables = sensitivity_tables([("fam", "opioid_aligned", few), ("tiny", "opioid_aligned", SAMPLES.iloc[:2])],
-                                method="REML", test="knha", level=0.95, small_study_min_k=10)
+                                methods=["REML"], test="knha", level=0.95, small_study_min_k=10)
     assert set(tables["leave1out"]["family"]) == {"fam"} and len(tables["leave1out"]) == 4
-    assert list(tables["small_study"]["analysis"]) == ["egger", "trimfill"]
+    assert list(tables["small_study"]["analysis"]) == ["egger", "trimfill", "3PSM", "4PSM", "pet", "peese", "pet-peese", "permutation"]
     assert len(tables["influence"]) == 4
 
 
@@ -70,7 +86,7 @@ def test_trimfill_that_trims_to_one_study_matches_metafor():
     # pimeta alone divides by zero here; metafor imputes two studies and centres on the remaining one.
     ref = BIAS["trimfill_k3"]
     three = pd.DataFrame({"sample_group": list("abc"), "label": list("abc"), "yi": ref["yi"], "vi": ref["vi"]})
-    tf = small_study(three, method="REML", test="knha", min_k=10).set_index("analysis").loc["trimfill"]
+    tf = small_study(three, methods=["REML"], test="knha", min_k=10).set_index("analysis").loc["trimfill"]
     assert (tf["k0"], tf["side"]) == (ref["k0"], ref["side"])
     assert (tf["estimate"], tf["ci_lb"], tf["ci_ub"]) == pytest.approx((ref["b"], ref["ci_lb"], ref["ci_ub"]), rel=1e-7)
     assert tf["warning"].startswith("k = 3 < 10")

@@ -9,6 +9,7 @@ import pytest
 
 from opioidsocial.io.contracts import META_EFFECTS
 from opioidsocial.io.tables import read_table
+from opioidsocial.paths import log_path
 from tests.conftest import finished_run, snakemake
 
 pytestmark = pytest.mark.workflow
@@ -21,7 +22,7 @@ STUDIES = "study\tmodality\tinput\tdesign\tdrug\tdirection\treference\tsample_gr
 EFFECT = [{"outcome": "zygomaticus to happy faces", "report": "means", "n": 30, "effect": -0.3},
           {"outcome": "corrugator to happy faces", "report": "t", "n": 30, "effect": 0.2}]
 META_OUT = ["effects.parquet", "pooled.tsv", "meta_regression.tsv", "multilevel.tsv", "sensitivity_leave1out.tsv",
-            "sensitivity_influence.tsv", "small_study.tsv", "funnel.png", "funnel.svg"]
+            "sensitivity_influence.tsv", "small_study.tsv", "cumulative.tsv", "funnel.png", "funnel.svg"]
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +47,10 @@ def test_outputs_from_summary_studies_alone(meta_run):
     assert sorted(p.name for p in (meta / "forest").iterdir() if not p.name.startswith(".")) == [
         "corrugator_to_happy_faces.png", "corrugator_to_happy_faces.svg", "zygomaticus_to_happy_faces.png", "zygomaticus_to_happy_faces.svg"]
     small = pd.read_csv(meta / "small_study.tsv", sep="\t")
-    assert small["warning"].str.startswith("k = 4 < 10").all()
+    # Every estimator of meta.methods has its Egger test; all but the permutation test warn at k < 10.
+    assert sorted(small.loc[small["analysis"] == "egger", "method"].unique()) == ["DL", "REML"]
+    assert small.loc[small["analysis"] != "permutation", "warning"].str.contains("k = 4 < 10").all()
+    assert (small.loc[small["analysis"] == "permutation", "exact"]).all()
     multilevel = pd.read_csv(meta / "multilevel.tsv", sep="\t")
     assert (multilevel["n_sample_groups"] == 4).all() and (multilevel["k"] == 5).all()
 
@@ -73,7 +77,7 @@ def test_bad_summary_row_fails_with_a_clear_message(meta_run, tmp_path):
         bad.write_text("\n".join([lines[0], "\t".join(cells), *lines[2:]]) + "\n")
         run = snakemake(meta_run, "--cores", "2")
         assert run.returncode != 0
-        log = (meta_run / "results" / "logs" / "meta" / "effects.log").read_text()
+        log = Path(log_path(meta_run / "results", "meta_effects")).read_text()
         assert "sd1i is negative" in log and "nal_a" in log
         assert not list((meta_run / "results" / "meta").glob(".effects.parquet.*"))
     finally:

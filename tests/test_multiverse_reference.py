@@ -1,19 +1,17 @@
 """An independent re-implementation (MNE and scipy, none of the package's signal code) of two
-non-default universes on a real BioSemi recording: the multiverse job's cell means agree to 1e-4.
+non-default universes on a real BioSemi recording: the multiverse job's cell means agree to 2e-6.
 
 The recording (tests/data/vendor/biosemi/test.bdf, MNE-Python's test data, BSD-3-Clause) is 1 s
-of EEG; two of its channels with small DC offsets stand in for muscles, so the epochs, windows and
+of EEG; two of its channels with DC offsets stand in for muscles, so the epochs, windows and
 smoothing are scaled to fit five trials into the second. The filter is re-derived from its
-documented definition (workflow/schemas/config/emg.schema.yaml, emg.highpass_hz): the
-forward-backward Butterworth band-pass and mains notches, |H(f)|^2, as a linear-phase FIR
-truncated where less than 1e-4 of its absolute sum is left out, applied to the recording extended
-by odd reflection.
+documented definition (workflow/schemas/config/emg.schema.yaml, emg.highpass_hz): each channel
+less its mean, then the forward-backward Butterworth band-pass and mains notches, |H(f)|^2, as a
+linear-phase FIR truncated where less than 1e-4 of its absolute sum is left out, applied to the
+recording extended by odd reflection.
 
-The agreement is 1e-4 relative, not 1e-6: the package filters in single precision, whose
-rounding is about 1e-7 of each block's size, and a BioSemi channel's size is mostly its DC
-offset (here 114 and 728 microvolt against a band-passed SD of 22 and 3.4): the filtered
-samples differ from double precision by up to 8e-6 of their SD, and the z-scored and
-log-ratio cell means, differences of nearby numbers, by up to 3.4e-5.
+The agreement is 2e-6 relative (measured: 1.5e-6), not 1e-6: the package filters in single
+precision, whose rounding is about 1e-7 of each sample, and the z-scored and ratio cell means
+are differences and quotients of nearby numbers.
 """
 
 import json
@@ -36,8 +34,8 @@ ONSETS = [0.30, 0.34, 0.38, 0.42, 0.45]
 EMOTIONS = ["happy", "angry", "happy", "angry", "happy"]
 SETTINGS = {"tmin_s": -0.125, "tmax_s": 0.375, "bin_s": 0.03125, "smoothing_ms": 25.0, "baseline_s": [-0.125, 0.0],
             "response_s": [0.0625, 0.3125]}
-#: Measured largest relative difference 3.4e-5 (see the module docstring).
-RTOL = 1e-4
+#: Measured largest relative difference 1.5e-6 (see the module docstring).
+RTOL = 2e-6
 GRID = {"envelope": ["rectify", "rms"], "baseline_method": ["subtract", "log_ratio", "ratio"], "zscore": ["none", "within_participant", "within_muscle"],
         "baseline_s": [[-0.125, 0.0], [-0.0625, 0.0]], "highpass_hz": [20.0, 28.0]}
 
@@ -70,6 +68,7 @@ def _reference(universe, emg):
     """Cell means (emotion, muscle) of one universe, from the BDF through MNE and scipy only."""
     raw = mne.io.read_raw_bdf(BDF, verbose="error")
     x = raw.get_data(picks=list(CHANNELS)) * 1e6
+    x -= x.mean(axis=1, keepdims=True)  # the documented first step: each channel less its mean
     sfreq = raw.info["sfreq"]
     hp = universe["highpass_hz"]
     sos = np.vstack([signal.butter(4, [hp, 500.0], btype="bandpass", fs=sfreq, output="sos")]
@@ -118,5 +117,5 @@ def test_two_universes_equal_an_independent_mne_scipy_pipeline(dataset, emg_cfg,
     mine = cells[cells["universe"] == number].set_index(["emotion", "muscle"])["value"]
     expected = _reference(universe, emg)
     assert len(mine) == len(expected) == 4
-    for key, value in expected.items():
-        assert mine[key] == pytest.approx(value, rel=RTOL), key
+    worst = max(abs(mine[key] / value - 1) for key, value in expected.items())
+    assert worst <= RTOL, f"largest relative difference {worst:.2e}"

@@ -142,7 +142,7 @@ ITEMS = [
     "emmeans.png", "timecourses.png", "emg_contrasts.html",
     "pet_paired.png", "pet_correlations.png", "pet_paired_table.html", "pet_correlations_table.html",
     "funnel.png", "meta_pooled.html", "meta_regression.html", "meta_multilevel.html", "meta_sensitivity.html",
-    "meta_leave1out.html", "meta_influence.html",
+    "meta_leave1out.html", "meta_influence.html", "meta_cumulative_table.html",
     "versions.html", "config.html", "config.yaml",
 ]
 #: (category, subcategory, item label) rows the rendered report must list, besides the QC figures.
@@ -161,6 +161,7 @@ RENDERED = [
     ("4 Meta-analysis", "Tables", "meta-regression"),
     ("4 Meta-analysis", "Tables", "multilevel models"),
     ("4 Meta-analysis", "Tables", "small-study tests"),
+    ("4 Meta-analysis", "Tables", "cumulative meta-analysis by year"),
     ("5 Provenance", "5 Provenance", "software versions"),
     ("5 Provenance", "5 Provenance", "config used (table)"),
     ("5 Provenance", "5 Provenance", "config used (YAML, to rerun)"),

@@ -33,6 +33,7 @@ ENTRY_POINTS = {
     "meta_regression": "opioidsocial.meta.metareg",
     "meta_multilevel": "opioidsocial.meta.multilevel",
     "meta_sensitivity": "opioidsocial.meta.sensitivity",
+    "meta_cumulative": "opioidsocial.meta.cumulative",
     "meta_plots": "opioidsocial.meta.plots",
     "meta_bayes": "opioidsocial.meta.bayes",
     "multiverse_participant": "opioidsocial.multiverse.participant",

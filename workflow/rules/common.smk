@@ -219,6 +219,11 @@ def summary_study_rows():
     return [study_columns(s, ("study", "path", "drug", "direction", "reference", "sample_group")) for s in studies(modality="summary")]
 
 
+def study_years():
+    """Publication years of studies.tsv (order the cumulative meta-analysis; empty: unknown)."""
+    return {s: row.get("year") for s, row in SHEET_ROWS.items()}
+
+
 def get_summary_files():
     return [row["path"] for row in summary_study_rows()]
 

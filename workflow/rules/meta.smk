@@ -1,6 +1,6 @@
 # Meta-analysis across studies (src/opioidsocial/meta/): harmonise every effect, then
 # pool per outcome family, meta-regress, fit the multilevel model, check sensitivity,
-# plot, and the Bayesian random-effects meta-analysis of every family (config
+# the cumulative meta-analysis by year, plot, and the Bayesian random-effects meta-analysis of every family (config
 # `meta.bayes`). Works on summary studies alone when no study has an effects.parquet.
 
 
@@ -13,6 +13,8 @@ TARGETS.extend(
         P.meta_leave1out,
         P.meta_influence,
         P.meta_small_study,
+        P.meta_cumulative,
+        P.meta_cumulative_plots,
         P.meta_forest,
         P.meta_funnel_png,
         P.meta_funnel_svg,
@@ -40,6 +42,7 @@ rule meta_effects:
     params:
         cfg=get_cfg("meta_effects"),
         summaries=summary_study_rows(),
+        years=study_years(),
         metadata=get_provenance("meta_effects"),
     script:
         script_of("meta_effects")
@@ -127,10 +130,40 @@ rule meta_sensitivity:
         script_of("meta_sensitivity")
 
 
+rule meta_cumulative:
+    input:
+        effects=rules.meta_effects.output.effects,
+    output:
+        cumulative=P.meta_cumulative,
+        figures=report(
+            directory(P.meta_cumulative_plots),
+            patterns=folder_patterns("meta_cumulative_plots"),
+            caption=caption_of("meta_cumulative"),
+            category="4 Meta-analysis",
+            subcategory="Plots",
+            labels={"item": "cumulative meta-analysis: {name}"},
+        ),
+    log:
+        log_of("meta_cumulative"),
+    benchmark:
+        benchmark_of("meta_cumulative")
+    conda:
+        ENV
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        cfg=get_cfg("meta_cumulative"),
+    script:
+        script_of("meta_cumulative")
+
+
 rule meta_plots:
     input:
         effects=rules.meta_effects.output.effects,
         pooled=rules.meta_pool.output.pooled,
+        # The 3PSM and PET-PEESE estimates shown under each pooled diamond.
+        small_study=rules.meta_sensitivity.output.small_study,
         # Each study's Bayes factors, shown next to its effects' CIs (workflow/rules/evidence.smk).
         evidence=get_evidence_files(),
     output:

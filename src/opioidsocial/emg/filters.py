@@ -16,8 +16,10 @@ than 1e-4 at every frequency (notches at least 80 dB deep, the pass band within
 0.001 dB; ``tests/test_emg_filters.py`` checks the response against the design).
 The FIR runs by overlap-save FFT convolution over blocks of a few seconds, one pass
 over each channel: about a sixth of the work of ``sosfiltfilt``'s 26 recursive
-passes, which also cannot run in cache-sized pieces. Recording edges are extended
-by odd reflection before filtering, as ``sosfiltfilt`` does.
+passes, which also cannot run in cache-sized pieces. Each channel's mean is taken
+out first (the band-pass passes none of it; see :meth:`BlockFilter.blocks`), and
+recording edges are extended by odd reflection before filtering, as ``sosfiltfilt``
+does.
 """
 
 from __future__ import annotations
@@ -140,10 +142,15 @@ class BlockFilter:
     def blocks(self, data: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
         channels, n = data.shape
         half = self.fd.half_width
+        # Each channel's mean is taken out first. The band-pass passes none of it, but
+        # the truncated FIR's gain at 0 Hz is a few 1e-6, not 0, and single-precision
+        # rounding scales with the sample's size: a BioSemi channel's DC offset (up to
+        # hundreds of millivolt) would leak a bias of the order of the EMG itself.
+        mean = data.mean(axis=1, dtype=np.float64)[:, None]
         # odd reflection about the first and last sample (sosfiltfilt's padding),
         # copied now because the caller may overwrite ``data`` as blocks come out
-        left = _odd_extension(data[:, : half + 1], half)
-        right = _odd_extension(data[:, ::-1][:, : half + 1], half)[:, ::-1]
+        left = _odd_extension(data[:, : half + 1] - mean, half)
+        right = _odd_extension(data[:, ::-1][:, : half + 1] - mean, half)[:, ::-1]
         self.power = np.zeros((channels, self.nfft // 2 + 1))
         self.n_blocks = 0
         # Single precision in the transforms: twice as fast, and its rounding (about
@@ -155,7 +162,7 @@ class BlockFilter:
         filled = 0
         for start in range(0, n, self.step):
             stop = start + self.step + half
-            _fill(buffer[:, filled - start + half :], data, right, filled, stop)
+            _fill(buffer[:, filled - start + half :], data, mean, right, filled, stop)
             filled = stop
             spectrum = fft.rfft(buffer, axis=-1, workers=self.workers)
             # the last block ends in zeros, whose cut would leak a mains line over the
@@ -197,11 +204,11 @@ def _odd_extension(edge: np.ndarray, length: int) -> np.ndarray:
     return np.pad(edge, ((0, 0), (length, 0)), mode="reflect", reflect_type="odd")[:, :length]
 
 
-def _fill(target: np.ndarray, data: np.ndarray, right: np.ndarray, first: int, stop: int) -> None:
-    """Copy extended-recording samples [first, stop) into ``target``: the recording, its right padding, then zeros."""
+def _fill(target: np.ndarray, data: np.ndarray, mean: np.ndarray, right: np.ndarray, first: int, stop: int) -> None:
+    """Copy extended-recording samples [first, stop) into ``target``: the recording less its mean, its right padding, then zeros."""
     n = data.shape[1]
     inside = max(0, min(stop, n) - first)
-    target[:, :inside] = data[:, first : first + inside]
+    np.subtract(data[:, first : first + inside], mean, out=target[:, :inside], casting="same_kind")
     padded = max(0, min(stop, n + right.shape[1]) - max(first, n))
     offset = max(first, n) - n
     target[:, inside : inside + padded] = right[:, offset : offset + padded]

@@ -172,6 +172,7 @@ META_EFFECTS = TableSpec(
             field("drug", pa.string()),
             field("muscle", pa.string(), nullable=True, doc="from meta.outcome_pattern; null when the label has none"),
             field("emotion", pa.string(), nullable=True, doc="from meta.outcome_pattern; null when the label has none"),
+            field("year", pa.int64(), nullable=True, doc="publication year (studies.tsv or the summary row); orders the cumulative meta-analysis"),
         ]
     ),
 )
@@ -300,11 +301,14 @@ POOLED_FIELDS = ("k", "estimate", "se", "ci_lb", "ci_ub", "pi_lb", "pi_ub", "tau
                  "i2", "h2", "q", "q_df", "q_p", "method", "test")
 # A family x model with too few samples is one row with its k and the reason in `note`
 # (no estimator, no test), so a run that pools nothing says why in the table itself.
-META_POOLED = TsvSpec(name="meta_pooled", row="family x model x estimator x test", columns=("family", "model", *POOLED_FIELDS, "note"))
+# tau2_pl_lb/ub: the profile-likelihood CI of tau^2, for ML and REML only (empty otherwise).
+META_POOLED = TsvSpec(name="meta_pooled", row="family x model x estimator x test",
+                      columns=("family", "model", *POOLED_FIELDS, "tau2_pl_lb", "tau2_pl_ub", "note"))
 META_REGRESSION = TsvSpec(
     name="meta_regression", row="family x moderator x term",
     columns=("family", "moderator", "term", "k", "estimate", "se", "stat", "df", "p", "ci_lb", "ci_ub",
-             "qm", "qm_df1", "qm_df2", "qm_p", "tau2", "q", "q_df", "q_p", "r2", "method", "test", "note"),
+             "qm", "qm_df1", "qm_df2", "qm_p", "tau2", "q", "q_df", "q_p", "r2", "method", "test",
+             "permutation_p", "qm_permutation_p", "note"),
 )
 META_MULTILEVEL = TsvSpec(
     name="meta_multilevel", row="model x scope x term",
@@ -321,9 +325,21 @@ META_INFLUENCE = TsvSpec(
     columns=("family", "model", "sample_group", "studies", "rstudent", "dffits", "cook_d", "cov_r", "tau2_del", "q_del", "hat", "weight",
              "influential", "method", "test"),
 )
+#: analysis: egger (one row per tau^2 estimator of meta.methods), trimfill, 3PSM, 4PSM, pet, peese, pet-peese,
+#: permutation. se and tau2 where the analysis has them; delta_2/delta_3 and k_per_interval (studies per p-value
+#: interval, e.g. '7,30') belong to the selection models, iterations and exact to the permutation test, note to
+#: pet-peese (which intercept it took); empty where an analysis has none.
 META_SMALL_STUDY = TsvSpec(
-    name="meta_small_study", row="family x model x analysis",
-    columns=("family", "model", "analysis", "k", "statistic", "df", "p", "estimate", "ci_lb", "ci_ub", "k0", "side", "method", "test", "warning"),
+    name="meta_small_study", row="family x model x analysis (x estimator for egger)",
+    columns=("family", "model", "analysis", "k", "statistic", "df", "p", "estimate", "ci_lb", "ci_ub", "k0", "side",
+             "se", "tau2", "delta_2", "delta_3", "k_per_interval", "iterations", "exact", "method", "test", "note", "warning"),
+    text=("k_per_interval", "note", "warning"),
+)
+#: Cumulative meta-analysis by year: the model refitted as each sample is added (oldest first).
+META_CUMULATIVE = TsvSpec(
+    name="meta_cumulative", row="family x model x sample added (in order of year)",
+    columns=("family", "model", "added_study", "year", "k", "estimate", "ci_lb", "ci_ub", "tau2", "method", "test"),
+    text=("added_study",),
 )
 META_BAYES = TsvSpec(
     name="meta_bayes", row="family x model x prior analysis",

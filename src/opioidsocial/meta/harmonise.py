@@ -46,7 +46,7 @@ from opioidsocial.failsafe import stage
 from opioidsocial.io import contracts
 from opioidsocial.io.contracts import EFFECTS, META_EFFECTS
 from opioidsocial.io.tables import read_table, write_table
-from opioidsocial.meta.published import read_summary
+from opioidsocial.meta.published import read_summary, year_of
 from opioidsocial.stats.escalc import MEASURES
 
 SCALES = {"SMD": "d", "SMCC": "d", "SMCR": "d", "ZCOR": "z", "GEN": "GEN"}
@@ -57,18 +57,23 @@ class HarmoniseError(DataError):
     level = "study"
 
 
-def collect(effect_paths: list[str], summary_studies: list[dict], *, families: list[dict], outcome_pattern: str) -> pd.DataFrame:
-    """The META_EFFECTS table from effects.parquet files and summary studies (their studies.tsv rows)."""
-    parts = [from_model(read_table(path, EFFECTS)) for path in effect_paths]
+def collect(effect_paths: list[str], summary_studies: list[dict], *, families: list[dict], outcome_pattern: str,
+            years: dict | None = None) -> pd.DataFrame:
+    """The META_EFFECTS table from effects.parquet files and summary studies (their studies.tsv rows).
+
+    ``years`` maps study ids to their studies.tsv ``year`` (absent or empty: unknown).
+    """
+    parts = [from_model(read_table(path, EFFECTS), years=years or {}) for path in effect_paths]
     parts += [from_summary(read_summary(row["path"], study_row=row)) for row in summary_studies]
     return harmonise(parts, families=families, outcome_pattern=outcome_pattern)
 
 
-def from_model(effects: pd.DataFrame) -> pd.DataFrame:
-    """A study's EFFECTS table with the conversion and source columns of the meta table."""
+def from_model(effects: pd.DataFrame, *, years: dict) -> pd.DataFrame:
+    """A study's EFFECTS table with the conversion, source and year columns of the meta table."""
     out = effects[EFFECTS.columns].copy()
     out["conversion"] = out["measure"] + ": from the study model"
     out["source"] = "model"
+    out["year"] = [year_of(years.get(study)) for study in out["study"]]
     return out
 
 
@@ -81,8 +86,9 @@ def from_summary(effects: pd.DataFrame) -> pd.DataFrame:
 
 def harmonise(parts: list[pd.DataFrame], *, families: list[dict], outcome_pattern: str) -> pd.DataFrame:
     """Stack the parts (from :func:`from_model` / :func:`from_summary`) into the META_EFFECTS table."""
-    columns = [*EFFECTS.columns, "conversion", "source"]
-    frames = [p[columns] for p in parts if len(p)]
+    columns = [*EFFECTS.columns, "conversion", "source", "year"]
+    # The publication year is optional: a part without it has unknown years.
+    frames = [(p if "year" in p else p.assign(year=None))[columns] for p in parts if len(p)]
     if not frames:
         raise HarmoniseError("no effects to meta-analyse: no study produced effects and no summary study has rows")
     table = pd.concat(frames, ignore_index=True)
@@ -94,6 +100,7 @@ def harmonise(parts: list[pd.DataFrame], *, families: list[dict], outcome_patter
     table["family"] = [family_of(label, families, unmapped=spelled[label]) for label in labels]
     table["scale"] = table["measure"].map(SCALES)
     table["direction"] = table["direction"].astype("int8")
+    table["year"] = pd.array([year_of(y) for y in table["year"]], dtype="Int64")
     table["yi_harmonised"] = np.where(table["direction"] != 0, table["yi"] * table["direction"], table["yi"])
     pattern = re.compile(outcome_pattern)
     parsed = [pattern.fullmatch(o) for o in labels]
@@ -149,8 +156,8 @@ def _check_scales(table: pd.DataFrame) -> None:
 
 
 @stage("meta_effects", level="run", outputs={"effects": contracts.META_EFFECTS})
-def run(*, inputs: dict, outputs: dict, cfg: dict, summaries: list[dict], metadata: dict) -> None:
-    """The meta_effects job: every study's effects and the summary studies, harmonised."""
+def run(*, inputs: dict, outputs: dict, cfg: dict, summaries: list[dict], metadata: dict, years: dict) -> None:
+    """The meta_effects job: every study's effects and the summary studies, harmonised (``years``: study -> studies.tsv year)."""
     meta = cfg["meta"]
-    table = collect(list(inputs["effects"]), summaries, families=meta["families"], outcome_pattern=meta["outcome_pattern"])
+    table = collect(list(inputs["effects"]), summaries, families=meta["families"], outcome_pattern=meta["outcome_pattern"], years=years)
     write_table(table, outputs["effects"], META_EFFECTS, metadata=metadata)

@@ -6,7 +6,9 @@ confidence interval, coloured by the direction of the manipulation, and below
 them each pooled model of the primary analysis (pooled.tsv, first of
 ``meta.methods``/``meta.tests``) as a diamond spanning its CI, with the
 prediction interval as a line (Riley et al. 2011): the range in which the effect
-of a new study is expected to fall. Effects of studies with an evidence.tsv show
+of a new study is expected to fall. Under a diamond, the model's 3PSM
+selection-model and PET-PEESE estimates (small_study.tsv) where they exist, as
+open markers: sensitivity analyses of selective publication, not corrections. Effects of studies with an evidence.tsv show
 their Bayes factor BF10 after the CI.
 
 The funnel plot shows each effect's deviation from its family's pooled estimate
@@ -33,13 +35,15 @@ from matplotlib.lines import Line2D
 from scipy import stats
 
 from opioidsocial.failsafe import stage
-from opioidsocial.io.contracts import META_EFFECTS, META_POOLED, FigureFile, Folder
+from opioidsocial.io.contracts import META_EFFECTS, META_POOLED, META_SMALL_STUDY, FigureFile, Folder
 from opioidsocial.io.figures import save_figure
 from opioidsocial.io.tables import read_table, read_tsv
 from opioidsocial.stats.evidence import read_evidence
 
 DIRECTION_COLOURS = {1: "#b2182b", -1: "#2166ac", 0: "#4d4d4d"}
 DIRECTION_LABELS = {1: "agonist / release (+1)", -1: "antagonist (-1, sign turned)", 0: "no opioid manipulation (0)"}
+#: small_study.tsv analyses drawn under a pooled diamond: label and marker.
+ADJUSTED = {"3PSM": ("3PSM selection model", "D"), "pet-peese": ("PET-PEESE", "s")}
 SCALE_LABELS = {
     "d": "standardised mean difference (Hedges' g)",
     "z": "Fisher's z",
@@ -59,13 +63,18 @@ def save(fig: Figure, stem: Path, *, dpi: int) -> list[Path]:
     return paths
 
 
-def forest(rows: pd.DataFrame, pooled: pd.DataFrame, *, family: str, level: float) -> Figure:
-    """Forest plot of one family's effects and its pooled models, with the numbers on the right."""
+def forest(rows: pd.DataFrame, pooled: pd.DataFrame, *, family: str, level: float, adjusted: pd.DataFrame | None = None) -> Figure:
+    """Forest plot of one family's effects and its pooled models, with the numbers on the right.
+
+    ``adjusted``: the family's small_study.tsv rows; the ADJUSTED analyses with an
+    estimate are drawn under their model's diamond.
+    """
     rows = rows.sort_values(["direction", "study", "contrast", "outcome"], kind="stable")
     crit = stats.norm.ppf(0.5 + level / 2)
     se = np.sqrt(rows["vi"].to_numpy())
     y = rows["yi_harmonised"].to_numpy()
-    n_rows = len(rows) + (len(pooled) + 1 if len(pooled) else 0)
+    summary = _summary_lines(pooled, adjusted)
+    n_rows = len(rows) + (len(summary) + 1 if len(summary) else 0)
     fig = Figure(figsize=(8, 2.4 + 0.3 * n_rows), layout="constrained")
     ax = fig.add_subplot()
     positions = np.arange(n_rows, 0, -1, dtype=float)
@@ -78,14 +87,19 @@ def forest(rows: pd.DataFrame, pooled: pd.DataFrame, *, family: str, level: floa
         ax.plot([yi], [pos], marker="s", color=colour, ms=3 + 5 * w)
         labels.append(_label(row, family))
         numbers.append(f"{yi:.2f} [{lo:.2f}, {hi:.2f}]{_bf_text(getattr(row, 'bf10', np.nan))}")
-    for pos, fit in zip(positions[len(rows) + 1:], pooled.itertuples()):
-        ax.fill([fit.ci_lb, fit.estimate, fit.ci_ub, fit.estimate], [pos, pos + 0.3, pos, pos - 0.3], color="black")
-        if np.isfinite(fit.pi_lb):
-            ax.plot([fit.pi_lb, fit.pi_ub], [pos, pos], color="black", lw=0.8, ls=":")
-        labels.append(f"{fit.model} ({fit.method}, {fit.test}, k = {fit.k})")
+    for pos, (kind, fit) in zip(positions[len(rows) + 1:], summary):
+        if kind == "pooled":
+            ax.fill([fit.ci_lb, fit.estimate, fit.ci_ub, fit.estimate], [pos, pos + 0.3, pos, pos - 0.3], color="black")
+            if np.isfinite(fit.pi_lb):
+                ax.plot([fit.pi_lb, fit.pi_ub], [pos, pos], color="black", lw=0.8, ls=":")
+            labels.append(f"{fit.model} ({fit.method}, {fit.test}, k = {fit.k})")
+        else:
+            ax.plot([fit.ci_lb, fit.ci_ub], [pos, pos], color="0.35", lw=1)
+            ax.plot([fit.estimate], [pos], marker=ADJUSTED[kind][1], mfc="white", mec="0.2", ms=6, lw=0)
+            labels.append(f"    {ADJUSTED[kind][0]}")
         numbers.append(f"{fit.estimate:.2f} [{fit.ci_lb:.2f}, {fit.ci_ub:.2f}]")
     shown = list(positions[: len(rows)]) + list(positions[len(rows) + 1:])
-    if len(pooled):
+    if len(summary):
         ax.axhline(positions[len(rows)], color="0.8", lw=0.5)
     ax.set_yticks(shown, labels, fontsize=8)
     right = ax.twinx()
@@ -103,8 +117,23 @@ def forest(rows: pd.DataFrame, pooled: pd.DataFrame, *, family: str, level: floa
     if len(pooled):
         handles += [Line2D([], [], color="black", marker="D", lw=0, label=f"pooled, {level:.0%} CI"),
                     Line2D([], [], color="black", ls=":", label="prediction interval")]
+        shown_kinds = dict.fromkeys(kind for kind, _ in summary if kind != "pooled")
+        handles += [Line2D([], [], color="0.35", marker=ADJUSTED[k][1], mfc="white", mec="0.2", label=f"{ADJUSTED[k][0]} (sensitivity)")
+                    for k in shown_kinds]
     fig.legend(handles=handles, fontsize=7, loc="outside lower center", ncol=3, frameon=False)
     return fig
+
+
+def _summary_lines(pooled: pd.DataFrame, adjusted: pd.DataFrame | None) -> list[tuple[str, object]]:
+    """Each pooled model, followed by its ADJUSTED estimates that exist (in ADJUSTED order)."""
+    lines = []
+    for fit in pooled.itertuples():
+        lines.append(("pooled", fit))
+        if adjusted is None:
+            continue
+        mine = adjusted[(adjusted["model"] == fit.model) & adjusted["estimate"].notna()]
+        lines += [(kind, row) for kind in ADJUSTED for row in mine[mine["analysis"] == kind].itertuples()]
+    return lines
 
 
 def _bf_text(bf10: float) -> str:
@@ -158,11 +187,13 @@ def funnel(effects: pd.DataFrame, pooled: pd.DataFrame) -> Figure:
 
 
 def write_plots(effects: pd.DataFrame, pooled: pd.DataFrame, *, forest_dir: str | Path, funnel_stem: str | Path,
-                method: str, test: str, level: float, dpi: int, evidence: pd.DataFrame | None = None) -> list[Path]:
+                method: str, test: str, level: float, dpi: int, evidence: pd.DataFrame | None = None,
+                small_study: pd.DataFrame | None = None) -> list[Path]:
     """Forest plots (one per family, named by :func:`slug`) into ``forest_dir`` and the funnel plot.
 
     With ``evidence`` (the studies' evidence.tsv rows), each effect's CI is followed by
-    its JZS Bayes factor BF10 (:mod:`opioidsocial.stats.evidence`).
+    its JZS Bayes factor BF10 (:mod:`opioidsocial.stats.evidence`); with ``small_study``
+    (small_study.tsv), the 3PSM and PET-PEESE estimates follow each pooled diamond.
     """
     if evidence is not None:
         effects = effects.merge(evidence[["study", "outcome", "contrast", "bf10"]], on=["study", "outcome", "contrast"], how="left")
@@ -175,7 +206,8 @@ def write_plots(effects: pd.DataFrame, pooled: pd.DataFrame, *, forest_dir: str 
         while name in used:
             name += "_"
         used.add(name)
-        fig = forest(rows, primary[primary["family"] == family], family=family, level=level)
+        adjusted = small_study[small_study["family"] == family] if small_study is not None else None
+        fig = forest(rows, primary[primary["family"] == family], family=family, level=level, adjusted=adjusted)
         written += save(fig, forest_dir / name, dpi=dpi)
     written += save(funnel(effects, primary), Path(funnel_stem), dpi=dpi)
     return written
@@ -187,4 +219,5 @@ def run(*, inputs: dict, outputs: dict, cfg: dict) -> None:
     meta = cfg["meta"]
     write_plots(read_table(inputs["effects"], META_EFFECTS), read_tsv(inputs["pooled"], META_POOLED), forest_dir=outputs["forest"],
                 funnel_stem=Path(outputs["funnel_png"]).with_suffix(""), method=meta["methods"][0], test=meta["tests"][0],
-                level=meta["level"], dpi=meta["plot_dpi"], evidence=read_evidence(inputs["evidence"]))
+                level=meta["level"], dpi=meta["plot_dpi"], evidence=read_evidence(inputs["evidence"]),
+                small_study=read_tsv(inputs["small_study"], META_SMALL_STUDY))

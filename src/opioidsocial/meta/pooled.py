@@ -21,7 +21,8 @@ its ``k`` and the reason in ``note`` (and a warning in the log), so a run with t
 few studies says so in pooled.tsv and in the report.
 Every tau^2 estimator in ``meta.methods`` and every test in ``meta.tests`` gives a
 row; the first of each is the primary analysis that plots, sensitivity analyses
-and meta-regressions use.
+and meta-regressions use. ML and REML rows also give the profile-likelihood CI of
+tau^2 (Viechtbauer 2007; ``tau2_pl_lb``/``tau2_pl_ub``) beside the Q-profile one.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from opioidsocial.io import contracts
 from opioidsocial.io.contracts import META_EFFECTS, META_POOLED
 from opioidsocial.io.tables import read_table, write_tsv
 from opioidsocial.meta.overlap import by_sample_group
-from opioidsocial.meta.random_effects import pool
+from opioidsocial.meta.random_effects import pool, tau2_profile_ci
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,8 @@ def pooled_table(effects: pd.DataFrame, *, methods: list[str], tests: list[str],
                 if fit.tau2_ci_truncated:
                     log.warning("family '%s', model %s, %s: the Q-profile CI of tau^2 reaches the search limit %g (metafor prints '>')",
                                 family, model, method, fit.tau2_ci_ub)
-                rows.append({"family": family, "model": model, **fit.row(), "note": ""})
+                pl_lb, pl_ub = tau2_profile_ci(combined["yi"], combined["vi"], method=method, tau2=fit.tau2, level=level)
+                rows.append({"family": family, "model": model, **fit.row(), "tau2_pl_lb": pl_lb, "tau2_pl_ub": pl_ub, "note": ""})
     return pd.DataFrame(rows, columns=list(META_POOLED.columns))
 
 

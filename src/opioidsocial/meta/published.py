@@ -104,6 +104,11 @@ def _given(value) -> bool:
     return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
+def year_of(value) -> int | None:
+    """A studies.tsv year (absent, empty or a float from a column with gaps) as an int or None."""
+    return None if value is None or pd.isna(value) else int(value)
+
+
 def _convert(row: dict, *, line: int, path: Path, study_row: dict) -> dict:
     where = f"{path} line {line}"
     study = row["study"]
@@ -142,6 +147,9 @@ def _convert(row: dict, *, line: int, path: Path, study_row: dict) -> dict:
         "measure": measure,
         "modality": row.get("modality") if _given(row.get("modality")) else "summary",
         "drug": drug,
+        # The studies.tsv row's year is its own study's, not that of other studies in the file.
+        "year": int(row["year"]) if _given(row.get("year")) else (
+            year_of(study_row.get("year")) if study == study_row["study"] else None),
         "conversion": "as given (yi, vi)" if source == "given" else CONVERSIONS[(measure, source)],
     }
 

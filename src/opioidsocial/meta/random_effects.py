@@ -18,6 +18,10 @@ Mandel 1982). Knapp & Hartung (2003) test; Q-profile CI for tau^2 (Viechtbauer
 2007); I^2 and H^2 as in Higgins & Thompson (2002), generalised to meta-regression
 as metafor does.
 
+:func:`tau2_profile_ci` adds the profile-likelihood CI of tau^2 for ML and REML
+(metafor's ``confint(type = "PL")``), :func:`statistics` the bare test statistics
+that permutation tests refit many times.
+
 The numerics are those of ``pimeta`` (a port of metafor's ``rma.uni``), which
 reproduces metafor 3.8-1 on ``dat.bcg`` for every estimator, both tests, the
 prediction interval, the Q-profile CI and the ablat + year meta-regression to
@@ -43,6 +47,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 from pimeta.rma_uni import rma
+from scipy import optimize, stats
 
 from opioidsocial.errors import DataError
 from opioidsocial.io.contracts import POOLED_FIELDS
@@ -129,10 +134,7 @@ def pool(yi, vi, method: str = "REML", test: str = "z", mods=None, *, level: flo
     with warnings.catch_warnings():
         # pimeta warns that Knapp-Hartung is not meant for FE models (as metafor does); the caller chose it.
         warnings.simplefilter("ignore")
-        try:
-            fit = rma(y, v, mods=X, method=method, test=test, level=level)
-        except (ValueError, np.linalg.LinAlgError) as err:
-            raise MetaAnalysisError(f"the model cannot be fitted: {err}") from err
+        fit = _rma(y, v, X, method=method, test=test, level=level)
         ci = fit.confint() if method != "FE" else None
         pred = fit.predict() if (X is None and method != "FE") else None
 
@@ -180,6 +182,57 @@ def pool(yi, vi, method: str = "REML", test: str = "z", mods=None, *, level: flo
         # metafor reports an upper bound at its search limit as "> bound".
         tau2_ci_truncated=bool(ci is not None and ">" in (ci.lb_sign + ci.ub_sign)),
     )
+
+
+def _rma(y: np.ndarray, v: np.ndarray, X: np.ndarray | None, *, method: str, test: str, level: float):
+    """pimeta's fit of checked inputs, its failures as MetaAnalysisError."""
+    try:
+        return rma(y, v, mods=X, method=method, test=test, level=level)
+    except (ValueError, np.linalg.LinAlgError) as err:
+        raise MetaAnalysisError(f"the model cannot be fitted: {err}") from err
+
+
+def statistics(yi, vi, *, method: str, test: str, mods: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """The coefficients' z (or t) statistics and QM (NaN without moderators), without the intervals :func:`pool` adds.
+
+    For permutation tests, which refit one checked set of effects many times.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = _rma(np.asarray(yi, dtype=float), np.asarray(vi, dtype=float), mods, method=method, test=test, level=0.95)
+    return np.asarray(fit.zval, dtype=float), float(fit.QM) if mods is not None else math.nan
+
+
+def _profile_loglik(y: np.ndarray, v: np.ndarray, tau2: float, *, restricted: bool) -> float:
+    """(Restricted) log-likelihood of the intercept-only model at ``tau2``, the mean profiled out (constants dropped)."""
+    w = 1.0 / (v + tau2)
+    mu = (w @ y) / w.sum()
+    ll = -0.5 * (np.log(v + tau2).sum() + (w * (y - mu) ** 2).sum())
+    return ll - 0.5 * math.log(w.sum()) if restricted else ll
+
+
+def tau2_profile_ci(yi, vi, *, method: str, tau2: float, level: float = 0.95) -> tuple[float, float]:
+    """Profile-likelihood CI of tau^2 for an ML or REML fit with estimate ``tau2`` (metafor's ``confint(type = "PL")``).
+
+    The bounds are where twice the drop of the (restricted) log-likelihood from its
+    maximum reaches the chi^2(1) quantile; the lower bound is 0 when tau^2 = 0 is
+    inside. Other estimators have no likelihood: (NaN, NaN).
+    """
+    if method not in ("ML", "REML"):
+        return math.nan, math.nan
+    y, v = np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
+    restricted = method == "REML"
+    top = _profile_loglik(y, v, tau2, restricted=restricted)
+    crit = stats.chi2.ppf(level, 1)
+
+    def excess(t: float) -> float:
+        return 2 * (top - _profile_loglik(y, v, t, restricted=restricted)) - crit
+
+    lower = 0.0 if excess(0.0) <= 0 else optimize.brentq(excess, 0.0, tau2, xtol=1e-14, rtol=1e-12)
+    high = max(10 * tau2, 1.0)
+    while excess(high) < 0:
+        high *= 10
+    return float(lower), float(optimize.brentq(excess, tau2, high, xtol=1e-14, rtol=1e-12))
 
 
 def moderator_matrix(mods, k: int) -> tuple[list[str], np.ndarray | None]:

@@ -33,7 +33,7 @@ EFFECT_DEFAULTS = {
 }
 
 COLUMNS = ("study", "outcome", "contrast", "design", "measure", "n1", "n2", "n", "m1", "m2", "sd1", "sd2", "r", "t",
-           "yi", "vi", "direction", "drug", "modality", "note")
+           "yi", "vi", "direction", "drug", "modality", "year", "note")
 
 
 def simulate_study(*, study: str, row: dict, params: dict, seed: int) -> None:
@@ -50,12 +50,13 @@ def simulate_study(*, study: str, row: dict, params: dict, seed: int) -> None:
         rows.append({
             "study": study, "outcome": spec["outcome"], "contrast": contrast, "design": spec["design"],
             **reported, "direction": spec.get("direction"), "drug": spec.get("drug"), "modality": spec["modality"],
-            "note": f"simulated; true {'r' if spec['report'] == 'correlation' else 'd'} = {spec['effect']}",
+            # The paper's publication year, from its studies.tsv row (empty when the row has none).
+            "year": row.get("year"), "note": f"simulated; true {'r' if spec['report'] == 'correlation' else 'd'} = {spec['effect']}",
         })
         truth.append({"outcome": spec["outcome"], "contrast": contrast, "report": spec["report"], "design": spec["design"],
                       "n": spec["n"], "true_effect": spec["effect"], **_true_yi(spec)})
     path = Path(row["path"])
-    table = pd.DataFrame(rows, columns=list(COLUMNS)).astype({c: "Int64" for c in ("n1", "n2", "n", "direction")})
+    table = pd.DataFrame(rows, columns=list(COLUMNS)).astype({c: "Int64" for c in ("n1", "n2", "n", "direction", "year")})
     write_tsv(table, path)
     write_json(path.parent / "truth.json", {"study": study, "seed": seed, "effects": truth})
 
