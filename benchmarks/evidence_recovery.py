@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from demo import demo_emg  # benchmarks/demo.py (run as python benchmarks/<name>.py)
 
-from opioidsocial.emg.effects import study_effects
+from opioidsocial.emg.effects import effect_samples, study_effects
 from opioidsocial.emg.evidence import emg_tests
 from opioidsocial.simulate.emg import simulate_trials
 from opioidsocial.stats.evidence import evidence_table, log_ttest_bf
@@ -50,7 +50,7 @@ def one_study(*, name: str, row: dict, params: dict, cfg: dict, seed: int) -> pd
     """The evidence rows of one simulated study, with each cell's true effect (uV)."""
     trials, truth = simulate_trials(study=name, params=params, seed=seed, reference=row["reference"])
     effects, _ = study_effects(trials, study_row=row)
-    table = evidence_table(effects, emg_tests(trials, effects, study_row=row, within=("emotion", "muscle"), cfg=cfg), alpha=cfg["alpha"])
+    table = evidence_table(effects, emg_tests(effect_samples(trials, effects, study_row=row), effects, study_row=row, cfg=cfg), alpha=cfg["alpha"])
     true = pd.DataFrame(truth["contrasts"])
     true = true.assign(outcome=true["muscle"] + " to " + true["emotion"] + " faces", contrast=true["arm"] + " - " + row["reference"])
     return table.merge(true[["outcome", "contrast", "effect_uv"]], on=["outcome", "contrast"], how="left", validate="one_to_one")

@@ -258,3 +258,17 @@ def test_a_channel_listed_twice_in_channels_tsv(tmp_path):
     _edit_channels(files, name=["corrugator", "corrugator"])
     with pytest.raises(BidsError, match=r"_channels.tsv lists channel\(s\) \['corrugator'\] more than once"):
         read_emg(files, **WHO)
+
+
+@pytest.mark.parametrize(("columns", "says"), [
+    ({"type": ["MISC", "EEG"]}, r"has no channel of type EMG \(types: \['EEG', 'MISC'\]\)"),
+    ({"status": ["bad", "good"], "target_muscle": ["corrugator", "n/a"]}, r"has no usable EMG channel \(marked bad: \['corrugator'\]; no target muscle: \['zygomaticus'\]\)"),
+])
+def test_a_channels_tsv_without_usable_emg_channels_is_named_not_the_recording(tmp_path, columns, says):
+    """Without this check nothing is picked and reading the BDF fails as if it were corrupt."""
+    _, files = _write(tmp_path, "bdf")
+    _edit_channels(files, **columns)
+    with pytest.raises(BidsError, match=says) as err:
+        read_emg(files, **WHO)
+    assert err.value.file == files["channels"] and "corrupt" not in str(err.value)
+    assert (err.value.study, err.value.participant) == ("s", "01")

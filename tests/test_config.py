@@ -134,3 +134,20 @@ def test_no_schema_repeats_a_key():
             loader.get_single_data()
         finally:
             loader.dispose()
+
+
+def test_a_random_term_the_model_stage_cannot_fit_stops_the_config_naming_it():
+    """lme4 accepts '||'; the model stage does not fit it: a ConfigError before any job, not a TypeError inside one."""
+    schema = SCHEMA_DIR / "config.schema.yaml"
+    formula = "response_uv ~ arm * emotion + (1 + emotion || participant) + (1 | stimulus)"
+    with pytest.raises(ConfigError) as err:
+        validate_config({"models": {"formula": formula}}, schema)
+    text = str(err.value)
+    assert text.startswith(f"config: models.formula '{formula}': the term '(1 + emotion || participant)' has uncorrelated random effects")
+    assert "supported are correlated terms '(1 | g)', '(1 + x | g)' or '(0 + x | g)'" in text and "(1 | stimulus)'" not in text.split(":", 2)[2]
+    with pytest.raises(ConfigError, match=r"models.formula 'response_uv ~ arm \+ \(1 \| ' is not a valid lme4 formula"):
+        validate_config({"models": {"formula": "response_uv ~ arm + (1 | "}}, schema)
+    # What the default and the documented examples write passes.
+    for ok in ("response_uv ~ arm * emotion * muscle + (1 + emotion * muscle | participant) + (1 | stimulus:muscle)",
+               "response_uv ~ arm + (0 + emotion | participant)"):
+        validate_config({"models": {"formula": ok}, "emg": {}}, schema)

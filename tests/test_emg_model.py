@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "lme4"
 OUTPUTS = {
     "trials": "trials.parquet", "fixef": "fixef.tsv", "anova": "anova.tsv", "varcomp": "varcomp.tsv",
-    "emmeans": "emmeans.tsv", "contrasts": "contrasts.tsv", "fit": "fit.json", "effects": "effects.parquet",
+    "emmeans": "emmeans.tsv", "contrasts": "contrasts.tsv", "fit": "fit.json", "effects": "effects.parquet", "samples": "effect_samples.parquet",
     "plot_png": "emmeans.png", "plot_svg": "emmeans.svg",
 }
 STUDY = {"study": "nal", "modality": "emg", "input": "bids", "design": "between", "drug": "naltrexone", "direction": -1,

@@ -10,10 +10,10 @@ import pytest
 from scipy import stats
 
 from opioidsocial.config import validate_section
-from opioidsocial.emg.effects import study_effects
+from opioidsocial.emg.effects import effect_samples, study_effects
 from opioidsocial.emg.evidence import emg_tests
 from opioidsocial.errors import DataError
-from opioidsocial.io.contracts import EVIDENCE
+from opioidsocial.io.contracts import EFFECT_SAMPLES, EVIDENCE
 from opioidsocial.meta.plots import forest
 from opioidsocial.pet.evidence import pet_tests
 from opioidsocial.pet.paired import paired_tests, trait_correlations
@@ -53,7 +53,7 @@ def _study(design: str) -> dict:
 def test_emg_rows_are_the_t_tests_of_the_effects_cell_means(design):
     trials, study = _trials(design), _study(design)
     effects, _ = study_effects(trials, study_row=study)
-    table = evidence_table(effects, emg_tests(trials, effects, study_row=study, within=("emotion", "muscle"), cfg=CFG), alpha=CFG["alpha"])
+    table = evidence_table(effects, emg_tests(effect_samples(trials, effects, study_row=study), effects, study_row=study, cfg=CFG), alpha=CFG["alpha"])
     assert list(table.columns) == list(EVIDENCE.columns)
     assert table[["outcome", "contrast"]].equals(effects.sort_values(["study", "outcome", "contrast"])[["outcome", "contrast"]].reset_index(drop=True))
     # Independently: participant means of the corrugator-to-happy cell, then scipy's t test.
@@ -79,7 +79,7 @@ def test_emg_effect_without_its_cell_is_a_data_error():
     effects, _ = study_effects(trials, study_row=study)
     effects.loc[0, "outcome"] = "frontalis to fearful faces"
     with pytest.raises(DataError, match="frontalis to fearful faces") as err:
-        evidence_table(effects, emg_tests(trials, effects, study_row=study, within=("emotion", "muscle"), cfg=CFG), alpha=0.05)
+        evidence_table(effects, emg_tests(effect_samples(trials, effects, study_row=study), effects, study_row=study, cfg=CFG), alpha=0.05)
     assert err.value.study == "nal" and err.value.fix
 
 
@@ -113,3 +113,19 @@ def test_forest_plot_shows_each_effects_bf10_after_its_ci():
                  family="corrugator to happy faces", level=0.95)
     numbers = [t.get_text() for t in fig.axes[1].get_yticklabels()]
     assert sorted(n.split("BF10 ")[1] for n in numbers) == ["0.25", "4", ">1000"]
+
+
+@pytest.mark.parametrize("design", ["between", "within"])
+def test_effect_samples_are_the_cell_means_of_each_effect_and_nothing_else(design):
+    """The model stage writes them beside effects.parquet; evidence joins them on the effects' keys."""
+    trials, study = _trials(design), _study(design)
+    effects, _ = study_effects(trials, study_row=study)
+    kept = effects.iloc[1:]
+    samples = effect_samples(trials, kept, study_row=study)
+    assert list(samples.columns) == list(EFFECT_SAMPLES.columns)
+    assert set(zip(samples["outcome"], samples["contrast"])) == set(zip(kept["outcome"], kept["contrast"]))
+    muscle, emotion = kept["outcome"].iloc[0].removesuffix(" faces").split(" to ")
+    cell = samples[samples["outcome"] == kept["outcome"].iloc[0]].pivot(index="participant", columns="sample", values="mean")
+    raw = trials[(trials["emotion"] == emotion) & (trials["muscle"] == muscle)].groupby(["arm", "participant"])["response_uv"].mean()
+    assert cell["arm"].dropna().to_dict() == pytest.approx(raw["naltrexone"].to_dict())
+    assert cell["reference"].dropna().to_dict() == pytest.approx(raw["placebo"].to_dict())

@@ -16,6 +16,7 @@ participants, other studies, PET), so they hold as stages gain rules.
 from __future__ import annotations
 
 import csv
+import os
 import re
 import shutil
 import subprocess
@@ -27,7 +28,7 @@ import yaml
 
 from opioidsocial.config import load_schema, validate_section
 from opioidsocial.paths import layout
-from tests.conftest import REPO, SNAKEFILE, WORKFLOW_TINY_EMG, finished_run
+from tests.conftest import REPO, SNAKEFILE, WORKFLOW_TINY_EMG, finished_run, snakemake_command
 from tests.test_workflow import STUDIES
 
 pytestmark = pytest.mark.workflow
@@ -162,3 +163,25 @@ def test_threads_resources_and_log_paths_trigger_nothing(tiny_local_run, tmp_pat
     common.write_text(common.read_text().replace("return log_path(RESULTS, rule", 'return log_path(RESULTS + "_moved", rule'))
     assert 'log_path(RESULTS + "_moved"' in common.read_text()
     assert planned_jobs(tiny_local_run, snakefile=moved / "workflow" / "Snakefile") == set()
+
+
+def test_raw_content_changed_under_a_kept_time_stamp_is_noticed_and_rerun(tiny_local_run, work):
+    """cp -p, rsync -t, tar: new content, old mtime. The workflow warns at start and reruns what read the file."""
+    events = work / "data" / "tinyemg" / "sub-002" / "emg" / "sub-002_task-faces_events.tsv"
+    stamp = events.stat()
+    events.write_text(events.read_text().replace("\t", " \t", 1))  # one byte more, the same events
+    os.utime(events, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+
+    dry = subprocess.run(snakemake_command(work, "--dry-run", "--nocolor"), cwd=work, capture_output=True, text=True, timeout=900)
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    said = dry.stdout + dry.stderr  # Snakemake's log goes to stdout in a dry run
+    relative = events.relative_to(work).as_posix()
+    assert f"{relative} changed under a kept modification time" in said, said[-3000:]
+    assert "invalidating results/tinyemg/emg/002.parquet" in said
+    # The jobs Snakemake itself reruns for a changed recording of sub-002, and no other participant's.
+    assert planned_jobs(work) == downstream_of(tiny_local_run, "results/tinyemg/emg/002.parquet")
+
+    run = subprocess.run(snakemake_command(work, "--cores", "2"), cwd=work, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    after = subprocess.run(snakemake_command(work, "--dry-run"), cwd=work, capture_output=True, text=True, timeout=900)
+    assert "Nothing to be done" in after.stdout and "changed under a kept modification time" not in after.stdout + after.stderr

@@ -31,7 +31,8 @@ def run_participant(*, study: str, participant: str, tacs: dict, cfg: dict, on_b
 
 def run_study(*, study: str, row: dict, cfg: dict, bp_paths: list, qc_paths: list, bpnd_paths: list, outputs: dict, metadata: dict) -> None:
     """The study job as its rule calls it."""
-    pet_study.run(inputs={"bp": bp_paths, "qc": qc_paths, "bpnd": bpnd_paths}, outputs=outputs, cfg={"pet": cfg},
+    sheet = f"{row['path']}/participants.tsv"
+    pet_study.run(inputs={"participants": sheet, "bp": bp_paths, "qc": qc_paths, "bpnd": bpnd_paths}, outputs=outputs, cfg={"pet": cfg},
                   study=study, row=row, metadata=metadata)
 
 

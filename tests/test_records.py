@@ -142,8 +142,9 @@ def test_the_study_table_lists_every_level_and_the_overview_counts_them_per_arm(
     sheet = tmp_path / "sheet"
     sheet.mkdir()
     (sheet / "participants.tsv").write_text("participant_id\tarm\nsub-001\tplacebo\nsub-002\tplacebo\nsub-003\tnaltrexone\n")
-    row = {"study": "tiny", "modality": "emg", "input": "bids", "reference": "placebo", "path": str(sheet)}
-    counts = exclusion_counts([row], table)
+    # The participants.tsv the rule declares is the one read: the row names no path.
+    row = {"study": "tiny", "modality": "emg", "input": "bids", "reference": "placebo"}
+    counts = exclusion_counts([row], table, files={"tiny": {"participants": str(sheet / "participants.tsv")}})
     assert counts.to_dict("records") == [
         {"study": "tiny", "arm": "naltrexone", "n_enrolled": 1, "excluded_participants": 1, "excluded_muscles": 0, "excluded_trials": 0, "excluded_rois": 0},
         {"study": "tiny", "arm": "placebo", "n_enrolled": 2, "excluded_participants": 0, "excluded_muscles": 1, "excluded_trials": 0, "excluded_rois": 0},

@@ -178,3 +178,85 @@ def test_rerun_with_the_provenance_config_plans_nothing(tiny_local_run, tmp_path
     shutil.copytree(tiny_local_run, work, symlinks=True)
     recorded = work / "results" / "provenance" / "config.yaml"
     assert "Nothing to be done" in snakemake(work, "--dry-run", "--configfile", str(recorded))
+
+
+# The rules each studies.tsv column reruns on a finished run: the rules that read it (it
+# is in their params: common.smk hands each rule the columns its stage reads, never the
+# whole row) and those whose input files it names (path; task names a BIDS-EMG study's
+# recordings). `study`, `modality` and `input` say which study it is and which rules it
+# has: another value is another study, with results of its own.
+IDENTITY = {"study", "modality", "input"}
+SHEET_RERUNS = {
+    # The EMG study's (a PET study 'between' needs an arm per participant, which the tiny one has not).
+    "design": {"emg_model", "evidence_emg", "report_overview"},
+    "drug": {"emg_model", "pet_study", "report_overview"},
+    "direction": {"emg_model", "pet_study", "report_overview"},
+    "reference": {"emg_model", "emg_model_timecourses", "evidence_emg", "pet_study", "evidence_pet", "report_overview"},
+    "sample_group": {"emg_model", "pet_study", "report_overview"},
+    "reference_group": {"pet_study", "evidence_pet", "report_overview"},
+    "path": {"emg_preprocess", "pet_fit", "pet_qc_figure", "pet_study", "evidence_pet", "report_overview"},
+    # The PET study's task: PET reads none (the EMG study's task names its files, as path does).
+    "task": set(),
+    # Shown in the overview table only: no model, no evidence.
+    "description": {"report_overview"},
+}
+# Another valid value per study (tinyemg, tinypet). drug: the EMG arm in another spelling
+# (it must name an arm); reference: the other arm or condition.
+SHEET_CHANGES = {
+    "design": {"tinyemg": "within"},
+    "drug": {"tinyemg": "Naltrexone", "tinypet": "rejection_task"},
+    "direction": {"tinyemg": "1", "tinypet": "-1"},
+    "reference": {"tinyemg": "naltrexone", "tinypet": "rejection"},
+    "sample_group": {"tinyemg": "tiny2", "tinypet": "tinypet2"},
+    "reference_group": {"tinypet": "control"},
+    "path": {"tinyemg": "data/tinyemg_moved", "tinypet": "data/tinypet_moved"},
+    "task": {"tinypet": "rest"},
+    "description": {"tinyemg": "a new description", "tinypet": "another"},
+}
+
+
+def test_every_studies_column_is_covered():
+    schema, _ = load_schema(REPO / "workflow" / "schemas" / "studies.schema.yaml")
+    columns = {*schema["properties"], "description"}
+    assert set(SHEET_RERUNS) | IDENTITY == columns and set(SHEET_CHANGES) == set(SHEET_RERUNS)
+
+
+def _changed_sheet(work: Path, column: str) -> None:
+    """``work``'s studies.tsv with ``column`` changed in every study it is given for."""
+    sheet = work / "config" / "studies.tsv"
+    rows = [line.split("\t") for line in sheet.read_text().splitlines()]
+    if column not in rows[0]:  # an optional column the tiny sheet leaves out
+        rows = [[*rows[0], column], *[[*r, ""] for r in rows[1:]]]
+    at = rows[0].index(column)
+    for row in rows[1:]:
+        row[at] = SHEET_CHANGES[column].get(row[0], row[at])
+    sheet.write_text("".join("\t".join(r) + "\n" for r in rows))
+    if column == "path":
+        for old, new in SHEET_CHANGES["path"].items():
+            (work / new).symlink_to((work / "data" / old).resolve(), target_is_directory=True)
+    if column == "reference_group":
+        # Every participant of the PET study in a group (two groups): what reference_group needs.
+        people = work / "data" / "tinypet" / "participants.tsv"
+        lines = people.read_text().splitlines()
+        people.write_text("\n".join([f"{lines[0]}\tgroup", *(f"{line}\t{'control' if i % 2 else 'mdd'}" for i, line in enumerate(lines[1:]))]) + "\n")
+
+
+def test_each_studies_column_reruns_exactly_the_rules_that_read_it(tiny_local_run, tmp_path):  # noqa: F811
+    rules, changed = summary(tiny_local_run)
+    assert changed == set()
+
+    def check(column):
+        work = tmp_path / column
+        shutil.copytree(tiny_local_run, work, symlinks=True)
+        _changed_sheet(work, column)
+        rows = [line.split("\t") for line in snakemake(work, "--summary").splitlines()]
+        # A rewritten participants.tsv (reference_group) or a moved data folder (path) is
+        # also newer than the outputs: Snakemake reports that first.
+        statuses = {(row[2], row[4]) for row in rows[1:] if len(row) >= 5}
+        assert all(status in {*SUMMARY_STATUSES, "updated input files"} for _, status in statuses), statuses
+        return column, {rule for rule, status in statuses if status != "ok"}, SHEET_RERUNS[column] & rules
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(check, SHEET_RERUNS))
+    wrong = {column: {"rerun": sorted(rerun), "expected": sorted(expected)} for column, rerun, expected in results if rerun != expected}
+    assert not wrong, wrong

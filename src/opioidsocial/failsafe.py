@@ -30,7 +30,7 @@ import pandas as pd
 
 from opioidsocial.errors import DataError
 from opioidsocial.io.contracts import EXCLUSIONS, FigureFile, Folder, TextFile
-from opioidsocial.io.tables import TableSpec, TsvSpec, empty_table, write_json, write_table, write_text, write_tsv
+from opioidsocial.io.tables import TableSpec, TsvSpec, write_json, write_table, write_text, write_tsv
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +171,7 @@ def write_excluded(spec: StageSpec, paths: dict, err: DataError, *, job: dict) -
         elif isinstance(contract, TsvSpec):
             write_tsv(contract.empty(), path, contract)
         elif isinstance(contract, TableSpec):
-            write_table(empty_table(contract), path, contract, metadata=job.get("metadata"))
+            write_table(contract.empty(), path, contract, metadata=job.get("metadata"))
         elif isinstance(contract, FigureFile):
             from opioidsocial.io.figures import note_figure, save_figure
 

@@ -68,6 +68,7 @@ FILES = {
     "trials": File(f"{_MODEL}/trials.parquet", c.TRIAL_RESPONSES),
     "fit": File(f"{_MODEL}/fit.json", c.FIT_RECORD),
     "effects": File(f"{_MODEL}/effects.parquet", c.EFFECTS),
+    "effect_samples": File(f"{_MODEL}/effect_samples.parquet", c.EFFECT_SAMPLES),
     "study_bp": File(f"{_MODEL}/pet_bp.parquet", c.PET_BP),
     **_tables(_MODEL, {"fixef": c.EMG_FIXEF, "anova": c.EMG_ANOVA, "varcomp": c.EMG_VARCOMP, "emmeans": c.EMG_EMMEANS,
                        "contrasts": c.EMG_CONTRASTS, "evidence": c.EVIDENCE, "pet_paired": c.PET_PAIRED,
@@ -114,6 +115,8 @@ FILES = {
 #: Where each rule's log and benchmark go (``log_path``, ``benchmark_path``).
 LOGS = "{results}/logs"
 BENCHMARKS = "{results}/benchmarks"
+#: What the start-up check of raw files (opioidsocial.stale.refresh) saw: sizes, ctimes, digests.
+RAW_INPUTS_CACHE = f"{LOGS}/raw_inputs.json"
 
 
 @dataclass(frozen=True)

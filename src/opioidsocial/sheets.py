@@ -35,9 +35,12 @@ def participants_sheet(study_row) -> str:
     return f"{study_row['path']}/participants.tsv"
 
 
-def load_participants(study_row: pd.Series, *, schemas: str | Path) -> pd.DataFrame:
-    """A study's participants.tsv with a 'participant' column holding the bare label."""
-    path = Path(participants_sheet(study_row))
+def load_participants(study_row: pd.Series | dict, *, schemas: str | Path, path: str | Path | None = None) -> pd.DataFrame:
+    """A study's participants.tsv with a 'participant' column holding the bare label.
+
+    ``path``: the sheet as a rule declares it (default: participants.tsv in the study's folder).
+    """
+    path = Path(path if path is not None else participants_sheet(study_row))
     # An empty arm in a between-subjects study would become an arm of its own ('all').
     filled = ("arm",) if study_row.get("design") == "between" else ()
     sheet = read_sheet(path, Path(schemas) / "participants.schema.yaml", what=f"study '{study_row['study']}'", filled=filled)

@@ -3,15 +3,18 @@
 # study's participants.tsv, never from globbing the disk.
 from functools import cache, partial
 
+from snakemake.logging import logger
+
 from opioidsocial.config import CONFIG_SCHEMA_PATH, SCHEMA_DIR, canonical_config, config_hash, step_config, validate_config
 from opioidsocial.errors import ConfigError
 from opioidsocial.io.bids import emg_files
-from opioidsocial.paths import CAPTION, ENVIRONMENT, FILES, REPORT_TABLES, SCRIPT, benchmark_path, layout, log_path
+from opioidsocial.paths import CAPTION, ENVIRONMENT, FILES, RAW_INPUTS_CACHE, REPORT_TABLES, SCRIPT, benchmark_path, layout, log_path
 from opioidsocial.pet.inputs import bpnd_path, sidecar_path, tac_path
 from opioidsocial.pet.traits import check_config as check_pet_study
 from opioidsocial.provenance import versions
 from opioidsocial.report.inputs import exclusion_inputs, study_inputs
 from opioidsocial.sheets import load_participants, load_studies, participants_sheet
+from opioidsocial.stale import refresh, warning
 
 # The installed package's schemas (in a checkout, src/opioidsocial/schemas links to
 # workflow/schemas): the same files wherever this workflow is read from, a local
@@ -27,6 +30,12 @@ STUDIES = load_studies(config["studies"], schemas=SCHEMAS)
 # Input functions run once per job; plain dicts keep a 10,000-participant DAG
 # from spending its time in pandas indexing.
 SHEET_ROWS = {study: row.to_dict() for study, row in STUDIES.iterrows()}
+
+# Raw files whose content changed under a kept modification time (cp -p, rsync -t, tar)
+# are given the current time, so that the jobs that read them rerun (opioidsocial.stale).
+CHANGED_RAW = refresh(results=RESULTS, cache=RAW_INPUTS_CACHE.format(results=RESULTS))
+if CHANGED_RAW:
+    logger.warning(warning(CHANGED_RAW))
 
 # Each rule file appends the final outputs of its stage; rule `all` collects them.
 # An entry may be a function, called only when the DAG is built, for targets that
@@ -100,9 +109,19 @@ def get_provenance(step):
     return {**versions(), "config_step": step, "config_hash": config_hash(get_cfg(step))}
 
 
-def get_study_row(wildcards):
-    """The study's row of the studies sheet, as a dict."""
-    return SHEET_ROWS[wildcards.study]
+def study_columns(study, columns):
+    """The study's values of these studies.tsv columns ('' for an undeclared column it lacks)."""
+    return {c: SHEET_ROWS[study].get(c, "") for c in columns}
+
+
+def get_study_columns(*columns):
+    """Params of the study's values of the studies.tsv ``columns`` its stage reads: not the
+    whole row, so that editing another column (a description) reruns nothing."""
+
+    def values(wildcards):
+        return study_columns(wildcards.study, columns)
+
+    return values
 
 
 def get_reference(wildcards):
@@ -233,8 +252,8 @@ def get_multiverse_specifications():
 
 
 def summary_study_rows():
-    """The studies.tsv rows of the summary studies (their TSV of published statistics is at `path`)."""
-    return [SHEET_ROWS[s] for s in studies(modality="summary")]
+    """The studies.tsv columns read of the summary studies (their TSV of published statistics is at `path`)."""
+    return [study_columns(s, ("study", "path", "drug", "direction", "reference", "sample_group")) for s in studies(modality="summary")]
 
 
 def study_years():
@@ -299,8 +318,28 @@ def report_pages():
 
 
 def report_study_rows():
-    """Every study's row of the studies sheet, in sheet order: what the overview lists."""
+    """Every study's row of the studies sheet, in sheet order: where the overview's files are."""
     return [SHEET_ROWS[s] for s in studies()]
+
+
+# The studies.tsv columns the overview reads: its own (description included) and what checking participants.tsv needs.
+OVERVIEW_COLUMNS = (
+    "study",
+    "modality",
+    "input",
+    "design",
+    "drug",
+    "direction",
+    "reference",
+    "sample_group",
+    "reference_group",
+    "description",
+)
+
+
+def report_overview_rows():
+    """What the overview lists of every study, in sheet order."""
+    return [study_columns(s, OVERVIEW_COLUMNS) for s in studies()]
 
 
 def report_study_files():

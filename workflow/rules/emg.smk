@@ -101,6 +101,7 @@ rule emg_model:
         contrasts=P.contrasts,
         fit=P.fit,
         effects=P.effects,
+        samples=P.effect_samples,
         plot_png=report(
             P.emmeans_png,
             caption=caption_of("emg_model_emmeans"),
@@ -122,7 +123,7 @@ rule emg_model:
         runtime=30,
     params:
         cfg=get_cfg("emg_model"),
-        row=get_study_row,
+        row=get_study_columns("study", "input", "design", "drug", "direction", "reference", "sample_group"),
         metadata=get_provenance("emg_model"),
     script:
         script_of("emg_model")

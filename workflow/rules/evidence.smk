@@ -8,7 +8,7 @@ TARGETS.extend(get_evidence_files())
 
 rule evidence_emg:
     input:
-        trials=P.trials,
+        samples=P.effect_samples,
         effects=P.effects,
     output:
         evidence=P.evidence,
@@ -25,7 +25,7 @@ rule evidence_emg:
         runtime=5,
     params:
         cfg=get_cfg("evidence_emg"),
-        row=get_study_row,
+        row=get_study_columns("study", "design", "reference"),
     script:
         script_of("evidence_emg")
 
@@ -50,6 +50,6 @@ rule evidence_pet:
         runtime=5,
     params:
         cfg=get_cfg("evidence_pet"),
-        row=get_study_row,
+        row=get_study_columns("study", "input", "design", "reference", "reference_group"),
     script:
         script_of("evidence_pet")

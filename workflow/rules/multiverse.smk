@@ -58,7 +58,7 @@ rule multiverse_study:
         runtime=30,
     params:
         cfg=get_cfg("multiverse_study"),
-        row=get_study_row,
+        row=get_study_columns("study", "design", "drug", "reference"),
         metadata=get_provenance("multiverse_study"),
     script:
         script_of("multiverse_study")

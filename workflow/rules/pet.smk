@@ -101,7 +101,7 @@ rule pet_study:
         runtime=10,
     params:
         cfg=get_cfg("pet_study"),
-        row=get_study_row,
+        row=get_study_columns("study", "input", "design", "drug", "direction", "reference", "sample_group", "reference_group"),
         metadata=get_provenance("pet_study"),
     script:
         script_of("pet_study")

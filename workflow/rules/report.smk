@@ -31,7 +31,7 @@ rule report_overview:
         runtime=10,
     params:
         cfg=get_cfg("report_overview"),
-        studies=report_study_rows(),
+        studies=report_overview_rows(),
         files=report_study_files(),
     script:
         script_of("report_overview")

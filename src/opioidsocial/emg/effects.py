@@ -27,10 +27,8 @@ import numpy as np
 import pandas as pd
 
 from opioidsocial.emg.trials import participant_cell_means
-from opioidsocial.io.contracts import EFFECTS
+from opioidsocial.io.contracts import CELL_FACTORS, EFFECT_SAMPLES, EFFECTS
 from opioidsocial.stats.escalc import MIN_N, escalc
-
-CELL_FACTORS = ("emotion", "muscle")
 
 
 def outcome_label(*, muscle: str | None, emotion: str | None) -> str:
@@ -58,7 +56,7 @@ def study_effects(trials: pd.DataFrame, *, study_row: dict, within: tuple[str, .
     ]
     table = table[~too_small].reset_index(drop=True)
     if table.empty:
-        return pd.DataFrame(columns=EFFECTS.columns), skipped
+        return EFFECTS.empty(), skipped
     labels = [f"{study_row['study']}: {r.arm} - {reference}, {outcome_label(muscle=getattr(r, 'muscle', None), emotion=getattr(r, 'emotion', None))}" for r in table.itertuples()]
     if measure == "SMCC":
         es = escalc("SMCC", ni=table["n1"], m1i=table["m1"], m2i=table["m2"], sd1i=table["sd1"], sd2i=table["sd2"], ri=table["r"], labels=labels)
@@ -82,6 +80,19 @@ def study_effects(trials: pd.DataFrame, *, study_row: dict, within: tuple[str, .
         }
     )
     return effects, skipped
+
+
+def effect_samples(trials: pd.DataFrame, effects: pd.DataFrame, *, study_row: dict, within: tuple[str, ...] = CELL_FACTORS) -> pd.DataFrame:
+    """The EFFECT_SAMPLES of every row of ``effects``: the participant means its arm and reference had in its cell."""
+    frames = [
+        pd.DataFrame({"outcome": outcome_label(muscle=cell.get("muscle"), emotion=cell.get("emotion")), "contrast": f"{arm} - {study_row['reference']}",
+                      "sample": sample, "participant": values.index.astype(str), "mean": values.to_numpy(dtype=float)})
+        for arm, cell, drug, ref in cell_samples(trials, study_row=study_row, within=within)
+        for sample, values in (("arm", drug), ("reference", ref))
+    ]
+    samples = pd.concat(frames, ignore_index=True) if frames else EFFECT_SAMPLES.empty()
+    # Only the cells that became effects: the join is on the effects' keys.
+    return samples.merge(effects[["study", "outcome", "contrast"]], on=["outcome", "contrast"])[EFFECT_SAMPLES.columns]
 
 
 def cell_samples(trials: pd.DataFrame, *, study_row: dict, within: tuple[str, ...] = CELL_FACTORS) -> Iterator[tuple[str, dict, pd.Series, pd.Series]]:

@@ -8,6 +8,11 @@ any job starts, with the key's documentation as the fix.
 
 from __future__ import annotations
 
+import re
+
+import mixedlm
+from mixedlm.formula.terms import InteractionTerm, VariableTerm
+
 from opioidsocial.io.labels import normalise, undeclared, variants
 
 #: The highest band edge a sampling rate can carry, as a fraction of Nyquist: above
@@ -88,6 +93,38 @@ def check_emg(emg: dict, where: str) -> list[str]:
     return problems + window_problems(emg, where=where)
 
 
+#: The random-effect terms the model stage fits (:mod:`opioidsocial.stats.lmm`), as users write them.
+SUPPORTED_RANDOM = ("correlated terms '(1 | g)', '(1 + x | g)' or '(0 + x | g)', where x is a column or an interaction "
+                    "of columns (a:b, a*b) and g a column or an interaction of columns (g:h)")
+_RANDOM_TERM = re.compile(r"\([^()]*\|[^()]*\)")
+
+
+def _unsupported(term) -> str | None:
+    if not term.correlated:
+        return "uncorrelated random effects ('||')"
+    if term.cov_type != "us":
+        return f"covariance structure '{term.cov_type}'"
+    if not all(isinstance(e, (VariableTerm, InteractionTerm)) for e in term.expr):
+        return "a slope that is not a column or an interaction of columns"
+    return None
+
+
+def formula_problems(formula: str, *, where: str = "models.formula") -> list[str]:
+    """Random-effect terms that lme4 accepts and the model stage cannot fit, each named with what it can."""
+    try:
+        mixedlm.parse_formula(formula)
+    except ValueError as err:
+        return [f"{where} '{formula}' is not a valid lme4 formula: {err}"]
+    problems = []
+    for text in _RANDOM_TERM.findall(formula):
+        for term in mixedlm.parse_formula(f"y ~ 1 + {text}").random:
+            reason = _unsupported(term)
+            if reason:
+                problems.append(f"{where} '{formula}': the term '{text}' has {reason}, which the model stage does not fit; "
+                                f"supported are {SUPPORTED_RANDOM} (models.fallback drops the correlations itself when a fit is singular)")
+    return problems
+
+
 def check_config(config: dict, _source: str) -> list[str]:
     """The emg section's own checks, and the band against the simulated sampling rates.
 
@@ -96,7 +133,7 @@ def check_config(config: dict, _source: str) -> list[str]:
     is capped and the cap recorded in the QC JSON.
     """
     emg = config["emg"]
-    problems = check_emg(emg, "emg")
+    problems = check_emg(emg, "emg") + formula_problems(config["models"]["formula"])
     for study, sim in sorted(config["simulate"]["emg"].items()):
         if sim.get("signal") == "envelope":
             continue  # an envelope is never band-passed

@@ -27,13 +27,13 @@ from dataclasses import dataclass
 import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
-from opioidsocial.emg.effects import study_effects
+from opioidsocial.emg.effects import effect_samples, study_effects
 from opioidsocial.emg.plots import plot_marginal_means
 from opioidsocial.emg.trials import read_bins_responses, read_user_trials, response_unit
 from opioidsocial.errors import ConfigError, DataError
 from opioidsocial.failsafe import Record, stage
 from opioidsocial.io import contracts
-from opioidsocial.io.contracts import EFFECTS, FIT_RECORD, TRIAL_RESPONSES, FigureFile
+from opioidsocial.io.contracts import CELL_FACTORS, EFFECT_SAMPLES, EFFECTS, FIT_RECORD, TRIAL_RESPONSES, FigureFile
 from opioidsocial.io.labels import NO_STIMULUS
 from opioidsocial.io.tables import write_json, write_table, write_tsv
 from opioidsocial.sheets import check_drug_arm
@@ -276,7 +276,7 @@ MODEL_TABLES = {"fixef": contracts.EMG_FIXEF, "anova": contracts.EMG_ANOVA, "var
 
 
 @stage("emg_model", level="study", outputs={
-    "trials": contracts.TRIAL_RESPONSES, **MODEL_TABLES, "effects": contracts.EFFECTS,
+    "trials": contracts.TRIAL_RESPONSES, **MODEL_TABLES, "effects": contracts.EFFECTS, "samples": contracts.EFFECT_SAMPLES,
     "fit": Record(contracts.FIT_RECORD, flag="estimable", reason="not_estimable_reason", extra={"models": [], "data": {}}),
     "plot_png": FigureFile("png"), "plot_svg": FigureFile("svg")})
 def run(*, inputs: dict, outputs: dict, cfg: dict, study: str, row: dict, metadata: dict) -> None:
@@ -284,7 +284,8 @@ def run(*, inputs: dict, outputs: dict, cfg: dict, study: str, row: dict, metada
 
     ``inputs`` source is the study's EMG_BINS table (input 'bids') or the user's trial
     table (input 'trials'); ``row`` is the study's sheet row; ``outputs`` maps trials,
-    fixef, anova, varcomp, emmeans, contrasts, fit, effects, plot_png, plot_svg to
+    fixef, anova, varcomp, emmeans, contrasts, fit, effects, samples (the participant
+    cell means of each effect, which its evidence is tested on), plot_png, plot_svg to
     paths. A study whose exclusions left no contrast to estimate fails, or with
     ``on_bad_data: exclude`` gets empty tables and says why in ``fit.json``.
     """
@@ -312,15 +313,19 @@ def run(*, inputs: dict, outputs: dict, cfg: dict, study: str, row: dict, metada
         "emmeans": marginal_means(models, within=within, level=level),
         "contrasts": planned_contrasts(models, reference=row["reference"], within=within, level=level, adjust=models_cfg["adjust"]),
     }
-    effects, skipped = study_effects(trials, study_row=row, within=tuple(f for f in ("emotion", "muscle") if f in within))
+    cells = tuple(f for f in CELL_FACTORS if f in within)
+    effects, skipped = study_effects(trials, study_row=row, within=cells)
     for item in skipped:
         log.warning("study '%s': no effect for %s, %s: %s", study, item["contrast"], item["outcome"], item["reason"])
     record = fit_record(models, study_row=row, cfg=models_cfg, counts=counts, window=window, skipped=skipped, stimulus=stimulus)
-    _write_outputs(outputs, trials=trials, tables=tables, effects=effects, record=record, study_row=row, cfg=models_cfg, metadata=metadata)
+    _write_outputs(outputs, trials=trials, tables=tables, effects=effects, samples=effect_samples(trials, effects, study_row=row, within=cells),
+                   record=record, study_row=row, cfg=models_cfg, metadata=metadata)
 
 
-def _write_outputs(outputs: dict, *, trials: pd.DataFrame, tables: dict, effects: pd.DataFrame, record: dict, study_row: dict, cfg: dict, metadata: dict | None) -> None:
+def _write_outputs(outputs: dict, *, trials: pd.DataFrame, tables: dict, effects: pd.DataFrame, samples: pd.DataFrame, record: dict, study_row: dict,
+                   cfg: dict, metadata: dict | None) -> None:
     write_table(trials, outputs["trials"], TRIAL_RESPONSES, metadata=metadata)
+    write_table(samples, outputs["samples"], EFFECT_SAMPLES, metadata=metadata)
     for key, spec in MODEL_TABLES.items():
         write_tsv(tables.get(key, spec.empty()), outputs[key], spec)
     write_json(outputs["fit"], record, schema=FIT_RECORD)

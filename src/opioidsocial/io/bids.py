@@ -426,6 +426,12 @@ def _read_emg(files: dict, *, muscles: list[str] | None, channel_muscles: dict[s
     channels = read_channels(files["channels"], channel_muscles=channel_muscles)
     sidecar = read_sidecar(files["sidecar"])
     emg = channels[channels["type"].str.strip().str.upper() == "EMG"]
+    if emg.empty:
+        # Else nothing is picked and reading the recording fails as if it were corrupt.
+        raise BidsError(
+            f"{files['channels']} has no channel of type EMG (types: {sorted(set(channels['type']))})", file=files["channels"],
+            fix="set the type column of the EMG channels there to EMG (BIDS-EMG channel type)",
+        )
     status = emg.get("status", pd.Series("good", index=emg.index)).str.strip().str.lower()
     if declared is not None:
         # Bad channels are left out whatever they are called, so only the others are held to the declared set.
@@ -444,6 +450,11 @@ def _read_emg(files: dict, *, muscles: list[str] | None, channel_muscles: dict[s
             f"no EMG channel for muscle(s) {absent} in {files['channels']} (it has {available})"
             + (f"; channel(s) {marked} of those are marked bad there" if marked else ""),
             file=files["channels"], fix="fix target_muscle there (or the study's emg.channel_muscles) or emg.muscles in the config",
+        )
+    if not wanted:
+        raise BidsError(
+            f"{files['channels']} has no usable EMG channel (marked bad: {sorted(bad['name'])}; no target muscle: {unassigned})",
+            file=files["channels"], fix="give the EMG channels a target_muscle (or the study an emg.channel_muscles map) and status good",
         )
     groups = {m: usable.loc[usable["target_muscle"] == m, "name"].tolist() for m in wanted}
     for m, names in groups.items():

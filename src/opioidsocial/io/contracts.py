@@ -118,6 +118,22 @@ EFFECTS = TableSpec(
     ),
 )
 
+EFFECT_SAMPLES = TableSpec(
+    name="emg_effect_samples",
+    row="study x outcome x contrast x sample x participant: the participant cell means an EMG effect is computed from",
+    sort_by=("study", "outcome", "contrast", "sample", "participant"),
+    schema=pa.schema(
+        [
+            field("study", pa.string()),
+            field("outcome", pa.string(), doc="the effect's outcome (EFFECTS key)"),
+            field("contrast", pa.string(), doc="the effect's contrast (EFFECTS key)"),
+            field("sample", pa.string(), doc="arm (the contrast's drug arm) | reference (the study's reference arm)"),
+            field("participant", pa.string(), doc="within-subjects studies: only participants measured in both arms"),
+            field("mean", pa.float64(), doc="the participant's mean response in the cell, in the model's response unit"),
+        ]
+    ),
+)
+
 TRIAL_RESPONSES = TableSpec(
     name="emg_trial_responses",
     row="participant x trial x muscle",

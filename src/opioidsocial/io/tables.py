@@ -40,6 +40,10 @@ class TableSpec:
     def columns(self) -> list[str]:
         return list(self.schema.names)
 
+    def empty(self) -> pd.DataFrame:
+        """A table of this contract with no rows (an excluded participant's, a study's without effects)."""
+        return pd.DataFrame(columns=self.columns)
+
 
 #: Columns that hold labels in every table: read as text, so participant 007 is not 7.
 LABELS = ("study", "participant", "stimulus")
@@ -111,11 +115,6 @@ def conform(df: pd.DataFrame, spec: TableSpec, *, source: str = "<table>") -> pa
         table = table.sort_by([(c, "ascending") for c in spec.sort_by])
     # Drop pandas' own metadata (index layout, library versions) from the file.
     return table.replace_schema_metadata({b"opioidsocial.table": spec.name.encode()})
-
-
-def empty_table(spec: TableSpec) -> pd.DataFrame:
-    """A table of ``spec`` with no rows (the output of an excluded participant)."""
-    return pd.DataFrame({name: pd.Series(dtype=object) for name in spec.columns})
 
 
 def _atomic_target(path: Path) -> tuple[int, str]:

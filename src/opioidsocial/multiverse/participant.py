@@ -32,7 +32,7 @@ from opioidsocial.io.bids import read_emg, read_events
 from opioidsocial.io.contracts import MULTIVERSE_CELLS, QC_RECORD
 from opioidsocial.io.labels import emotion_map, face_trials
 from opioidsocial.io.sidecars import ENVELOPE
-from opioidsocial.io.tables import empty_table, read_json, write_table
+from opioidsocial.io.tables import read_json, write_table
 from opioidsocial.multiverse.grid import KEYS, label, universes
 
 log = logging.getLogger(__name__)
@@ -138,7 +138,7 @@ def _unique(column: pd.Series) -> list:
 
 def _long(blocks: list[tuple[int, np.ndarray]], *, study: str, participant: str, arm: str, emotions: list[str], muscles: list[str]) -> pd.DataFrame:
     if not blocks:
-        return empty_table(MULTIVERSE_CELLS)
+        return MULTIVERSE_CELLS.empty()
     n_e, n_m = len(emotions), len(muscles)
     values = np.stack([v for _, v in blocks])
     frame = pd.DataFrame({
@@ -157,7 +157,7 @@ def run(*, inputs: dict, outputs: dict, cfg: dict, study: str, participant: str,
     study job leaves it out); a recording that cannot carry a universe's setting (a high-pass edge above its
     band) is a DataError of this participant, so ``on_bad_data`` decides."""
     qc = read_json(inputs["qc"], QC_RECORD)
-    cells = empty_table(MULTIVERSE_CELLS)
+    cells = MULTIVERSE_CELLS.empty()
     if qc["usable"]:
         files = {k: v for k, v in inputs.items() if k != "qc"}
         cells = participant_cells(files, study=study, participant=participant, arm=arm, emg=cfg["emg"], grid=cfg["multiverse"]["grid"])

@@ -18,7 +18,8 @@ from opioidsocial.failsafe import stage
 from opioidsocial.io import contracts
 from opioidsocial.io.contracts import EFFECTS, EVIDENCE, PET_BP
 from opioidsocial.io.tables import read_table, write_tsv
-from opioidsocial.pet.groups import ALL
+from opioidsocial.pet.groups import ALL, correlation_outcome, difference_labels
+from opioidsocial.pet.inputs import primary_model
 from opioidsocial.pet.paired import activation, contrasts
 from opioidsocial.pet.study import traits_of
 from opioidsocial.sheets import load_participants
@@ -43,14 +44,12 @@ def pet_tests(bp: pd.DataFrame, traits: pd.DataFrame, effects: pd.DataFrame, *, 
         cells = {(pair.outcome(roi), pair.label): (change[roi], None) for roi in change.columns}
         if pair.versus == pair.reference:
             for group, people in samples.items():
-                suffix = "" if group == ALL else f" in {group}"
                 inside = change[change.index.isin(people)] if group != ALL else change
-                cells.update({(f"{pair.outcome(roi)} x {trait}{suffix}", pair.label): (inside[roi], traits[trait])
+                cells.update({(correlation_outcome(pair, roi, trait, group), pair.label): (inside[roi], traits[trait])
                               for roi in change.columns for trait in traits.columns})
         for group in sorted(set(groups) - {reference_group}) if reference_group else []:
-            difference = f"{group} - {reference_group}"
             labels = groups.reindex(change.index)
-            cells.update({(f"{pair.outcome(roi)}: {difference}", f"{pair.label}, {difference}"): (change.loc[labels == group, roi],
+            cells.update({difference_labels(pair, roi, group, reference_group): (change.loc[labels == group, roi],
                           change.loc[labels == reference_group, roi]) for roi in change.columns})
         for key, (values, other) in cells.items():
             if key not in wanted:
@@ -75,10 +74,10 @@ def run(*, inputs: dict, outputs: dict, cfg: dict, study: str, row: dict) -> Non
     The tests use the study's primary estimate: config pet.model, or 'given' for BPND tables.
     """
     pet, evidence = cfg["pet"], cfg["evidence"]
-    primary = "given" if row["input"] == "bpnd" else pet["model"]
+    primary = primary_model(row["input"], pet["model"])
     fits = read_table(inputs["bp"], PET_BP)
     rows = read_table(inputs["effects"], EFFECTS)
-    sheet = load_participants(pd.Series(row), schemas=SCHEMA_DIR)
+    sheet = load_participants(row, schemas=SCHEMA_DIR, path=inputs["participants"])
     groups = sheet.set_index("participant")["group"] if row.get("reference_group") else None
     tests = pet_tests(fits[fits["model"] == primary], traits_of(sheet, pet["traits"], study=study), rows, study_row=row,
                       conditions=pet["conditions"], cfg=evidence, groups=groups)

@@ -35,6 +35,17 @@ GROUP_COLUMNS = [c for c in PET_GROUPS.columns if c != "model"]
 ALL = "all"
 
 
+def correlation_outcome(pair: Contrast, roi: str, trait: str, group: str = ALL) -> str:
+    """The EFFECTS outcome of a trait correlation: a group's ends 'in <group>', the whole sample's not."""
+    return f"{pair.outcome(roi)} x {trait}{'' if group == ALL else f' in {group}'}"
+
+
+def difference_labels(pair: Contrast, roi: str, group: str, reference_group: str) -> tuple[str, str]:
+    """The EFFECTS (outcome, contrast) of a group's difference from the reference group in the change."""
+    difference = f"{group} - {reference_group}"
+    return f"{pair.outcome(roi)}: {difference}", f"{pair.label}, {difference}"
+
+
 def group_differences(
     bp: pd.DataFrame, groups: pd.Series, *, reference_group: str, pairs: list[Contrast], ci_level: float, fdr_method: str
 ) -> pd.DataFrame:

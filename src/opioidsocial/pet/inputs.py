@@ -38,6 +38,14 @@ from opioidsocial.config import SCHEMA_DIR, load_schema
 from opioidsocial.errors import DataError
 from opioidsocial.pet.frames import decay_constant
 
+#: The model of a BPND-table study's rows: the binding potentials as the table gives them.
+GIVEN = "given"
+
+
+def primary_model(study_input: str, pet_model: str) -> str:
+    """The estimate a PET study's effects, evidence and counts use: config pet.model, or 'given' for a BPND table."""
+    return GIVEN if study_input == "bpnd" else pet_model
+
 TAC_PATTERN = "sub-{participant}/ses-{condition}/pet/sub-{participant}_ses-{condition}_tacs.tsv"
 # PETPrep's PET-BIDS derivatives draft; {seg} is "_seg-<label>" or empty.
 PETPREP_PATTERN = "sub-{participant}/ses-{condition}/pet/sub-{participant}_ses-{condition}{seg}_desc-preproc_tacs.tsv"

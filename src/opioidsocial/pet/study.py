@@ -25,8 +25,8 @@ from opioidsocial.io import contracts
 from opioidsocial.io.contracts import EFFECTS, EXCLUSIONS, PET_BP, PET_CORRELATIONS, PET_GROUPS, PET_PAIRED, QC_RECORD, FigureFile
 from opioidsocial.io.figures import save_figure
 from opioidsocial.io.tables import read_json, read_table, write_table, write_tsv
-from opioidsocial.pet.groups import ALL, GROUP_COLUMNS, correlations_by_group, group_differences
-from opioidsocial.pet.inputs import read_bpnd
+from opioidsocial.pet.groups import ALL, GROUP_COLUMNS, correlation_outcome, correlations_by_group, difference_labels, group_differences
+from opioidsocial.pet.inputs import GIVEN, primary_model, read_bpnd
 from opioidsocial.pet.paired import Contrast, contrasts, paired_tests
 from opioidsocial.pet.plots import correlation_figure, paired_figure
 from opioidsocial.pet.traits import traits_of
@@ -38,7 +38,7 @@ def gather_fits(*, bp_paths: list[str], qc_paths: list[str]) -> tuple[pd.DataFra
     """All participants' PET_BP rows, and the participants excluded before fitting."""
     excluded = [row for path in sorted(qc_paths) for row in qc_exclusions(read_json(path, QC_RECORD), stage="pet_fit")]
     tables = [read_table(path, PET_BP) for path in sorted(bp_paths)]
-    bp = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=PET_BP.columns)
+    bp = pd.concat(tables, ignore_index=True) if tables else PET_BP.empty()
     return bp, excluded
 
 
@@ -48,7 +48,7 @@ def given_table(*, study: str, bpnd: str, participants: list[str], cfg: dict) ->
         bpnd, study=study, participants=participants, conditions=cfg["conditions"], rois=cfg["rois"],
         hemispheres=cfg["bpnd"]["hemispheres"],
     )
-    return cells.assign(study=study, model="given", r1=np.nan, k2=np.nan, rmse=np.nan, fit_ok=cells["flag_reason"] == "")[PET_BP.columns]
+    return cells.assign(study=study, model=GIVEN, r1=np.nan, k2=np.nan, rmse=np.nan, fit_ok=cells["flag_reason"] == "")[PET_BP.columns]
 
 
 def effects_table(paired: pd.DataFrame, correlations: pd.DataFrame, *, study: str, row: dict, pairs: list[Contrast],
@@ -66,14 +66,11 @@ def effects_table(paired: pd.DataFrame, correlations: pd.DataFrame, *, study: st
         rows.append({"outcome": by_label[r.contrast].outcome(r.roi), "contrast": r.contrast, "yi": r.dz, "vi": r.vi, "n1": r.n, "measure": "SMCC", **within})
     for r in correlations.dropna(subset=["z", "vi"]).itertuples():
         # Correlations without a group column (``paired.trait_correlations``) are the whole sample's.
-        group = getattr(r, "group", ALL)
-        suffix = "" if group == ALL else f" in {group}"
-        rows.append({"outcome": f"{by_label[r.contrast].outcome(r.roi)} x {r.trait}{suffix}", "contrast": r.contrast, "yi": r.z, "vi": r.vi,
-                     "n1": r.n, "measure": "ZCOR", **within})
+        outcome = correlation_outcome(by_label[r.contrast], r.roi, r.trait, getattr(r, "group", ALL))
+        rows.append({"outcome": outcome, "contrast": r.contrast, "yi": r.z, "vi": r.vi, "n1": r.n, "measure": "ZCOR", **within})
     for r in (groups if groups is not None else pd.DataFrame(columns=GROUP_COLUMNS)).dropna(subset=["g", "vi"]).itertuples():
-        difference = f"{r.group} - {r.reference_group}"
-        rows.append({"outcome": f"{by_label[r.contrast].outcome(r.roi)}: {difference}", "contrast": f"{r.contrast}, {difference}",
-                     "yi": r.g, "vi": r.vi, "n1": r.n_group, "n2": r.n_reference, "measure": "SMD", "design": "between", "direction": 0})
+        outcome, contrast = difference_labels(by_label[r.contrast], r.roi, r.group, r.reference_group)
+        rows.append({"outcome": outcome, "contrast": contrast, "yi": r.g, "vi": r.vi, "n1": r.n_group, "n2": r.n_reference, "measure": "SMD", "design": "between", "direction": 0})
     effects = pd.DataFrame(rows, columns=["outcome", "contrast", "yi", "vi", "n1", "n2", "measure", "design", "direction"])
     return effects.assign(
         study=study, n1=effects["n1"].astype("int64"), n2=pd.array(effects["n2"], dtype="Int64"),
@@ -96,13 +93,14 @@ def run(*, inputs: dict, outputs: dict, cfg: dict, study: str, row: dict, metada
     cfg = cfg["pet"]
     bp_paths, qc_paths, bpnd_paths = inputs["bp"], inputs["qc"], inputs["bpnd"]
     reference = row["reference"]
-    sheet = load_participants(pd.Series(row), schemas=SCHEMA_DIR)
+    sheet = load_participants(row, schemas=SCHEMA_DIR, path=inputs["participants"])
+    primary = primary_model(row["input"], cfg["model"])
     if row["input"] == "bpnd":
         bp, excluded = given_table(study=study, bpnd=bpnd_paths[0], participants=sheet["participant"].tolist(), cfg=cfg), []
-        primary, stage = "given", "bpnd"
+        stage = "bpnd"
     else:
         bp, excluded = gather_fits(bp_paths=bp_paths, qc_paths=qc_paths)
-        primary, stage = cfg["model"], "pet_fit"
+        stage = "pet_fit"
     traits = traits_of(sheet, cfg["traits"], study=study)
     pairs = contrasts(cfg["conditions"], reference)
     groups = sheet.set_index("participant")["group"] if row.get("reference_group") else None

@@ -19,6 +19,7 @@ from opioidsocial.io import contracts
 from opioidsocial.io.contracts import EXCLUSION_COUNTS, EXCLUSION_LEVELS, EXCLUSIONS, FIT_RECORD, OVERVIEW, PET_BP, TRIAL_RESPONSES
 from opioidsocial.io.tables import read_json, read_table, read_tsv, write_tsv
 from opioidsocial.meta.published import read_summary
+from opioidsocial.pet.inputs import primary_model
 from opioidsocial.report.inputs import WITH_PARTICIPANTS
 from opioidsocial.sheets import load_participants
 
@@ -54,9 +55,9 @@ def study_counts(row: dict, files: dict, *, pet_model: str) -> tuple[int, int]:
     if row["modality"] == "emg":
         analysed = _emg_analysed(files)
     else:
-        analysed = _pet_analysed(files, primary="given" if row["input"] == "bpnd" else pet_model)
+        analysed = _pet_analysed(files, primary=primary_model(row["input"], pet_model))
     if "participants" in files:
-        enrolled = len(load_participants(pd.Series(row), schemas=SCHEMA_DIR))
+        enrolled = len(load_participants(row, schemas=SCHEMA_DIR, path=files["participants"]))
     else:
         # A trial table (input 'trials') is the whole enrolment the workflow sees.
         enrolled = int(read_table(files["trials"], TRIAL_RESPONSES)["participant"].nunique())
@@ -75,8 +76,10 @@ def overview(rows: list[dict], *, files: dict[str, dict], pet_model: str) -> pd.
     return pd.DataFrame(records, columns=list(OVERVIEW.columns))
 
 
-def exclusion_counts(rows: list[dict], exclusions: pd.DataFrame) -> pd.DataFrame:
+def exclusion_counts(rows: list[dict], exclusions: pd.DataFrame, *, files: dict[str, dict]) -> pd.DataFrame:
     """Per study (with a participants.tsv) and arm: enrolled, and the exclusions at each level.
+
+    ``files`` maps each study to its :func:`opioidsocial.report.inputs.study_inputs` (the participants.tsv read).
 
     A participant counts once however many rows excluded it; a muscle, trial or PET
     ROI fit is one row of the exclusion list (one muscle or trial of one participant).
@@ -85,7 +88,7 @@ def exclusion_counts(rows: list[dict], exclusions: pd.DataFrame) -> pd.DataFrame
     for row in rows:
         if row["input"] not in WITH_PARTICIPANTS:
             continue
-        arms = load_participants(pd.Series(row), schemas=SCHEMA_DIR).set_index("participant")["arm"].astype(str)
+        arms = load_participants(row, schemas=SCHEMA_DIR, path=files[row["study"]]["participants"]).set_index("participant")["arm"].astype(str)
         mine = exclusions[exclusions["study"] == row["study"]]
         mine = mine.assign(arm=mine["participant"].map(arms))
         for arm in sorted(set(arms)):
@@ -102,4 +105,4 @@ def run(*, inputs: dict, outputs: dict, cfg: dict, studies: list[dict], files: d
     exclusions = gather_exclusions(list(inputs["exclusions"]))
     write_tsv(overview(list(studies), files=dict(files), pet_model=cfg["pet"]["model"]), outputs["overview"], OVERVIEW)
     write_tsv(exclusions, outputs["exclusions"], EXCLUSIONS)
-    write_tsv(exclusion_counts(list(studies), exclusions), outputs["exclusion_counts"], EXCLUSION_COUNTS)
+    write_tsv(exclusion_counts(list(studies), exclusions, files=dict(files)), outputs["exclusion_counts"], EXCLUSION_COUNTS)

@@ -247,7 +247,7 @@ def evidence_table(effects: pd.DataFrame, tests: dict[tuple[str, str], Evidence]
 def read_evidence(paths) -> pd.DataFrame:
     """The evidence.tsv tables of several studies as one (no paths: an empty table with the columns)."""
     tables = [read_tsv(path, EVIDENCE) for path in paths]
-    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=list(EVIDENCE.columns))
+    return pd.concat(tables, ignore_index=True) if tables else EVIDENCE.empty()
 
 
 def _finite(values, what: str) -> np.ndarray:

@@ -1,7 +1,8 @@
 """Linear mixed models fitted as lme4 fits them, with lmerTest-style inference.
 
 ``fit(formula, data, reml=True)`` takes an lme4 formula (``y ~ a * b + (1 + b | g) +
-(1 | h)``, crossed or nested grouping factors, ``||`` for uncorrelated terms) and
+(1 | h)``, crossed or nested grouping factors; not ``||``, which the config check
+:func:`opioidsocial.emg.settings.formula_problems` turns away) and
 returns an :class:`LmmFit` with the fixed effects under lme4's readable names
 (``armnaltrexone:emotionhappy``), their SEs, Satterthwaite df, t and p values, Wald
 CIs, random-effect SDs and correlations, the residual SD and the REML criterion,
