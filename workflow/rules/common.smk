@@ -188,9 +188,12 @@ def effects_files():
 
 
 def design_template():
-    """The studies-sheet row of design.template_study when it is an EMG study; None otherwise."""
-    row = SHEET_ROWS.get(config["design"]["template_study"])
-    return row if row is not None and row["modality"] == "emg" else None
+    """The studies.tsv columns the simulation reads of design.template_study (its id and arms)
+    when it is an EMG study; None otherwise."""
+    study = config["design"]["template_study"]
+    if study not in studies(modality="emg"):
+        return None
+    return study_columns(study, ("study", "reference", "drug"))
 
 
 def design_skipped():
