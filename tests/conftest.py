@@ -16,15 +16,19 @@ REPO = Path(__file__).resolve().parents[1]
 #: The workflow, where the Snakemake workflow catalog expects it (`snakemake` in REPO finds it).
 SNAKEFILE = REPO / "workflow" / "Snakefile"
 
+def simulated_emg_study(tmp_path_factory, *, study: str, params: dict, seed: int) -> dict:
+    """Study row of a simulated BIDS-EMG study written to a fresh temporary folder."""
+    from opioidsocial.simulate.emg import simulate_study
+
+    row = {"study": study, "path": str(tmp_path_factory.mktemp("bids") / study), "task": "faces", "reference": "placebo"}
+    simulate_study(study=study, row=row, params=params, seed=seed)
+    return row
+
+
 @pytest.fixture(scope="session")
 def tiny_emg_study(tmp_path_factory) -> dict:
     """Study row of a 4-participant simulated BDF study (with injected artefacts)."""
-    from opioidsocial.simulate.emg import simulate_study
-
-    root = tmp_path_factory.mktemp("bids") / "tiny"
-    row = {"study": "tiny", "path": str(root), "task": "faces", "reference": "placebo"}
-    simulate_study(study="tiny", row=row, params=TINY_EMG, seed=7)
-    return row
+    return simulated_emg_study(tmp_path_factory, study="tiny", params=TINY_EMG, seed=7)
 
 
 @pytest.fixture

@@ -10,8 +10,7 @@ from opioidsocial.emg.preprocess import ENVELOPE_FILTER, preprocess_participant
 from opioidsocial.emg.trials import responses_from_bins
 from opioidsocial.errors import DataError
 from opioidsocial.io.bids import emg_files, write_emg_recording
-from opioidsocial.simulate.emg import simulate_study
-from tests.conftest import TINY_EMG
+from tests.conftest import TINY_EMG, simulated_emg_study
 from tests.test_bids_validator import assert_valid, needs_validator
 
 ENVELOPE_STUDY = {**TINY_EMG, "signal": "envelope", "sfreq": 100, "arms": {"placebo": 1, "naltrexone": 1}}
@@ -19,10 +18,7 @@ ENVELOPE_STUDY = {**TINY_EMG, "signal": "envelope", "sfreq": 100, "arms": {"plac
 
 @pytest.fixture(scope="module")
 def envelope_study(tmp_path_factory) -> dict:
-    root = tmp_path_factory.mktemp("bids") / "biopac"
-    row = {"study": "biopac", "path": str(root), "task": "faces", "reference": "placebo"}
-    simulate_study(study="biopac", row=row, params=ENVELOPE_STUDY, seed=11)
-    return row
+    return simulated_emg_study(tmp_path_factory, study="biopac", params=ENVELOPE_STUDY, seed=11)
 
 
 def _run(row, participant, cfg):

@@ -34,10 +34,28 @@ def test_only_files_whose_size_or_ctime_moved_are_hashed_again(tmp_path, monkeyp
     os.utime(raw, ns=(kept.st_atime_ns, kept.st_mtime_ns))
     found = stale.refresh(results=tmp_path / "results", cache=cache)
     assert found == [stale.Stale(str(output), str(raw), "changed under a kept modification time")] and len(hashed) == 2
-    # Now newer than the result: Snakemake reruns what read it. The next start finds nothing to do or hash.
+    # The result is now older than the raw file (which is left as it was): Snakemake reruns what
+    # read it. The next start finds nothing to do or hash.
     assert raw.stat().st_mtime_ns > output.stat().st_mtime_ns and raw.read_text().endswith("2.0\n")
+    assert raw.stat().st_mtime_ns == kept.st_mtime_ns
     assert stale.refresh(results=tmp_path / "results", cache=cache) == [] and len(hashed) == 2
     assert stale.warning(found).startswith(f"{raw} changed under a kept modification time") and f"invalidating {output}" in stale.warning(found)
+
+
+def test_a_read_only_raw_file_is_never_touched(tmp_path):
+    raw, output = _finished(tmp_path)
+    cache = tmp_path / "results" / "logs" / "raw_inputs.json"
+    stale.refresh(results=tmp_path / "results", cache=cache)
+    kept = raw.stat()
+    raw.chmod(0o644)
+    raw.write_text("participant,response_uv\n01,3.0\n")
+    os.utime(raw, ns=(kept.st_atime_ns, kept.st_mtime_ns))
+    raw.chmod(0o444)
+    before = raw.stat()
+    assert [s.raw for s in stale.refresh(results=tmp_path / "results", cache=cache)] == [str(raw)]
+    after = raw.stat()
+    assert (after.st_mtime_ns, after.st_ctime_ns, after.st_mode) == (before.st_mtime_ns, before.st_ctime_ns, before.st_mode)
+    assert output.stat().st_mtime_ns < after.st_mtime_ns
 
 
 def test_nothing_to_check_before_the_first_run(tmp_path):

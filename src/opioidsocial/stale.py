@@ -12,9 +12,11 @@ The workflow does the same when it starts (:func:`refresh`, from common.smk),
 cheaply: it re-hashes only the raw files whose size or ctime differ from its last
 look (``cp -p`` and ``rsync -t`` restore the modification time, never the ctime),
 kept in a cache beside the logs, and reads only the Parquet footers that changed.
-A raw file found changed under a kept time stamp gets the current time as its
-modification time, so Snakemake's own rule (an input newer than its outputs)
-reruns exactly the jobs that read it and what depends on them.
+The results made from a raw file found changed under a kept time stamp are dated
+back to just before that file (the raw data are never touched: they may be
+read-only, and their dates are the lab's record), so Snakemake's own rule (an input
+newer than its outputs) reruns exactly the jobs that read it and what depends on
+them.
 """
 
 from __future__ import annotations
@@ -116,9 +118,9 @@ def _digest(raw: str, cached: dict) -> str:
 def refresh(*, results: str | Path, cache: str | Path) -> list[Stale]:
     """Find the outputs whose raw inputs changed while keeping their time stamps, and make Snakemake see it.
 
-    Each such raw file gets the current time as its modification time (its content is
-    not touched), so that Snakemake reruns the jobs that read it. Returns what was
-    found, for the warning; ``cache`` keeps the sizes, ctimes and digests seen.
+    Each such output gets a modification time one second before its raw file's, so
+    that Snakemake reruns the jobs that read it. Returns what was found, for the
+    warning; ``cache`` keeps the sizes, ctimes and digests seen.
     """
     results, cache = Path(results), Path(cache)
     if not results.is_dir():
@@ -130,11 +132,10 @@ def refresh(*, results: str | Path, cache: str | Path) -> list[Stale]:
         for raw, digest in sorted(digests.items()):
             if Path(raw).is_file() and _digest(raw, seen["raw"]) != digest and os.stat(raw).st_mtime_ns <= os.stat(output).st_mtime_ns:
                 stale.append(Stale(output, raw, "changed under a kept modification time"))
-    for raw in sorted({s.raw for s in stale}):
-        os.utime(raw)
-        # Touching moves the ctime: record it, so that the next start does not hash the file again.
-        stat = os.stat(raw)
-        seen["raw"][raw] = [stat.st_size, stat.st_ctime_ns, seen["raw"][raw][2]]
+    for s in stale:
+        older = os.stat(s.raw).st_mtime_ns - 10**9
+        if os.stat(s.output).st_mtime_ns > older:
+            os.utime(s.output, ns=(os.stat(s.output).st_atime_ns, older))
     # Outputs gone since are dropped from the cache.
     seen["outputs"] = {k: v for k, v in seen["outputs"].items() if k in outputs}
     cache.parent.mkdir(parents=True, exist_ok=True)

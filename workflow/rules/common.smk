@@ -31,8 +31,9 @@ STUDIES = load_studies(config["studies"], schemas=SCHEMAS)
 # from spending its time in pandas indexing.
 SHEET_ROWS = {study: row.to_dict() for study, row in STUDIES.iterrows()}
 
-# Raw files whose content changed under a kept modification time (cp -p, rsync -t, tar)
-# are given the current time, so that the jobs that read them rerun (opioidsocial.stale).
+# Results made from a raw file whose content changed under a kept modification time
+# (cp -p, rsync -t, tar) are dated back before it, so that the jobs that read it rerun
+# (opioidsocial.stale).
 CHANGED_RAW = refresh(results=RESULTS, cache=RAW_INPUTS_CACHE.format(results=RESULTS))
 if CHANGED_RAW:
     logger.warning(warning(CHANGED_RAW))
