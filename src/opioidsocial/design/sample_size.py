@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import ScalarFormatter
+from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 
 from opioidsocial.design.analytic import DESIGNS, n_for_power, t_power
 from opioidsocial.design.assumptions import model_effects, read_inputs
@@ -96,7 +96,10 @@ def power_curve(effects: pd.DataFrame, sizes: pd.DataFrame, *, family: str, targ
             ax.axvline(n, color="0.3", lw=0.8, ls="--")
             ax.annotate(", ".join(studies), (n, 0.02), rotation=90, fontsize=7, va="bottom", ha="right")
         ax.set_xscale("log")
+        # 1, 2, 5, 10, 20, ... as plain numbers: a range of a decade or two gets readable ticks
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
         ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_ylim(0, 1)
         ax.set_xlabel(f"n: {DESIGNS[design]}")
         ax.set_ylabel(f"power (two-sided, alpha {alpha:g})")
