@@ -199,6 +199,8 @@ SHEET_RERUNS = {
     "task": set(),
     # Shown in the overview table only: no model, no evidence.
     "description": {"report_overview"},
+    # Orders the cumulative meta-analysis: carried on every effect into meta/effects.parquet.
+    "year": {"meta_effects"},
 }
 # Another valid value per study (tinyemg, tinypet). drug: the EMG arm in another spelling
 # (it must name an arm); reference: the other arm or condition.
@@ -212,6 +214,7 @@ SHEET_CHANGES = {
     "path": {"tinyemg": "data/tinyemg_moved", "tinypet": "data/tinypet_moved"},
     "task": {"tinypet": "rest"},
     "description": {"tinyemg": "a new description", "tinypet": "another"},
+    "year": {"tinyemg": "2016", "tinypet": "2013"},
 }
 
 

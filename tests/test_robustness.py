@@ -202,7 +202,7 @@ def test_the_model_runs_on_the_others_and_states_its_n(robust_run):
 @pytest.mark.workflow
 def test_every_parquet_output_records_versions_and_config_hash(robust_run):
     outputs = sorted((robust_run / "results").rglob("*.parquet"))
-    assert len(outputs) == 13  # 5 participants' bins and QC signals, the study table, model trials and effects
+    assert len(outputs) == 14  # 5 participants' bins and QC signals, the study table, model trials, effects and their samples
     for path in outputs:
         meta = pq.read_schema(path).metadata
         assert meta[b"opioidsocial.version.opioidsocial"] not in (b"", b"absent"), path
