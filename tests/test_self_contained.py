@@ -17,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 # The words and paths looked for are spelt in pieces, so that this file passes its own scan.
-_ISSUE, _STOP, _SESSION, _HELPER, _SHARED = "iss" + "ue", "st" + "op", "sess" + "ion", "hel" + "per", "sha" + "red"
+_TICKET, _END, _SITTING, _ASSISTANT, _BESIDE = "iss" + "ue", "st" + "op", "sess" + "ion", "hel" + "per", "sha" + "red"
 
 
 def _phrase(*words: str) -> str:
@@ -25,10 +25,10 @@ def _phrase(*words: str) -> str:
 
 
 #: Words of a development diary, not of a user's documentation.
-DIARY = re.compile(rf"\bthis {_STOP}\b|\b(this|previous|last|earlier) {_SESSION}\b|\b{_ISSUE}s? ?#?\d+\b|\b{_HELPER}s?\b|\bbefore {_ISSUE}\b",
+DIARY = re.compile(rf"\bthis {_END}\b|\b(this|previous|last|earlier) {_SITTING}\b|\b{_TICKET}s? ?#?\d+\b|\b{_ASSISTANT}s?\b|\bbefore {_TICKET}\b",
                    re.IGNORECASE)
 #: A folder beside the clone, or an absolute path of a developer's machine.
-OUTSIDE = re.compile(rf"\.\./{_SHARED}\b|(?<![\w.])/(work|root|home|Users)/")
+OUTSIDE = re.compile(rf"\.\./{_BESIDE}\b|(?<![\w.])/(work|root|home|Users)/")
 
 
 def tracked_text_files() -> list[Path]:
@@ -71,16 +71,16 @@ def test_no_tracked_file_has(pattern, what):
 
 
 @pytest.mark.parametrize("text, pattern", [
-    (_phrase("measured this", _STOP, "on an idle machine"), DIARY), (_phrase("the previous", f"{_SESSION}'s run"), DIARY),
-    (_phrase("before", _ISSUE.title(), "17"), DIARY), (_phrase("ask a", _HELPER), DIARY),
-    (f"see ../{_SHARED}/DESIGN.md", OUTSIDE), ("read " + "/wo" + f"rk/{_SHARED}/data/test.bdf", OUTSIDE), ("in " + "/ho" + "me/lab/data", OUTSIDE),
+    (_phrase("measured this", _END, "on an idle machine"), DIARY), (_phrase("the previous", f"{_SITTING}'s run"), DIARY),
+    (_phrase("before", _TICKET.title(), "17"), DIARY), (_phrase("ask a", _ASSISTANT), DIARY),
+    (f"see ../{_BESIDE}/DESIGN.md", OUTSIDE), ("read " + "/wo" + f"rk/{_BESIDE}/data/test.bdf", OUTSIDE), ("in " + "/ho" + "me/lab/data", OUTSIDE),
 ])
 def test_the_patterns_catch_what_they_are_for(text, pattern):
     assert pattern.search(text)
 
 
 @pytest.mark.parametrize("text, pattern", [
-    ("results/{study}/emg/{participant}.parquet", OUTSIDE), ("--data /tmp/korb130", OUTSIDE), (_phrase("t" + _ISSUE, "2"), DIARY),
+    ("results/{study}/emg/{participant}.parquet", OUTSIDE), ("--data /tmp/korb130", OUTSIDE), (_phrase("t" + _TICKET, "2"), DIARY),
     ("the stop-signal task", DIARY), ("a session of PET scans", DIARY),
 ])
 def test_the_patterns_leave_ordinary_text_alone(text, pattern):
