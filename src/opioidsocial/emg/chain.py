@@ -78,23 +78,22 @@ def filter_rectify_smooth(data: np.ndarray, fd: FilterDesign, *, sfreq: float, s
 
 
 def envelopes(data: np.ndarray, fd: FilterDesign, *, sfreq: float, kinds: list[tuple[str, float]], workers: int | None = None,
-              reuse: dict | None = None) -> tuple[dict[tuple[str, float], np.ndarray], np.ndarray]:
+              dtype=np.float32) -> tuple[dict[tuple[str, float], np.ndarray], np.ndarray]:
     """Envelopes of every (kind, smoothing_ms) in ``kinds`` (kind ``rectify`` or ``rms``) from one filtering of ``data``,
     and the filtered SD.
 
     ``data`` is kept; each envelope is a float32 array equal to what
-    :func:`filter_rectify_smooth` gives for that kind and smoothing, written over
-    the array of the same key in ``reuse`` (envelopes of an earlier call the caller
-    is done with), else new: faulting in fresh memory costs more than filling it.
+    :func:`filter_rectify_smooth` gives for that kind and smoothing.
+    ``dtype`` float64 filters and keeps the envelopes in double precision instead
+    (the tests' comparison with an independent float64 pipeline).
     """
-    reuse = reuse or {}
-    out = {key: reuse[key] if key in reuse else np.empty(data.shape, dtype=np.float32) for key in kinds}
-    sd, _, _ = _filtered_pass(data, fd, out, sfreq=sfreq, snippet=(0, 0), workers=workers)
+    out = {key: np.empty(data.shape, dtype=dtype) for key in kinds}
+    sd, _, _ = _filtered_pass(data, fd, out, sfreq=sfreq, snippet=(0, 0), workers=workers, dtype=dtype)
     return out, sd
 
 
 def _filtered_pass(data: np.ndarray, fd: FilterDesign, out: dict[tuple[str, float], np.ndarray], *, sfreq: float,
-                   snippet: tuple[int, int], workers: int | None) -> tuple[np.ndarray, np.ndarray, BlockFilter]:
+                   snippet: tuple[int, int], workers: int | None, dtype=np.float32) -> tuple[np.ndarray, np.ndarray, BlockFilter]:
     """Filter ``data`` block by block into the envelopes ``out`` ((kind, smoothing_ms) -> array); the SD, filtered snippet and filter."""
     channels, n = data.shape
     start, stop = snippet
@@ -102,7 +101,7 @@ def _filtered_pass(data: np.ndarray, fd: FilterDesign, out: dict[tuple[str, floa
     total, squares = np.zeros(channels), np.zeros(channels)
     widths = {key: smoothing_width(sfreq=sfreq, smoothing_ms=key[1]) for key in out}
     means = {key: RunningMean(width) if width > 1 else None for key, width in widths.items()}
-    block_filter = BlockFilter(fd, workers=workers)
+    block_filter = BlockFilter(fd, workers=workers, dtype=dtype)
     for first, block in block_filter.blocks(data):
         last = first + block.shape[1]
         total += block.sum(axis=1)

@@ -56,6 +56,30 @@ def cut(data: np.ndarray, samples: np.ndarray, *, sfreq: float, tmin: float, tma
     return epochs, (start + np.arange(n_times)) / sfreq
 
 
+def binned_epochs(data: np.ndarray, samples: np.ndarray, *, sfreq: float, tmin: float, tmax: float,
+                  bin_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`cut` followed by :func:`bin_means` and each epoch's largest sample, without copying the epochs.
+
+    Returns the bin means (trials, channels, bins), the bin starts (s), each bin's
+    number of samples and each epoch's maximum (trials, channels). The bins are
+    summed in double precision, in order rather than pairwise: they agree with
+    :func:`bin_means` to double-precision rounding.
+    """
+    start = int(round(tmin * sfreq))
+    n_times = int(round(tmax * sfreq)) - start
+    bounds, starts = bin_bounds((start + np.arange(n_times)) / sfreq, bin_s=bin_s, tmin=tmin, tmax=tmax)
+    counts = np.diff(bounds)
+    means = np.full((len(samples), data.shape[0], len(starts)), np.nan)
+    peak = np.empty((len(samples), data.shape[0]))
+    filled = counts > 0  # reduceat gives an empty bin the next sample, not 0
+    for i, s in enumerate(samples):
+        epoch = data[:, s + start : s + start + n_times]
+        sums = np.add.reduceat(epoch[:, bounds[0] : bounds[-1]], bounds[:-1] - bounds[0], axis=-1, dtype=np.float64)
+        means[i][:, filled] = sums[:, filled] / counts[filled]
+        peak[i] = epoch.max(axis=-1)
+    return means, starts, counts, peak
+
+
 def window_mask(times: np.ndarray, window: tuple[float, float]) -> np.ndarray:
     return (times >= window[0]) & (times < window[1])
 
@@ -73,7 +97,7 @@ def baseline_level(epochs: np.ndarray, times: np.ndarray, window: tuple[float, f
                          fix="widen emg.baseline_s inside emg.tmin_s to emg.tmax_s")
     # times increase, so the window is one slice: a view, not a copy of the samples
     inside = np.flatnonzero(mask)
-    return epochs[..., inside[0] : inside[-1] + 1].mean(axis=-1)
+    return epochs[..., inside[0] : inside[-1] + 1].mean(axis=-1, dtype=np.float64)
 
 
 #: emg.baseline_method -> the unit of the corrected values (and of the trial responses).
@@ -119,13 +143,26 @@ def window_response(bins, method: str, *, mean=lambda b: np.mean(b, axis=-1)):
 
 
 def bin_means(epochs: np.ndarray, times: np.ndarray, *, bin_s: float, tmin: float, tmax: float) -> tuple[np.ndarray, np.ndarray]:
-    """Average epochs into consecutive bins of ``bin_s`` from ``tmin``; returns (values, bin starts)."""
+    """Average epochs into consecutive bins of ``bin_s`` from ``tmin``; returns (values, bin starts).
+
+    The sums run in double precision whatever the epochs' type (as in :func:`baseline_level`),
+    so that a mean over several bins, weighted by their samples, is the mean of their samples
+    to double-precision rounding.
+    """
+    bounds, starts = bin_bounds(times, bin_s=bin_s, tmin=tmin, tmax=tmax)
+    means = np.empty(epochs.shape[:-1] + (len(starts),))
+    for b in range(len(starts)):
+        means[..., b] = epochs[..., bounds[b] : bounds[b + 1]].mean(axis=-1, dtype=np.float64)
+    return means, starts
+
+
+def bin_bounds(times: np.ndarray, *, bin_s: float, tmin: float, tmax: float) -> tuple[np.ndarray, np.ndarray]:
+    """Where each bin of :func:`bin_means` starts and ends in the epoch's samples (``n_bins + 1`` indices), and the bin starts in s.
+
+    Times increase, so each bin is one slice of the epoch (a view, not a copy);
+    ``np.diff`` of the bounds is each bin's number of samples.
+    """
     n_bins = int(np.floor((tmax - tmin) / bin_s + 1e-9))
     starts = np.round(tmin + bin_s * np.arange(n_bins), 9)
     which = np.floor((times - tmin) / bin_s + 1e-9).astype(int)
-    means = np.empty(epochs.shape[:-1] + (n_bins,))
-    # times increase, so each bin is one slice of the epoch (a view, not a copy)
-    bounds = np.searchsorted(np.clip(which, -1, n_bins), np.arange(n_bins + 1))
-    for b in range(n_bins):
-        means[..., b] = epochs[..., bounds[b] : bounds[b + 1]].mean(axis=-1)
-    return means, starts
+    return np.searchsorted(np.clip(which, -1, n_bins), np.arange(n_bins + 1)), starts

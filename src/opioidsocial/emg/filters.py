@@ -127,15 +127,16 @@ class BlockFilter:
     the QC figure cost no second pass (:meth:`spectra`).
     """
 
-    def __init__(self, fd: FilterDesign, *, workers: int | None = None):
+    def __init__(self, fd: FilterDesign, *, workers: int | None = None, dtype=np.float32):
         self.fd = fd
+        self.dtype = np.dtype(dtype)
         self.workers = workers or default_workers()
         # blocks of four filter lengths or more: three quarters of each transform is output
         self.nfft = max(1 << 12, 1 << int(np.ceil(np.log2(4 * len(fd.taps)))))
         self.step = self.nfft - 2 * fd.half_width
         # the FIR's transform: |H(f)|^2 times a delay of half_width samples, which
         # is undone by where each block's output is taken
-        self.response = fft.rfft(fd.taps, self.nfft).astype(np.complex64)
+        self.response = fft.rfft(fd.taps, self.nfft).astype(np.result_type(self.dtype, np.complex64))
         self.power = None
         self.n_blocks = 0
 
@@ -153,9 +154,9 @@ class BlockFilter:
         right = _odd_extension(data[:, ::-1][:, : half + 1] - mean, half)[:, ::-1]
         self.power = np.zeros((channels, self.nfft // 2 + 1))
         self.n_blocks = 0
-        # Single precision in the transforms: twice as fast, and its rounding (about
-        # 1e-7 of the signal's size) is a thousand times below the FIR's own tolerance.
-        buffer = np.zeros((channels, self.nfft), dtype=np.float32)
+        # Single precision in the transforms (the default): twice as fast, and its rounding
+        # (about 1e-7 of the signal's size) is a thousand times below the FIR's own tolerance.
+        buffer = np.zeros((channels, self.nfft), dtype=self.dtype)
         buffer[:, :half] = left
         # buffer column c holds extended-recording sample start - half + c; `filled`
         # is the next sample to copy in (beyond the end: the right padding, then zeros)
