@@ -38,6 +38,10 @@ TINY_CONFIG = {
     "studies": "config/studies.tsv",
     "on_bad_data": "exclude",
     "simulate": {"seed": 1, "emg": {"tinyemg": WORKFLOW_TINY_EMG}, "pet": {"tinypet": {"participants": 3}}},
+    # four universes; every grid key listed, so that the rerun-scope test changes each
+    "multiverse": {"studies": ["tinyemg"], "permutations": 20, "grid": {
+        "envelope": ["rectify"], "baseline_method": ["subtract"], "zscore": ["none", "within_muscle"], "baseline_s": [[-1.0, 0.0]],
+        "response_s": [[0.5, 3.5]], "highpass_hz": [20.0, 28.0], "smoothing_ms": [100.0], "reject_robust_z": [3.5]}},
 }
 
 # `rule x:` / `localrule x:` headers of a dry run, each followed by indented fields.
@@ -121,8 +125,11 @@ def test_new_participant_reruns_only_its_jobs_and_its_study_downstream(tiny_loca
     new_participant = {(rule, w.replace("participant=004", "participant=005")) for rule, w in every_job if _participant(w) == "004"}
     assert ("emg_preprocess", "study=tinyemg, participant=005") in new_participant
     assert {job for job in planned if _participant(job[1])} == new_participant
-    # Above the participants: what depends on the study's table, and nothing else.
-    assert {job for job in planned if not _participant(job[1])} == downstream_of(tiny_local_run, layout("results").emg_table.format(study="tinyemg"))
+    # Above the participants: what depends on the study's table or its multiverse, and nothing else.
+    paths = layout("results")
+    above = downstream_of(tiny_local_run, paths.emg_table.format(study="tinyemg")) | downstream_of(
+        tiny_local_run, paths.multiverse_specifications.format(study="tinyemg"))
+    assert {job for job in planned if not _participant(job[1])} == above
     assert not any(rule.startswith("pet_") or "study=tinypet" in w for rule, w in planned)
 
 
@@ -150,7 +157,47 @@ def test_meta_option_reruns_only_the_meta_stage(tiny_local_run, work):
     expected = set().union(*(downstream_of(tiny_local_run, rule) for rule in stages)) & run
     assert planned == expected | provenance_jobs(tiny_local_run)
     assert ("meta_effects", "") not in planned
-    assert planned and all(rule.startswith(("meta_", "design_", "report_")) for rule, _ in planned)
+    assert planned and all(rule.startswith(("meta_", "multiverse_meta", "design_", "report_")) for rule, _ in planned)
+
+
+def _set_grid(work: Path, key: str, values: list) -> None:
+    path = work / "config" / "config.yaml"
+    config = yaml.safe_load(path.read_text())
+    config["multiverse"]["grid"][key] = values
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def test_a_grid_value_added_runs_only_the_new_universes_work(tiny_local_run, work):
+    """A value added after the envelope (here z-scoring) runs no participant job: the study job computes the
+    universes from the kept envelope bins. A high-pass value added runs one new filtering per participant and
+    keeps the old ones."""
+    study_and_below = downstream_of(tiny_local_run, layout("results").multiverse_specifications.format(study="tinyemg"))
+    assert ("multiverse_study", "study=tinyemg") in study_and_below and not any(_participant(w) for _, w in study_and_below)
+    grid = yaml.safe_load((work / "config" / "config.yaml").read_text())["multiverse"]["grid"]
+
+    _set_grid(work, "zscore", [*grid["zscore"], "within_participant"])
+    assert planned_jobs(work) == study_and_below | provenance_jobs(tiny_local_run)
+
+    _set_grid(work, "zscore", grid["zscore"])
+    _set_grid(work, "highpass_hz", [*grid["highpass_hz"], 24.0])
+    planned = planned_jobs(work)
+    assert {job for job in planned if _participant(job[1])} == {
+        ("multiverse_participant", f"study=tinyemg, participant={p}, highpass=24") for p in ("001", "002", "003", "004")}
+    assert {job for job in planned if not _participant(job[1])} == study_and_below | provenance_jobs(tiny_local_run)
+
+
+def test_multiverse_is_the_same_whatever_the_cores(tiny_local_run, work):
+    """The multiverse jobs rerun on one core write the bytes the two-core run wrote."""
+    paths = layout("results")
+    outputs = sorted((tiny_local_run / "results" / "tinyemg" / "multiverse").rglob("*.*")) + [
+        tiny_local_run / paths.meta_multiverse, tiny_local_run / paths.meta_multiverse_curves]
+    assert len(outputs) > 8
+    run = subprocess.run(snakemake_command(work, "--cores", "1", "--forcerun", "multiverse_participant"), cwd=work, capture_output=True,
+                         text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "multiverse_study" in run.stdout + run.stderr
+    differ = [p.relative_to(tiny_local_run).as_posix() for p in outputs if p.read_bytes() != (work / p.relative_to(tiny_local_run)).read_bytes()]
+    assert not differ
 
 
 def test_threads_resources_and_log_paths_trigger_nothing(tiny_local_run, tmp_path):

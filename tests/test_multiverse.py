@@ -10,7 +10,7 @@ from opioidsocial.io.bids import emg_files
 from opioidsocial.io.contracts import MULTIVERSE_CELLS
 from opioidsocial.io.tables import conform
 from opioidsocial.multiverse.grid import default_universe, universes
-from opioidsocial.multiverse.participant import participant_cells
+from opioidsocial.multiverse.universes import participant_cells
 
 GRID = {"envelope": ["rectify", "rms"], "baseline_method": ["subtract", "ratio", "log_ratio"],
         "zscore": ["none", "within_muscle", "within_participant"], "baseline_s": [[-1.0, 0.0], [-0.5, 0.0]],
@@ -169,16 +169,17 @@ def test_participant_job_applies_on_bad_data(tmp_path, tiny_emg_study, emg_cfg):
     import json
 
     from opioidsocial.errors import DataError
+    from opioidsocial.io.contracts import MULTIVERSE_ENVELOPES
     from opioidsocial.io.tables import read_table
     from opioidsocial.multiverse.participant import run
 
     files = emg_files(tiny_emg_study, "001")
     qc = tmp_path / "qc.json"
     qc.write_text(json.dumps({"study": "tiny", "participant": "001", "usable": True, "exclusion_reason": ""}))
-    cfg = {"emg": emg_cfg, "multiverse": {"grid": {"highpass_hz": [20.0, 5000.0]}}}
-    args = {"inputs": {**files, "qc": str(qc)}, "outputs": {"cells": str(tmp_path / "cells.parquet")}, "study": "tiny", "participant": "001",
-            "arm": "placebo", "metadata": {}}
+    cfg = {"emg": emg_cfg}  # a grid that lists neither envelope nor smoothing_ms: the job's config has no multiverse section
+    args = {"inputs": {**files, "qc": str(qc)}, "outputs": {"envelopes": str(tmp_path / "envelopes.parquet")}, "study": "tiny",
+            "participant": "001", "highpass": "5000", "first_highpass": False, "arm": "placebo", "metadata": {}}
     with pytest.raises(DataError, match="highpass_hz"):
         run(cfg={**cfg, "on_bad_data": "fail"}, **args)
     run(cfg={**cfg, "on_bad_data": "exclude"}, **args)
-    assert read_table(tmp_path / "cells.parquet", MULTIVERSE_CELLS).empty
+    assert read_table(tmp_path / "envelopes.parquet", MULTIVERSE_ENVELOPES).empty

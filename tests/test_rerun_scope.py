@@ -36,7 +36,7 @@ from tests.test_incremental import tiny_local_run  # noqa: F401  (the shared fin
 pytestmark = pytest.mark.workflow
 
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
-SECTIONS = ("emg", "models", "pet", "meta", "evidence", "design")
+SECTIONS = ("emg", "models", "pet", "meta", "evidence", "design", "multiverse")
 # The record of the run's config: it changes with any value, by design.
 ALWAYS = {"report_provenance"}
 
@@ -115,13 +115,18 @@ def _candidates(value, node: dict):
                 yield {**value, key: other}
 
 
+# Keys whose valid values name studies of the sheet, which a schema cannot check: their
+# other value in the tiny run (the schema's examples name the demo's studies).
+SHEET_VALUES = {("multiverse", "studies"): []}
+
+
 def changed_config(base: dict, path: tuple[str, ...], node: dict) -> dict:
     """``base`` with the key at ``path`` set to the first candidate that passes validation."""
     full = validate_config(base, SCHEMA)
     current = full
     for key in path:
         current = current[key]
-    for other in candidates(current, node):
+    for other in [SHEET_VALUES[path]] if path in SHEET_VALUES else candidates(current, node):
         trial = copy.deepcopy(base)
         target = trial
         for key in path[:-1]:
@@ -188,13 +193,13 @@ def test_rerun_with_the_provenance_config_plans_nothing(tiny_local_run, tmp_path
 IDENTITY = {"study", "modality", "input"}
 SHEET_RERUNS = {
     # The EMG study's (a PET study 'between' needs an arm per participant, which the tiny one has not).
-    "design": {"emg_model", "evidence_emg", "report_overview"},
-    "drug": {"emg_model", "pet_study", "report_overview"},
+    "design": {"emg_model", "evidence_emg", "multiverse_study", "report_overview"},
+    "drug": {"emg_model", "multiverse_study", "pet_study", "report_overview"},
     "direction": {"emg_model", "pet_study", "report_overview"},
-    "reference": {"emg_model", "emg_model_timecourses", "evidence_emg", "pet_study", "evidence_pet", "report_overview"},
+    "reference": {"emg_model", "emg_model_timecourses", "evidence_emg", "multiverse_study", "pet_study", "evidence_pet", "report_overview"},
     "sample_group": {"emg_model", "pet_study", "report_overview"},
     "reference_group": {"pet_study", "evidence_pet", "report_overview"},
-    "path": {"emg_preprocess", "pet_fit", "pet_qc_figure", "pet_study", "evidence_pet", "report_overview"},
+    "path": {"emg_preprocess", "multiverse_participant", "pet_fit", "pet_qc_figure", "pet_study", "evidence_pet", "report_overview"},
     # The PET study's task: PET reads none (the EMG study's task names its files, as path does).
     "task": set(),
     # Shown in the overview table only: no model, no evidence.

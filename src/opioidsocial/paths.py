@@ -58,7 +58,7 @@ FILES = {
     "emg_qc": File("{results}/{study}/qc/emg/{participant}.json", c.QC_RECORD),
     "emg_qc_signals": File("{results}/{study}/qc/emg/{participant}.signals.parquet", c.EMG_QC_SIGNALS),
     "emg_qc_figure": File("{results}/{study}/qc/emg/{participant}.png", FigureFile("png")),
-    "multiverse_cells": File(f"{_MULTIVERSE}/{{participant}}.parquet", c.MULTIVERSE_CELLS),
+    "multiverse_envelopes": File(f"{_MULTIVERSE}/{{participant}}/highpass-{{highpass}}.parquet", c.MULTIVERSE_ENVELOPES),
     "pet_bp": File("{results}/{study}/pet/{participant}.parquet", c.PET_BP),
     "pet_qc": File("{results}/{study}/qc/pet/{participant}.json", c.QC_RECORD),
     "pet_qc_figure": File("{results}/{study}/qc/pet/{participant}.png", FigureFile("png")),

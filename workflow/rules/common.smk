@@ -8,6 +8,7 @@ from snakemake.logging import logger
 from opioidsocial.config import CONFIG_SCHEMA_PATH, SCHEMA_DIR, canonical_config, config_hash, step_config, validate_config
 from opioidsocial.errors import ConfigError
 from opioidsocial.io.bids import emg_files
+from opioidsocial.multiverse.grid import label
 from opioidsocial.paths import CAPTION, ENVIRONMENT, FILES, RAW_INPUTS_CACHE, REPORT_TABLES, SCRIPT, benchmark_path, layout, log_path
 from opioidsocial.pet.inputs import bpnd_path, sidecar_path, tac_path
 from opioidsocial.pet.traits import check_config as check_pet_study
@@ -245,9 +246,24 @@ def get_multiverse_recording(wildcards):
     return {**get_emg_recording(wildcards), "qc": P.emg_qc.format(**wildcards)}
 
 
-def get_multiverse_cells(wildcards):
-    """Every participant's multiverse cells of the study."""
-    return per_participant(P.multiverse_cells, [wildcards.study])
+def multiverse_highpass():
+    """The labels of the grid's high-pass values (emg.highpass_hz's if it lists none): one participant job each."""
+    return [label(v) for v in config["multiverse"]["grid"].get("highpass_hz", [config["emg"]["highpass_hz"]])]
+
+
+def get_multiverse_first_highpass(wildcards):
+    """Whether the participant job's high-pass value is the grid's first (whose job holds a recording that
+    is already an envelope): not the whole list, so that a value added to it runs only the new value's jobs."""
+    return wildcards.highpass == multiverse_highpass()[0]
+
+
+def get_multiverse_envelopes(wildcards):
+    """Every participant's envelopes of the study, one file per high-pass value."""
+    return [
+        P.multiverse_envelopes.format(study=wildcards.study, participant=p, highpass=h)
+        for p in participants(wildcards.study)
+        for h in multiverse_highpass()
+    ]
 
 
 def get_multiverse_specifications():

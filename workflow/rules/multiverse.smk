@@ -1,6 +1,7 @@
 # The multiverse of reasonable EMG analyses (src/opioidsocial/multiverse/): per
-# participant every universe's cell means from one read of the recording, per study
-# the specification curve, its joint tests and what each choice explains.
+# participant and high-pass value one filtering and every envelope of it, per study
+# every universe's cell means, the specification curve, its joint tests and what each
+# choice explains.
 
 MULTIVERSE = one_of(multiverse_studies())
 
@@ -17,13 +18,14 @@ rule multiverse_participant:
     input:
         unpack(get_multiverse_recording),
     output:
-        cells=P.multiverse_cells,
+        envelopes=P.multiverse_envelopes,
     log:
-        log_of("multiverse_participant", "study", "participant"),
+        log_of("multiverse_participant", "study", "participant", "highpass"),
     benchmark:
-        benchmark_of("multiverse_participant", "study", "participant")
+        benchmark_of("multiverse_participant", "study", "participant", "highpass")
     wildcard_constraints:
         study=MULTIVERSE,
+        highpass=r"[0-9.e+-]+",
     conda:
         ENV
     resources:
@@ -32,6 +34,7 @@ rule multiverse_participant:
     params:
         cfg=get_cfg("multiverse_participant"),
         arm=get_arm,
+        first_highpass=get_multiverse_first_highpass,
         metadata=get_provenance("multiverse_participant"),
     script:
         script_of("multiverse_participant")
@@ -39,7 +42,7 @@ rule multiverse_participant:
 
 rule multiverse_study:
     input:
-        cells=get_multiverse_cells,
+        envelopes=get_multiverse_envelopes,
     output:
         cells=P.multiverse_study_cells,
         specifications=P.multiverse_specifications,

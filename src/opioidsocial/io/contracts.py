@@ -57,6 +57,31 @@ EMG_QC_SIGNALS = TableSpec(
     ),
 )
 
+MULTIVERSE_ENVELOPES = TableSpec(
+    name="multiverse_envelopes",
+    row="filtering x envelope x smoothing x trial x muscle x time bin of one participant (opioidsocial.multiverse.participant)",
+    sort_by=("study", "participant", "highpass_hz", "envelope", "smoothing_ms", "trial", "muscle", "bin_start_s"),
+    schema=pa.schema(
+        [
+            field("study", pa.string()),
+            field("participant", pa.string()),
+            field("arm", pa.string(), doc="treatment arm from participants.tsv"),
+            field("recording", pa.string(), doc="raw (filtered here) | envelope (already an envelope: not filtered, one envelope kind)"),
+            field("highpass_hz", pa.float64(), doc="the high-pass edge of the filtering (the grid's first value for an envelope recording)"),
+            field("envelope", pa.string(), doc="rectify | rms (emg.envelope)"),
+            field("smoothing_ms", pa.float64(), doc="moving-window width (emg.smoothing_ms)"),
+            field("trial", pa.int64(), doc="1-based face trial number in recording order"),
+            field("emotion", pa.string(), doc="the face's emotion through the study's event map"),
+            field("muscle", pa.string(), doc="target muscle from channels.tsv"),
+            field("bin_start_s", pa.float64(), doc="bin start relative to stimulus onset, s (emg.bin_s bins from emg.tmin_s)"),
+            field("value", pa.float64(), doc="mean of the envelope over the bin's samples, microvolt"),
+            field("samples", pa.int64(), doc="samples in the bin: baseline levels are the sample-weighted means of the bins they span"),
+            field("peak", pa.float64(), doc="largest envelope sample of the trial x muscle epoch, microvolt (the peak artefact rule)"),
+            field("excluded", pa.bool_(), doc="flat channel or clipped epoch: rejected in every universe of this filtering"),
+        ]
+    ),
+)
+
 MULTIVERSE_CELLS = TableSpec(
     name="multiverse_cells",
     row="universe x participant x arm x muscle x emotion with a clean trial",

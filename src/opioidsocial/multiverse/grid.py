@@ -77,4 +77,14 @@ def check_multiverse(config: dict, _source: str) -> list[str]:
         problems += [f"{p} (universes with baseline_s {label(baseline)}, response_s {label(response)})" for p in found]
     problems += [f"multiverse.grid.highpass_hz {hp:g} must be below emg.lowpass_hz ({emg['lowpass_hz']:g})"
                  for hp in grid.get("highpass_hz", []) if hp >= emg["lowpass_hz"]]
+    if config["multiverse"]["studies"]:
+        problems += [f"multiverse: the baseline window {label(w)} s does not start and end on a bin edge (emg.tmin_s {emg['tmin_s']:g} s "
+                     f"plus whole emg.bin_s of {emg['bin_s']:g} s): the multiverse computes baseline levels from the bins; move its "
+                     f"edges onto bin edges (in multiverse.grid.baseline_s, else emg.baseline_s) or choose an emg.bin_s that divides them"
+                     for w in grid.get("baseline_s", [emg["baseline_s"]]) if not all(_on_bin_edge(t, emg) for t in w)]
     return list(dict.fromkeys(problems))
+
+
+def _on_bin_edge(t: float, emg: dict) -> bool:
+    steps = (t - emg["tmin_s"]) / emg["bin_s"]
+    return abs(steps - round(steps)) < 1e-6

@@ -1,6 +1,7 @@
 """The multiverse study job: every planned effect in every universe, the joint tests and what each choice explains.
 
-From the participants' cell means (:mod:`opioidsocial.multiverse.participant`) each
+From the participants' envelope bins (:mod:`opioidsocial.multiverse.participant`) every
+universe's cell means are computed (:mod:`opioidsocial.multiverse.universes`), and each
 planned contrast (every arm minus the reference, in every cell of
 ``models.contrast_within``, other factors averaged with equal weights) is estimated
 in every universe with the estimator of ``model/effects.parquet``
@@ -25,10 +26,11 @@ from scipy import stats
 from opioidsocial.emg.effects import outcome_label
 from opioidsocial.emg.study import sheet_spelling
 from opioidsocial.failsafe import stage
-from opioidsocial.io.contracts import MULTIVERSE_CELLS, MULTIVERSE_CHOICES, MULTIVERSE_JOINT, MULTIVERSE_SPECIFICATIONS
+from opioidsocial.io.contracts import CELL_FACTORS, MULTIVERSE_CELLS, MULTIVERSE_CHOICES, MULTIVERSE_ENVELOPES, MULTIVERSE_JOINT, MULTIVERSE_SPECIFICATIONS
 from opioidsocial.io.tables import read_table, write_table, write_tsv
 from opioidsocial.multiverse import joint
 from opioidsocial.multiverse.grid import FILTER_KEYS, KEYS, MAX_VALUES, NOT_APPLICABLE, label, universes
+from opioidsocial.multiverse.universes import universe_cells
 from opioidsocial.stats.escalc import MIN_N, escalc
 
 log = logging.getLogger(__name__)
@@ -104,7 +106,7 @@ def study_multiverse(cells: pd.DataFrame, *, study_row: dict, grid: dict, within
                      alpha: float) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """specifications, joint tests and choices of one study's MULTIVERSE_CELLS (:mod:`opioidsocial.io.contracts`)."""
     study, reference, design = study_row["study"], study_row["reference"], study_row["design"]
-    cell_columns = [f for f in ("emotion", "muscle") if f in within]
+    cell_columns = [f for f in CELL_FACTORS if f in within]
     means = cells.groupby(["universe", "participant", "arm", *cell_columns], sort=True)["value"].mean().reset_index()
     keys = grid_columns(means["universe"].drop_duplicates(), grid)
     specs, joints, choices = [], [], []
@@ -154,11 +156,20 @@ def _choices(part: pd.DataFrame, keys: list[str], *, study: str, contrast: str, 
 @stage("multiverse_study", level="study", outputs={"cells": MULTIVERSE_CELLS, "specifications": MULTIVERSE_SPECIFICATIONS,
                                                  "joint": MULTIVERSE_JOINT, "choices": MULTIVERSE_CHOICES})
 def run(*, inputs: dict, outputs: dict, cfg: dict, study: str, row: dict, metadata: dict) -> None:
-    """Gather the participants' MULTIVERSE_CELLS (``inputs`` cells) into ``outputs`` cells and write the
-    specifications, joint tests and choices of the study (``row``: its study-sheet row)."""
-    cells = pd.concat([read_table(p, MULTIVERSE_CELLS) for p in sorted(inputs["cells"])], ignore_index=True)
-    cells = sheet_spelling(cells, study_row=row, source=str(outputs["cells"]))
+    """Compute every universe's cell means from the participants' MULTIVERSE_ENVELOPES (``inputs`` envelopes, one
+    file per participant and high-pass value) into ``outputs`` cells, and write the specifications, joint tests
+    and choices of the study (``row``: its study-sheet row)."""
     multiverse = cfg["multiverse"]
+    by_participant = {}
+    for path in sorted(inputs["envelopes"]):
+        table = read_table(path, MULTIVERSE_ENVELOPES)
+        if not table.empty:
+            by_participant.setdefault(table["participant"].iloc[0], []).append(table)
+    cells = [universe_cells(pd.concat(tables, ignore_index=True), emg=cfg["emg"], grid=multiverse["grid"])
+             for _, tables in sorted(by_participant.items())]
+    cells = pd.concat(cells, ignore_index=True) if cells else MULTIVERSE_CELLS.empty()
+    log.info("%s: %d participants, %d universe x cell values", row["study"], len(by_participant), len(cells))
+    cells = sheet_spelling(cells, study_row=row, source=str(outputs["cells"]))
     spec, joints, choices = study_multiverse(cells, study_row=row, grid=multiverse["grid"], within=list(cfg["models"]["contrast_within"]),
                                              permutations=multiverse["permutations"], seed=multiverse["seed"], alpha=multiverse["alpha"])
     log.info("%s: %d universes x effects, %d joint tests", row["study"], len(spec), len(joints))
