@@ -2,12 +2,15 @@
 
 Targets (the multiverse's section of the README):
 
-1. ``participant``: the per-participant multiverse job
-   (:func:`opioidsocial.multiverse.participant.participant_cells`, the default
-   144-universe grid) on the 30-minute, six-channel, 2048 Hz recording of
+1. ``participant``: a participant's multiverse work for the default 144-universe
+   grid on the 30-minute, six-channel, 2048 Hz recording of
    ``benchmarks/emg_preprocess.py`` takes at most 3x today's preprocessing
-   (``preprocess_participant``) of the same file. Both run once untimed, then
-   alternate; each figure is the median of ``--repeats`` wall-clock times.
+   (``preprocess_participant``) of the same file. That work is its participant jobs,
+   one per high-pass value (:func:`opioidsocial.multiverse.participant.participant_envelopes`:
+   read, filter, every envelope's bins), plus its share of the study job
+   (:func:`opioidsocial.multiverse.universes.universe_cells`: the 144 universes' cell
+   means from those bins); each is timed. Everything runs once untimed, then
+   alternates; each figure is the median of ``--repeats`` wall-clock times.
 2. ``permutation``: the study job's statistics
    (:func:`opioidsocial.multiverse.study.study_multiverse`: every universe's effects,
    500 relabellings x 144 universes x every planned contrast, joint tests, choices)
@@ -74,23 +77,34 @@ def timed(fn) -> float:
 
 def participant(repeats: int) -> dict:
     from opioidsocial.config import SCHEMA_DIR, validate_section
-    from opioidsocial.multiverse.participant import participant_cells
+    from opioidsocial.multiverse.participant import participant_envelopes
+    from opioidsocial.multiverse.universes import universe_cells
 
     grid = yaml.safe_load((SCHEMA_DIR / "config" / "multiverse.schema.yaml").read_text())["properties"]["grid"]["default"]
     with tempfile.TemporaryDirectory() as tmp:
         files = emg_preprocess.simulate(Path(tmp), emg_preprocess.RECORDING)
         cfg = validate_section({}, "emg.schema.yaml", source="emg")
-        today = lambda: emg_preprocess.preprocess(files, cfg)  # noqa: E731
-        multiverse = lambda: participant_cells(files, study="bench", participant="001", arm="placebo", emg=cfg, grid=grid)  # noqa: E731
-        rows = len(multiverse())
-        today()
-        times = {"preprocess": [], "multiverse": []}
+        envelopes = {}
+
+        def jobs():
+            for i, hp in enumerate(grid["highpass_hz"]):
+                envelopes[hp] = participant_envelopes(files, study="bench", participant="001", arm="placebo", emg=cfg, grid=grid,
+                                                      highpass_hz=hp, first_highpass=i == 0)
+
+        steps = {"preprocess": lambda: emg_preprocess.preprocess(files, cfg), "participant_jobs": jobs,
+                 "universes": lambda: universe_cells(pd.concat(envelopes.values(), ignore_index=True), emg=cfg, grid=grid)}
+        for step in steps.values():
+            step()
+        rows = len(universe_cells(pd.concat(envelopes.values(), ignore_index=True), emg=cfg, grid=grid))
+        times = {name: [] for name in steps}
         for _ in range(repeats):
-            times["preprocess"].append(timed(today))
-            times["multiverse"].append(timed(multiverse))
+            for name, step in steps.items():
+                times[name].append(timed(step))
     medians = {k: statistics.median(v) for k, v in times.items()}
-    return {"seconds": times, "median_s": medians, "ratio": medians["multiverse"] / medians["preprocess"], "universes": 144, "rows": rows,
-            "target_max": TARGETS["participant_over_preprocess_max"]}
+    multiverse = medians["participant_jobs"] + medians["universes"]
+    return {"seconds": times, "median_s": medians, "ratio": multiverse / medians["preprocess"],
+            "ratio_participant_jobs": medians["participant_jobs"] / medians["preprocess"], "universes": 144, "rows": rows,
+            "envelope_rows": int(sum(len(e) for e in envelopes.values())), "target_max": TARGETS["participant_over_preprocess_max"]}
 
 
 def korb_sized_cells(seed: int = 1) -> tuple[pd.DataFrame, dict]:
