@@ -109,13 +109,17 @@ def test_rms_envelope_is_the_moving_root_mean_square_and_one_filtering_gives_bot
     np.testing.assert_allclose(sd, filtered.std(axis=1), rtol=1e-5)
 
 
-def test_envelopes_written_over_earlier_ones_equal_new_ones():
+def test_envelopes_in_double_precision_equal_the_direct_filter():
+    """dtype float64 filters and keeps the envelope in double precision: the single-precision rounding is gone."""
     fd = filters.design(sfreq=SFREQ, low_hz=20, high_hz=500, line_freq=50.0)
     x = np.random.default_rng(12).normal(0, 5.0, (2, 30_000))
-    kinds = [("rectify", 100.0), ("rms", 100.0)]
-    fresh, _ = chain.envelopes(x, fd, sfreq=SFREQ, kinds=kinds)
-    earlier = {key: np.full(x.shape, 7.0, dtype=np.float32) for key in kinds}
-    again, _ = chain.envelopes(x, fd, sfreq=SFREQ, kinds=kinds, reuse=earlier)
-    for key in kinds:
-        assert again[key] is earlier[key]
-        np.testing.assert_array_equal(again[key], fresh[key])
+    both, _ = chain.envelopes(x, fd, sfreq=SFREQ, kinds=[("rms", 100.0)], dtype=np.float64)
+    rms = both[("rms", 100.0)]
+    assert rms.dtype == np.float64
+    # the FIR by direct convolution in double precision: each channel less its mean, oddly reflected at both ends
+    half = fd.half_width
+    padded = np.pad(x - x.mean(axis=1, keepdims=True), ((0, 0), (half, half)), mode="reflect", reflect_type="odd")
+    filtered = signal.fftconvolve(padded, fd.taps[None, :], mode="valid", axes=1)
+    width = envelope.smoothing_width(sfreq=SFREQ, smoothing_ms=100.0)
+    expected = np.sqrt(uniform_filter1d(filtered**2, width, axis=1, mode="nearest"))
+    np.testing.assert_allclose(rms, expected, rtol=1e-10, atol=0)
