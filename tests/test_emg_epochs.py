@@ -49,3 +49,21 @@ def test_bins_average_their_samples():
     assert starts.tolist() == [-1.0, -0.5, 0.0, 0.5]
     assert means[0, 0].tolist() == pytest.approx([-0.7505, -0.2505, 0.2495, 0.7495])
 
+
+
+@pytest.mark.parametrize("bin_s", [0.1, 0.013, 0.005])
+def test_binned_epochs_equal_cut_then_bin_means(bin_s):
+    """Without copying the epochs: the same bin means (NaN where a bin holds no sample, at 0.005 s of a
+    100 Hz recording), the bins' sample counts and each epoch's maximum."""
+    data = np.random.default_rng(3).random((3, 2000)).astype(np.float32)
+    samples = np.array([150, 700, 1500])
+    means, starts, counts, peak = epochs.binned_epochs(data, samples, sfreq=100.0, tmin=-1.0, tmax=3.1, bin_s=bin_s)
+    cut, times = epochs.cut(data, samples, sfreq=100.0, tmin=-1.0, tmax=3.1)
+    expected, expected_starts = epochs.bin_means(cut, times, bin_s=bin_s, tmin=-1.0, tmax=3.1)
+    np.testing.assert_array_equal(means, expected)
+    np.testing.assert_array_equal(starts, expected_starts)
+    np.testing.assert_array_equal(peak, cut.max(axis=-1))
+    bounds, _ = epochs.bin_bounds(times, bin_s=bin_s, tmin=-1.0, tmax=3.1)
+    np.testing.assert_array_equal(counts, np.diff(bounds))
+    assert (np.isnan(means).any(axis=(0, 1)) == (counts == 0)).all()
+    assert (counts == 0).any() == (bin_s == 0.005)

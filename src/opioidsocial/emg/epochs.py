@@ -45,8 +45,7 @@ def onset_samples(onsets_s: np.ndarray, *, sfreq: float, n_samples: int, tmin: f
 
 def cut(data: np.ndarray, samples: np.ndarray, *, sfreq: float, tmin: float, tmax: float) -> tuple[np.ndarray, np.ndarray]:
     """Epochs as (trials, channels, times) and the epoch times in seconds."""
-    start = int(round(tmin * sfreq))
-    n_times = int(round(tmax * sfreq)) - start
+    start, n_times = _span(sfreq=sfreq, tmin=tmin, tmax=tmax)
     # One C-contiguous block: reductions over time (peaks, baselines, bins, clipping)
     # run along memory, about ten times faster than on the transposed result of a
     # fancy index.
@@ -61,23 +60,24 @@ def binned_epochs(data: np.ndarray, samples: np.ndarray, *, sfreq: float, tmin: 
     """:func:`cut` followed by :func:`bin_means` and each epoch's largest sample, without copying the epochs.
 
     Returns the bin means (trials, channels, bins), the bin starts (s), each bin's
-    number of samples and each epoch's maximum (trials, channels). The bins are
-    summed in double precision, in order rather than pairwise: they agree with
-    :func:`bin_means` to double-precision rounding.
+    number of samples and each epoch's maximum (trials, channels), each bin mean
+    summed as :func:`bin_means` sums it.
     """
-    start = int(round(tmin * sfreq))
-    n_times = int(round(tmax * sfreq)) - start
+    start, n_times = _span(sfreq=sfreq, tmin=tmin, tmax=tmax)
     bounds, starts = bin_bounds((start + np.arange(n_times)) / sfreq, bin_s=bin_s, tmin=tmin, tmax=tmax)
-    counts = np.diff(bounds)
-    means = np.full((len(samples), data.shape[0], len(starts)), np.nan)
+    means = np.empty((len(samples), data.shape[0], len(starts)))
     peak = np.empty((len(samples), data.shape[0]))
-    filled = counts > 0  # reduceat gives an empty bin the next sample, not 0
     for i, s in enumerate(samples):
         epoch = data[:, s + start : s + start + n_times]
-        sums = np.add.reduceat(epoch[:, bounds[0] : bounds[-1]], bounds[:-1] - bounds[0], axis=-1, dtype=np.float64)
-        means[i][:, filled] = sums[:, filled] / counts[filled]
+        means[i] = _bin_means(epoch, bounds)
         peak[i] = epoch.max(axis=-1)
-    return means, starts, counts, peak
+    return means, starts, np.diff(bounds), peak
+
+
+def _span(*, sfreq: float, tmin: float, tmax: float) -> tuple[int, int]:
+    """An epoch's first sample relative to the onset, and its number of samples."""
+    start = int(round(tmin * sfreq))
+    return start, int(round(tmax * sfreq)) - start
 
 
 def window_mask(times: np.ndarray, window: tuple[float, float]) -> np.ndarray:
@@ -147,13 +147,23 @@ def bin_means(epochs: np.ndarray, times: np.ndarray, *, bin_s: float, tmin: floa
 
     The sums run in double precision whatever the epochs' type (as in :func:`baseline_level`),
     so that a mean over several bins, weighted by their samples, is the mean of their samples
-    to double-precision rounding.
+    to double-precision rounding. A bin without a sample is NaN.
     """
     bounds, starts = bin_bounds(times, bin_s=bin_s, tmin=tmin, tmax=tmax)
-    means = np.empty(epochs.shape[:-1] + (len(starts),))
-    for b in range(len(starts)):
-        means[..., b] = epochs[..., bounds[b] : bounds[b + 1]].mean(axis=-1, dtype=np.float64)
-    return means, starts
+    return _bin_means(epochs, bounds), starts
+
+
+def _bin_means(epochs: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Means over the last axis between consecutive ``bounds``, summed in double precision in one pass."""
+    counts = np.diff(bounds)
+    means = np.full(epochs.shape[:-1] + (len(counts),), np.nan)
+    filled = counts > 0
+    if filled.any():
+        # reduceat needs indices inside the slice, and gives an empty bin the next sample, not 0: both masked
+        first = np.minimum(bounds[:-1], bounds[-1] - 1) - bounds[0]
+        sums = np.add.reduceat(epochs[..., bounds[0] : bounds[-1]], first, axis=-1, dtype=np.float64)
+        means[..., filled] = sums[..., filled] / counts[filled]
+    return means
 
 
 def bin_bounds(times: np.ndarray, *, bin_s: float, tmin: float, tmax: float) -> tuple[np.ndarray, np.ndarray]:

@@ -86,6 +86,7 @@ def universe_cells(envelopes: pd.DataFrame, *, emg: dict, grid: dict) -> pd.Data
         windows = _unique(same["baseline_s"])
         bases = np.stack([baseline_levels(bins, starts, counts, w) for w in windows])
         keys = {"envelope": kind, "highpass_hz": hp, "smoothing_ms": smoothing}
+        rounded = np.round(starts, 9)
         for z in _unique(same["reject_robust_z"]):
             noisy = (excluded[None]
                      | np.stack([artefacts.outlying_level(b, z=z, min_ratio=emg["reject_min_ratio"]) for b in bases])
@@ -94,7 +95,6 @@ def universe_cells(envelopes: pd.DataFrame, *, emg: dict, grid: dict) -> pd.Data
                 corrected = epochs.apply_baseline(bins[None], bases, method)
                 clean = ~(noisy | (bases <= 0)) if method in epochs.DIVIDING else ~noisy
                 for window in _unique(same["response_s"]):
-                    rounded = np.round(starts, 9)
                     inside_window = (rounded >= round(window[0], 9)) & (rounded < round(window[1], 9))
                     responses = epochs.window_response(corrected[..., inside_window], method)
                     for zscore in _unique(same["zscore"]):
