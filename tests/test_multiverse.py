@@ -183,3 +183,19 @@ def test_participant_job_applies_on_bad_data(tmp_path, tiny_emg_study, emg_cfg):
         run(cfg={**cfg, "on_bad_data": "fail"}, **args)
     run(cfg={**cfg, "on_bad_data": "exclude"}, **args)
     assert read_table(tmp_path / "envelopes.parquet", MULTIVERSE_ENVELOPES).empty
+
+
+@pytest.mark.parametrize("multiverse, emg, message", [
+    ({"studies": ["a"], "grid": {"baseline_s": [[-1.0, 0.0], [-0.25, 0.0]]}}, {}, r"baseline window -0.25,0 s does not start and end on a bin edge"),
+    ({"studies": ["a"], "grid": {"zscore": ["none"]}}, {"baseline_s": [-0.95, 0.0]}, r"baseline window -0.95,0 s .* emg.bin_s that divides them"),
+    ({"studies": ["a"], "grid": {"highpass_hz": [20.0, 600.0]}}, {}, r"multiverse.grid.highpass_hz 600 must be below emg.lowpass_hz"),
+    ({"studies": ["a"], "grid": {"response_s": [[-0.5, 2.0]]}}, {}, r"must end before multiverse.grid.response_s"),
+])
+def test_grid_settings_a_universe_cannot_have_stop_the_run(multiverse, emg, message):
+    """Each names the key and the fix; the bin-edge rule applies only when a study's multiverse is on."""
+    from opioidsocial.config import CONFIG_SCHEMA_PATH, ConfigError, validate_config
+
+    with pytest.raises(ConfigError, match=message):
+        validate_config({"multiverse": multiverse, "emg": emg}, CONFIG_SCHEMA_PATH, source="config")
+    if "baseline" in message:
+        validate_config({"multiverse": {**multiverse, "studies": []}, "emg": emg}, CONFIG_SCHEMA_PATH, source="config")
